@@ -1,0 +1,27 @@
+"""Floor 2: decode media once, gather the signals, apply the policy."""
+
+from .context import UploadContext
+from .decision import ACTIONS, LABELS, Decision, Reason
+from .engine import Engine, analyze, default_engine, reset_default_engine
+from .errors import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from .signals import CredentialsSignal, MatchSignal, Signals, WatermarkSignal
+
+__all__ = [
+    "ACTIONS",
+    "LABELS",
+    "CredentialsSignal",
+    "Decision",
+    "Engine",
+    "LabelerError",
+    "MatchSignal",
+    "MediaDecodeError",
+    "MediaTooLarge",
+    "Reason",
+    "Signals",
+    "UnsupportedMedia",
+    "UploadContext",
+    "WatermarkSignal",
+    "analyze",
+    "default_engine",
+    "reset_default_engine",
+]

@@ -1,0 +1,96 @@
+"""Decode once, gather every signal, apply the policy.
+
+An Engine holds what is expensive or configured (trust settings, watermark
+key registry, bank index, policy) so that a worker builds it once and reuses
+it for every upload. `labeler.analyze` uses a default engine built from the
+environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import signal_credentials, signal_match, signal_watermark
+from .context import UploadContext
+from .decision import Decision
+from .media import Limits, Media, decode
+from .policy import Policy, load_default_policy
+from .signals import Signals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engine:
+    policy: Policy = field(default_factory=load_default_policy)
+    limits: Limits = field(default_factory=Limits)
+    # provenance settings (trust anchors, allowed hosts); None: the defaults
+    credentials: Any = None
+    # watermark key registry; None: no watermark signal
+    watermark_keys: Any = None
+    # matching bank index; None: no match signal
+    bank: Any = None
+
+    @classmethod
+    def from_env(cls) -> Engine:
+        return cls(
+            credentials=signal_credentials.settings_from_env(),
+            watermark_keys=signal_watermark.registry_from_env(),
+            bank=signal_match.bank_from_env(),
+        )
+
+    def gather(self, media: Media) -> Signals:
+        errors: list[str] = []
+        values = {}
+        for name, module in (
+            ("credentials", signal_credentials),
+            ("watermark", signal_watermark),
+            ("match", signal_match),
+        ):
+            try:
+                values[name] = module.gather(media, self)
+            except Exception as exc:  # one broken signal must not hide the others
+                log.exception("signal %s failed on %s", name, media.sha256)
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                values[name] = None
+        return Signals(**values, errors=tuple(errors))
+
+    def analyze(
+        self,
+        data: bytes,
+        filename: str | None = None,
+        context: UploadContext | dict | None = None,
+    ) -> Decision:
+        if not isinstance(context, UploadContext):
+            context = UploadContext.from_dict(context)
+        media = decode(data, filename, self.limits)
+        signals = self.gather(media)
+        return self.policy.decide(signals, context, media=media.summary())
+
+
+_default: Engine | None = None
+
+
+def default_engine() -> Engine:
+    """The engine built from the environment, made on first use (safe to drop)."""
+    global _default
+    if _default is None:
+        _default = Engine.from_env()
+    return _default
+
+
+def reset_default_engine() -> None:
+    global _default
+    _default = None
+
+
+def analyze(
+    data: bytes,
+    filename: str | None = None,
+    context: UploadContext | dict | None = None,
+    *,
+    engine: Engine | None = None,
+) -> Decision:
+    return (engine or default_engine()).analyze(data, filename, context)

@@ -1,0 +1,17 @@
+"""The labeler's exception family; the service maps each to a 4xx."""
+
+
+class LabelerError(Exception):
+    """Base of every error the labeler raises on purpose."""
+
+
+class UnsupportedMedia(LabelerError):
+    """The bytes are not a media type we handle (sniffed, not by file name)."""
+
+
+class MediaTooLarge(LabelerError):
+    """Too many bytes or pixels (decompression bombs land here before decoding)."""
+
+
+class MediaDecodeError(LabelerError):
+    """The type is supported but the file is truncated, corrupt or hostile."""

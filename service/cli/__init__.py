@@ -1,0 +1,29 @@
+"""The `aigc` command line: one entry point, one module per command group.
+
+Exit codes: 0 success, 1 a file could not be processed (reported per file,
+the run goes on), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="AIGC provenance: C2PA credentials, invisible watermarks and known-fake matching.",
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """AIGC provenance: C2PA credentials, invisible watermarks and known-fake matching."""
+
+
+# Each module adds its commands to `app`; imported for that side effect.
+from . import scan  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,12 @@
+"""Imports every table module so that `Base.metadata` knows the whole schema."""
+
+from .base import Base
+
+__all__ = ["Base"]
+
+
+def ensure_schema(url: str | None = None) -> None:
+    """Create or upgrade the schema (the service issue moves this to Alembic)."""
+    from .base import get_engine
+
+    Base.metadata.create_all(get_engine(url))

@@ -1,0 +1,1 @@
+"""Floor 1: the watermark signal (plain values in, frozen dataclasses out)."""
