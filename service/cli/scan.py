@@ -86,7 +86,7 @@ _STYLE = {"escalate": "bold red", "label": "yellow", "require_disclosure": "mage
 
 def _print_table(rows: list[dict]) -> None:
     table = Table(title="aigc scan", show_lines=False)
-    table.add_column("file")
+    table.add_column("file", overflow="fold")
     table.add_column("action")
     table.add_column("label")
     table.add_column("why")

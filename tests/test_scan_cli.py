@@ -1,0 +1,49 @@
+"""`aigc scan` as a user runs it: a real subprocess, exit codes, per-file errors."""
+
+import io
+import json
+import subprocess
+import sys
+
+from PIL import Image
+
+
+def _aigc(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
+    good = tmp_path / "a_good.png"
+    Image.new("RGB", (32, 32), (10, 20, 30)).save(good)
+    (tmp_path / "b_not_media.txt").write_text("hello")
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300)).save(buf, "JPEG")
+    (tmp_path / "c_truncated.jpg").write_bytes(buf.getvalue()[:200])
+
+    result = _aigc("scan", "--json", str(tmp_path), str(tmp_path / "missing.jpg"))
+    assert result.returncode == 1, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows}
+    assert set(by_name) == {"a_good.png", "b_not_media.txt", "c_truncated.jpg", "missing.jpg"}
+    assert by_name["a_good.png"]["action"] == "none"
+    assert by_name["b_not_media.txt"]["error"]["code"] == "unsupported_media"
+    assert by_name["c_truncated.jpg"]["error"]["code"] == "media_decode_error"
+    assert by_name["missing.jpg"]["error"]["code"] == "unreadable"
+
+
+def test_all_good_exits_zero(tmp_path):
+    Image.new("RGB", (32, 32)).save(tmp_path / "x.png")
+    result = _aigc("scan", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "x.png" in result.stdout
+
+
+def test_usage_error_exits_two():
+    assert _aigc("scan").returncode == 2
+    assert _aigc("no-such-command").returncode == 2
