@@ -1,0 +1,153 @@
+"""The creator-facing answer: will a label be applied, why, and must I disclose?
+
+A creator sees this before (or while) publishing. It is built only from the
+decision's action, label, label source and reason *codes*, each mapped to a
+fixed sentence written here. Reason messages and evidence are never copied:
+they are written for analysts and may carry bank entry ids, hash distances,
+watermark scores or policy thresholds, and showing those to an uploader would
+teach them how far to push an edit to slip under the bar. Every sentence below
+is free of digits, so no number from a signal can leak through by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .decision import Decision
+
+LABEL_TEXT = {"ai_generated": "AI-generated", "ai_edited": "AI-edited"}
+
+_SOURCE_TEXT = {
+    "credentials": "the Content Credentials attached to your file",
+    "watermark": "an invisible watermark found in your file",
+    "match": "a match with media we already know about",
+    "creator": "what you told us when uploading",
+}
+
+# Fixed sentences per reason code. Codes not listed here say nothing to the
+# creator (an operator's custom rule may name internals in its code).
+_REASON_TEXT = {
+    "c2pa.ai_generated": "Your file's Content Credentials say it was created with generative AI.",
+    "c2pa.ai_edited": "Your file's Content Credentials say it was edited with generative AI.",
+    "c2pa.invalid_ai_claim": (
+        "Your file carries Content Credentials that mention AI, but they could not be verified."
+    ),
+    "c2pa.possibly_ai": "Your file's Content Credentials say AI may have been involved.",
+    "metadata_hint": (
+        "Your file's metadata suggests that an AI tool was used, but this cannot be verified."
+    ),
+    "watermark.detected": (
+        "We found an invisible watermark that an AI tool adds to the images it generates."
+    ),
+    "bank.match.known_aigc": "It matches media we already know to be AI-generated.",
+    "bank.near_match": "It resembles media we already know about.",
+    "creator.disclosed": "You told us that this content was made with AI.",
+    "disclosure.contradicted": (
+        "You told us that no AI was used, but other evidence shows that it was. "
+        "Repeated mismatches like this can limit your account."
+    ),
+    "creator.repeat_violations": (
+        "Earlier uploads from this account broke our rules on labeling AI content."
+    ),
+    "signal.unavailable": "Some of our checks could not be completed for this file.",
+    "no_signal": "We found no sign that AI was used to make or edit this file.",
+}
+_BANK_MATCH_OTHER = "It matches media that has been identified as manipulated or misleading."
+_TOPIC_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class CreatorExplanation:
+    action: str
+    will_label: bool
+    # ai_generated | ai_edited | None, and the words the viewer sees
+    label: str | None
+    label_text: str | None
+    disclosure_required: bool
+    under_review: bool
+    headline: str
+    why: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join((self.headline, *self.why))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["why"] = list(self.why)
+        data["text"] = self.text
+        return data
+
+
+def explain(decision: Decision | dict) -> CreatorExplanation:
+    """Plain words for the creator; never a number, id, score or threshold."""
+    if isinstance(decision, dict):
+        decision = Decision.from_dict(decision)
+    action = decision.action
+    will_label = action in ("label", "escalate") and decision.label in LABEL_TEXT
+    label_text = LABEL_TEXT.get(decision.label) if will_label else None
+    return CreatorExplanation(
+        action=action,
+        will_label=will_label,
+        label=decision.label if will_label else None,
+        label_text=label_text,
+        disclosure_required=action == "require_disclosure",
+        under_review=action == "escalate",
+        headline=_headline(action, label_text, decision.label_source if will_label else None),
+        why=_why(decision),
+    )
+
+
+def _headline(action: str, label_text: str | None, source: str | None) -> str:
+    labelled = ""
+    if label_text:
+        labelled = f"It will carry an “{label_text}” label"
+        if source in _SOURCE_TEXT:
+            labelled += f", based on {_SOURCE_TEXT[source]}"
+        labelled += "."
+    if action == "escalate":
+        head = (
+            "A person will review this upload before it is recommended widely; "
+            "until then fewer people will see it."
+        )
+        return f"{head} {labelled}" if labelled else head
+    if action == "label":
+        return labelled or "A label about AI will be shown with this upload."
+    if action == "require_disclosure":
+        return (
+            "Before publishing, please tell us whether AI was used to make or edit this "
+            "content. No label is applied yet."
+        )
+    return "No AI label will be applied to this upload."
+
+
+def _why(decision: Decision) -> tuple[str, ...]:
+    sentences: list[str] = []
+    for reason in decision.reasons:
+        sentence = _reason_sentence(reason.code)
+        if sentence and sentence not in sentences:
+            sentences.append(sentence)
+    if not sentences and decision.action != "none":
+        sentences.append("Our content policy for AI-made media applies to this upload.")
+    return tuple(sentences)
+
+
+def _reason_sentence(code: str) -> str | None:
+    if code in _REASON_TEXT:
+        return _REASON_TEXT[code]
+    if code.startswith("bank.match."):
+        return _BANK_MATCH_OTHER
+    if code.startswith("sensitive_topic."):
+        topic = code.removeprefix("sensitive_topic.")
+        # caller-supplied topic names are shown only when they are plain words
+        shown = topic.replace("_", " ") if _TOPIC_NAME.match(topic) else "a sensitive topic"
+        return (
+            f"It appears to be about a sensitive topic ({shown}), and content made with AI "
+            "on such topics is checked by a person."
+        )
+    return None
+
+
+__all__ = ["LABEL_TEXT", "CreatorExplanation", "explain"]
