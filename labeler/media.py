@@ -115,5 +115,10 @@ def _decode_image(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
 
 
 def _decode_video(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
-    # Frame sampling arrives with the video issue; credentials are read already.
-    return Media(data, mime, "video", digest, 0, 0, ())
+    # Sampled frames only (labeler/video.py); sampling and duration limits
+    # come from the AIGC_VIDEO_* environment, the pixel limit from `limits`.
+    # Imported here so image-only work does not pay PyAV's ~0.1 s import.
+    from .video import VideoLimits, decode_video
+
+    video = decode_video(data, VideoLimits.from_env(), max_pixels=limits.max_pixels)
+    return Media(data, mime, "video", digest, video.width, video.height, video.frames)

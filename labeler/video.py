@@ -1,0 +1,461 @@
+"""Video decoding with PyAV: probe, sample frames, and write frames back to MP4.
+
+Signals never see every frame of a video: they see frames sampled at a fixed
+rate (1 per second by default) plus the first frame after each scene cut, so
+that a short inserted shot is not skipped. Everything an uploader controls
+(duration, frame rate, resolution, box structure, codec) is bounded by
+`VideoLimits` before or while decoding, so a hostile file costs a bounded
+amount of work and ends in a typed error, never a hang.
+
+The writer side (`encode_frames`, `reencode`) exists for the watermark
+embedder (embed in every frame, re-encode with H.264) and for tests that
+make their own clips from package images.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from .errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+
+# FFmpeg decodes many more codecs than an upload pipeline needs; every one is
+# attack surface, so only the codecs phones and editors actually write pass.
+ALLOWED_CODECS = frozenset({"h264", "hevc", "av1", "vp9", "mpeg4"})
+
+# The mov demuxer can follow data references to other files ("drefs"); an
+# upload must never make the worker open a path or URL it names.
+_DEMUX_OPTIONS = {"enable_drefs": "0", "use_absolute_path": "0"}
+
+_ENV = {
+    "max_duration_s": "AIGC_VIDEO_MAX_SECONDS",
+    "sample_fps": "AIGC_VIDEO_SAMPLE_FPS",
+    "max_samples": "AIGC_VIDEO_MAX_FRAMES",
+    "max_side": "AIGC_VIDEO_MAX_SIDE",
+    "max_decode_s": "AIGC_VIDEO_DECODE_TIMEOUT",
+}
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What an operator allows one upload to cost (environment: AIGC_VIDEO_*)."""
+
+    # longer videos are refused rather than scanned in part: a fake could
+    # otherwise hide after the limit
+    max_duration_s: float = 900.0
+    sample_fps: float = 1.0
+    # sampled frames kept in memory; long videos are sampled more sparsely
+    # so that samples still cover the whole video
+    max_samples: int = 120
+    # sampled frames are scaled down to this long side (memory; every signal
+    # must survive a 480p re-share anyway)
+    max_side: int = 1280
+    # wall-clock bound on decoding one upload
+    max_decode_s: float = 60.0
+    # no real camera exceeds this; a file that claims more is hostile
+    max_frame_rate: float = 240.0
+    # mean absolute difference (0..1) of 32 x 32 grey thumbnails that counts as a cut
+    scene_threshold: float = 0.15
+    # a cut closer than this to the previous sample adds no sample
+    min_scene_gap_s: float = 0.4
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"VideoLimits.{f.name} must be a positive number, not {value!r}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> VideoLimits:
+        environ = os.environ if environ is None else environ
+        values = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, var in _ENV.items():
+            raw = environ.get(var)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = int(raw) if types[name] in ("int", int) else float(raw)
+            except ValueError:
+                raise ValueError(f"{var}={raw!r} is not a number") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What the container says, before any frame is decoded."""
+
+    codec: str
+    width: int
+    height: int
+    duration_s: float | None
+    fps: float | None
+    rotation: int  # degrees the player turns the picture (display matrix)
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    probe: VideoProbe
+    # RGB uint8 H x W x 3 sampled frames, display orientation, long side <= max_side
+    frames: tuple[np.ndarray, ...] = field(repr=False)
+    # presentation time of each sampled frame, seconds from the first frame
+    timestamps: tuple[float, ...]
+    # which sampled frames were taken because a scene cut preceded them
+    scene_cuts: tuple[int, ...]
+    frames_decoded: int
+    # decoded stream length (the last frame's time), not the declared one
+    duration_s: float
+    # True when sampling stopped at max_samples before the end
+    truncated: bool = False
+
+    @property
+    def width(self) -> int:
+        return self.probe.width
+
+    @property
+    def height(self) -> int:
+        return self.probe.height
+
+
+def _open(data: bytes):
+    try:
+        return av.open(io.BytesIO(data), mode="r", format="mov", options=_DEMUX_OPTIONS)
+    except av.FFmpegError as exc:
+        raise MediaDecodeError(
+            f"could not read the video container: {_ffmpeg_reason(exc)}"
+        ) from exc
+    except Exception as exc:  # PyAV raises plain Python errors on some malformed input
+        raise MediaDecodeError(f"could not read the video container: {exc}") from exc
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _probe(container, limits: VideoLimits, max_pixels: int) -> tuple[VideoProbe, object]:
+    if not container.streams.video:
+        raise MediaDecodeError("the file has no video stream")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    codec = ctx.name
+    if codec not in ALLOWED_CODECS:
+        allowed = ", ".join(sorted(ALLOWED_CODECS))
+        raise UnsupportedMedia(f"video codec {codec!r} is not supported (supported: {allowed})")
+    width, height = ctx.width, ctx.height
+    if width <= 0 or height <= 0:
+        raise MediaDecodeError("the video stream declares no picture size")
+    if width * height > max_pixels:
+        raise MediaTooLarge(
+            f"{width} x {height} pixels per frame is more than the limit of {max_pixels}"
+        )
+    duration = None
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    if duration is not None and duration > limits.max_duration_s:
+        raise MediaTooLarge(
+            f"the video lasts {duration:.1f} s, more than the limit of {limits.max_duration_s:g} s"
+        )
+    rate = stream.average_rate or stream.guessed_rate
+    fps = float(rate) if rate else None
+    if fps is not None and fps > limits.max_frame_rate:
+        raise MediaTooLarge(
+            f"{fps:.0f} frames per second is more than the limit of {limits.max_frame_rate:g}"
+        )
+    probe = VideoProbe(
+        codec=codec,
+        width=width,
+        height=height,
+        duration_s=duration,
+        fps=fps,
+        rotation=0,
+        has_audio=bool(container.streams.audio),
+    )
+    return probe, stream
+
+
+def probe_video(data: bytes, limits: VideoLimits | None = None, max_pixels: int = 50_000_000):
+    """Container facts without decoding a frame (raises the same typed errors as decode)."""
+    limits = limits or VideoLimits()
+    with _open(data) as container:
+        probe, _ = _probe(container, limits, max_pixels)
+    return probe
+
+
+def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, round(width * scale)), max(2, round(height * scale))
+
+
+def _turn(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    # FFmpeg's rotation is counter-clockwise degrees the picture must turn
+    # to display upright; np.rot90 turns counter-clockwise for k > 0.
+    k = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def _thumb(frame) -> np.ndarray:
+    grey = frame.reformat(width=32, height=32, format="gray", interpolation="AREA")
+    return grey.to_ndarray().astype(np.float32) / 255.0
+
+
+def _frames(container, stream, deadline: float) -> Iterator:
+    for packet in container.demux(stream):
+        if time.monotonic() > deadline:
+            raise MediaTooLarge("decoding the video took longer than the limit")
+        yield from packet.decode()
+
+
+def decode_video(
+    data: bytes,
+    limits: VideoLimits | None = None,
+    max_pixels: int = 50_000_000,
+) -> DecodedVideo:
+    """Sample frames from an MP4/MOV: every 1/sample_fps seconds and after each cut."""
+    limits = limits or VideoLimits()
+    started = time.monotonic()
+    deadline = started + limits.max_decode_s
+    try:
+        with _open(data) as container:
+            probe, stream = _probe(container, limits, max_pixels)
+            stream.thread_type = "AUTO"
+            return _sample(container, stream, probe, limits, max_pixels, deadline)
+    except (MediaDecodeError, MediaTooLarge, UnsupportedMedia):
+        raise
+    except av.FFmpegError as exc:
+        raise MediaDecodeError(f"could not decode the video: {_ffmpeg_reason(exc)}") from exc
+    except (ValueError, OverflowError, MemoryError, RuntimeError) as exc:
+        raise MediaDecodeError(f"could not decode the video: {exc}") from exc
+
+
+def _sample(container, stream, probe, limits, max_pixels, deadline) -> DecodedVideo:
+    duration = probe.duration_s
+    rate = limits.sample_fps
+    if duration:
+        # a quarter of the budget stays free for scene cuts
+        rate = min(rate, 0.75 * limits.max_samples / max(duration, 1e-3))
+    interval = 1.0 / rate
+    # cuts may only use what the regular samples leave over, so that a
+    # flickering video cannot spend the budget before its end
+    planned = math.floor(duration * rate) + 1 if duration else limits.max_samples
+    cut_budget = max(0, limits.max_samples - planned)
+    max_decoded = math.ceil(limits.max_duration_s * limits.max_frame_rate)
+    fps = probe.fps or 30.0
+
+    frames: list[np.ndarray] = []
+    stamps: list[float] = []
+    cuts: list[int] = []
+    decoded = 0
+    first_time: float | None = None
+    next_time = 0.0
+    last_sample = -math.inf
+    last_thumb: np.ndarray | None = None
+    rotation = 0
+    t = 0.0
+    truncated = False
+    for frame in _frames(container, stream, deadline):
+        decoded += 1
+        if decoded > max_decoded:
+            raise MediaTooLarge(f"the video has more than {max_decoded} frames")
+        if frame.width * frame.height > max_pixels:
+            raise MediaTooLarge(
+                f"a frame of {frame.width} x {frame.height} pixels is more than the limit"
+            )
+        raw = frame.time
+        if raw is None:
+            raw = (decoded - 1) / fps
+        if first_time is None:
+            first_time = raw
+            rotation = int(getattr(frame, "rotation", 0) or 0)
+        t = max(0.0, raw - first_time)
+        if t > limits.max_duration_s:
+            raise MediaTooLarge(
+                f"the video runs past {limits.max_duration_s:g} s (its header said otherwise)"
+            )
+        thumb = _thumb(frame)
+        cut = (
+            last_thumb is not None
+            and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
+            and t - last_sample >= limits.min_scene_gap_s
+            and len(cuts) < cut_budget
+        )
+        last_thumb = thumb
+        if t + 1e-6 < next_time and not cut:
+            continue
+        if len(frames) >= limits.max_samples:
+            truncated = True
+            break
+        width, height = _scaled_size(frame.width, frame.height, limits.max_side)
+        rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+        frames.append(_turn(rgb.to_ndarray(), rotation))
+        stamps.append(round(t, 4))
+        if cut and t + 1e-6 < next_time:
+            cuts.append(len(frames) - 1)
+        last_sample = t
+        if t + 1e-6 >= next_time:
+            next_time = (math.floor(t / interval + 1e-6) + 1) * interval
+    if not frames:
+        raise MediaDecodeError("the video has no decodable frames")
+    if rotation:
+        # the display matrix is only seen on decoded frames; report display size
+        width, height = (
+            (probe.height, probe.width) if rotation % 180 else (probe.width, probe.height)
+        )
+        probe = replace(probe, width=width, height=height, rotation=rotation)
+    return DecodedVideo(
+        probe=probe,
+        frames=tuple(frames),
+        timestamps=tuple(stamps),
+        scene_cuts=tuple(cuts),
+        frames_decoded=decoded,
+        duration_s=round(t + 1.0 / fps, 4),
+        truncated=truncated,
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _even(n: int) -> int:
+    # 4:2:0 chroma needs even dimensions
+    return max(2, n - n % 2)
+
+
+def _rate(fps: float | Fraction) -> Fraction:
+    return fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
+
+
+def encode_frames(
+    frames: Iterable[np.ndarray],
+    fps: float | Fraction = 30,
+    *,
+    crf: int = 18,
+    codec: str = "libx264",
+    preset: str = "veryfast",
+) -> bytes:
+    """RGB uint8 frames (all the same size) to an H.264 MP4, as bytes."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = None
+        for rgb in frames:
+            rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+            if stream is None:
+                stream = _add_video_stream(container, codec, _rate(fps), rgb.shape, crf, preset)
+            _write(container, stream, rgb)
+        if stream is None:
+            raise ValueError("no frames to encode")
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+def _add_video_stream(container, codec, rate, shape, crf, preset):
+    stream = container.add_stream(codec, rate=rate)
+    stream.height = _even(shape[0])
+    stream.width = _even(shape[1])
+    stream.pix_fmt = "yuv420p"
+    if codec in ("libx264", "libx265"):
+        stream.options = {"crf": str(crf), "preset": preset}
+    return stream
+
+
+def _write(container, stream, rgb: np.ndarray) -> None:
+    rgb = rgb[: stream.height, : stream.width]
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+FrameTransform = Callable[[np.ndarray, int], np.ndarray]
+
+
+def reencode(
+    data: bytes,
+    transform: FrameTransform | None = None,
+    *,
+    crf: int = 18,
+    max_height: int | None = None,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    codec: str = "libx264",
+    preset: str = "veryfast",
+    limits: VideoLimits | None = None,
+    max_pixels: int = 50_000_000,
+) -> bytes:
+    """Decode every frame, optionally change it, write an H.264 MP4 (audio dropped).
+
+    `transform(rgb, index)` gets each full-resolution RGB frame in display
+    orientation (the watermark embedder). `max_height`, `start_s`/`end_s`
+    and `crf` also make the re-shares that signals must survive: a 480p
+    copy, a trimmed clip, a lower-bitrate upload.
+    """
+    limits = limits or VideoLimits()
+    deadline = time.monotonic() + max(limits.max_decode_s, 600.0)
+    out = io.BytesIO()
+    try:
+        with _open(data) as source:
+            probe, stream = _probe(source, limits, max_pixels)
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or Fraction(round(probe.fps or 30))
+            with av.open(out, mode="w", format="mp4") as target:
+                written = _copy_frames(
+                    source, stream, target, transform, rate, crf, max_height, start_s, end_s,
+                    codec, preset, deadline,
+                )  # fmt: skip
+                if written is None:
+                    raise MediaDecodeError("no frames in the requested time range")
+                for packet in written.encode():
+                    target.mux(packet)
+    except (MediaDecodeError, MediaTooLarge, UnsupportedMedia):
+        raise
+    except av.FFmpegError as exc:
+        raise MediaDecodeError(f"could not re-encode the video: {_ffmpeg_reason(exc)}") from exc
+    return out.getvalue()
+
+
+def _copy_frames(source, stream, target, transform, rate, crf, max_height, start, end, codec,
+                 preset, deadline):  # fmt: skip
+    out_stream = None
+    first_time = None
+    index = 0
+    for frame in _frames(source, stream, deadline):
+        raw = frame.time if frame.time is not None else index / float(rate)
+        if first_time is None:
+            first_time = raw
+            rotation = int(getattr(frame, "rotation", 0) or 0)
+        t = raw - first_time
+        if t + 1e-6 < start:
+            continue
+        if end is not None and t >= end - 1e-6:
+            break
+        width, height = frame.width, frame.height
+        if rotation % 180:
+            width, height = height, width
+        if max_height and height > max_height:
+            width, height = round(width * max_height / height), max_height
+        rgb = _turn(frame.to_ndarray(format="rgb24"), rotation)
+        if rgb.shape[:2] != (height, width):
+            rgb = _resize(rgb, width, height)
+        if transform is not None:
+            rgb = transform(rgb, index)
+        if out_stream is None:
+            out_stream = _add_video_stream(target, codec, rate, rgb.shape, crf, preset)
+        _write(target, out_stream, rgb)
+        index += 1
+    return out_stream
+
+
+def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    import cv2  # only the resizing re-share path needs it
+
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)

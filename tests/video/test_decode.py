@@ -1,0 +1,154 @@
+"""Video decoding: sampling, operator limits and hostile input give typed errors fast."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import av
+import numpy as np
+import pytest
+
+from labeler import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from labeler.media import Limits, decode
+from labeler.video import VideoLimits, decode_video, encode_frames, probe_video
+
+
+def test_fixture_video_is_sampled_once_per_second(fixtures_dir):
+    media = decode((fixtures_dir / "video1.mp4").read_bytes(), "video1.mp4")
+    assert media.kind == "video" and media.mime == "video/mp4"
+    assert (media.width, media.height) == (720, 1280)
+    # 2 s at 30 fps: frames at 0 s and 1 s, portrait, scaled to the 1280 long side
+    assert len(media.frames) == 2
+    assert all(f.shape == (1280, 720, 3) and f.dtype == np.uint8 for f in media.frames)
+    assert media.frames[0].std() > 5  # real picture, not a blank buffer
+
+
+def test_nested_moov_bomb_is_a_typed_error_and_fast(fixtures_dir):
+    data = (fixtures_dir / "nested_moov_1000.mp4").read_bytes()
+    started = time.monotonic()
+    with pytest.raises(MediaDecodeError, match="container"):
+        decode(data, "nested_moov_1000.mp4")
+    assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_video_is_a_typed_error(make_clip, cut):
+    data = make_clip()
+    with pytest.raises(MediaDecodeError):
+        decode(data[: int(len(data) * cut)])
+
+
+def test_garbage_after_an_mp4_header_is_a_typed_error():
+    data = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 40
+    with pytest.raises(MediaDecodeError):
+        decode(data)
+
+
+def test_sampling_rate_and_timestamps(make_clip):
+    data = make_clip()  # 4 scenes x 2 s at 10 fps
+    one = decode_video(data, VideoLimits(sample_fps=1))
+    assert one.timestamps == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
+    assert one.frames_decoded == 80 and one.duration_s == pytest.approx(8.0)
+    two = decode_video(data, VideoLimits(sample_fps=2))
+    assert len(two.frames) == 16
+    assert two.timestamps[:3] == (0.0, 0.5, 1.0)
+
+
+def test_sample_budget_spreads_samples_over_the_whole_video(make_clip):
+    video = decode_video(make_clip(), VideoLimits(max_samples=4))
+    assert len(video.frames) <= 4
+    # sparser, not cut short: the last sample lies in the last third
+    assert video.timestamps[-1] >= 5.0
+    assert not video.truncated
+
+
+def test_scene_cut_between_samples_adds_a_sample(make_clip):
+    data = make_clip(seconds_per_scene=1.5)  # cuts at 1.5 s, 3.0 s, 4.5 s
+    video = decode_video(data, VideoLimits(sample_fps=1))
+    cut_times = [video.timestamps[i] for i in video.scene_cuts]
+    assert 1.5 in cut_times
+    # the regular samples are still there
+    assert {0.0, 1.0, 2.0, 3.0, 4.0, 5.0}.issubset(video.timestamps)
+    # a smooth pan adds no cuts: one scene, regular samples only
+    calm = decode_video(make_clip(scenes=("astronaut",), seconds_per_scene=4.0))
+    assert calm.scene_cuts == () and calm.timestamps == (0.0, 1.0, 2.0, 3.0)
+
+
+def test_frames_are_scaled_down_to_the_long_side_limit(make_clip):
+    video = decode_video(make_clip(), VideoLimits(max_side=160))
+    assert {f.shape for f in video.frames} == {(120, 160, 3)}
+    assert (video.width, video.height) == (320, 240)  # the source's size is reported
+
+
+def test_duration_limit_refuses_long_videos(make_clip, monkeypatch):
+    data = make_clip()
+    with pytest.raises(MediaTooLarge, match="8.0 s"):
+        decode_video(data, VideoLimits(max_duration_s=3))
+    monkeypatch.setenv("AIGC_VIDEO_MAX_SECONDS", "3")
+    with pytest.raises(MediaTooLarge):
+        decode(data)
+
+
+def test_pixel_limit_is_checked_before_decoding(make_clip):
+    with pytest.raises(MediaTooLarge, match="320 x 240"):
+        decode(make_clip(), limits=Limits(max_pixels=320 * 240 - 1))
+
+
+def test_decode_deadline_stops_work(make_clip):
+    with pytest.raises(MediaTooLarge, match="longer than the limit"):
+        decode_video(make_clip(), VideoLimits(max_decode_s=1e-9))
+
+
+def test_absurd_frame_rate_is_refused():
+    frames = [np.full((32, 32, 3), i, np.uint8) for i in range(4)]
+    data = encode_frames(frames, fps=1000)
+    with pytest.raises(MediaTooLarge, match="frames per second"):
+        decode_video(data)
+
+
+def test_codec_outside_the_allow_list_is_unsupported():
+    out = io.BytesIO()
+    with av.open(out, "w", format="mov") as container:
+        stream = container.add_stream("png", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "rgb24"
+        frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    with pytest.raises(UnsupportedMedia, match="png"):
+        decode(out.getvalue())
+
+
+def test_display_rotation_is_applied():
+    # landscape pixels, left half white, stored with a 90 degree display matrix
+    pixels = np.zeros((32, 64, 3), np.uint8)
+    pixels[:, :32] = 255
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(90)
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    video = decode_video(out.getvalue())
+    assert video.probe.rotation == 90 and (video.width, video.height) == (32, 64)
+    rgb = video.frames[0]
+    assert rgb.shape == (64, 32, 3)
+    # turned counter-clockwise: the left half ends up at the bottom
+    assert rgb[-8:].mean() > 200 and rgb[:8].mean() < 50
+
+
+def test_probe_reads_the_header_only(make_clip):
+    probe = probe_video(make_clip())
+    assert (probe.codec, probe.width, probe.height) == ("h264", 320, 240)
+    assert probe.duration_s == pytest.approx(8.0) and probe.fps == pytest.approx(10.0)
+
+
+def test_limits_from_environment():
+    limits = VideoLimits.from_env({"AIGC_VIDEO_SAMPLE_FPS": "2", "AIGC_VIDEO_MAX_FRAMES": "30"})
+    assert (limits.sample_fps, limits.max_samples) == (2.0, 30)
+    with pytest.raises(ValueError, match="AIGC_VIDEO_MAX_SECONDS"):
+        VideoLimits.from_env({"AIGC_VIDEO_MAX_SECONDS": "ten"})
+    with pytest.raises(ValueError, match="positive"):
+        VideoLimits(sample_fps=0)
