@@ -1,1 +1,47 @@
-"""Floor 1: the provenance signal (plain values in, frozen dataclasses out)."""
+"""Floor 1: the provenance signal (plain values in, frozen dataclasses out).
+
+`read_credentials(data, mime)` reads and judges C2PA Content Credentials with
+c2pa-python, classifies the asset by the C2PA Asset Rubrics and collects the
+weaker, unsigned metadata hints. `sign(...)` writes our own manifest.
+"""
+
+from .devca import DevCA, create_dev_ca
+from .errors import (
+    MalformedAsset,
+    ProvenanceError,
+    SigningError,
+    TrustConfigError,
+    UnsupportedFormat,
+)
+from .hints import MetadataHint, read_hints, strongest_class
+from .reader import default_settings, read_credentials
+from .report import CredentialReport, IngredientFailure, Signer
+from .rubric import AI_CLASSES, classify
+from .signing import Ingredient, SignerCredentials, sign
+from .trust import DEFAULT_EKUS, Settings, clear_cache
+
+__all__ = [
+    "AI_CLASSES",
+    "DEFAULT_EKUS",
+    "CredentialReport",
+    "DevCA",
+    "Ingredient",
+    "IngredientFailure",
+    "MalformedAsset",
+    "MetadataHint",
+    "ProvenanceError",
+    "Settings",
+    "Signer",
+    "SignerCredentials",
+    "SigningError",
+    "TrustConfigError",
+    "UnsupportedFormat",
+    "classify",
+    "clear_cache",
+    "create_dev_ca",
+    "default_settings",
+    "read_credentials",
+    "read_hints",
+    "sign",
+    "strongest_class",
+]

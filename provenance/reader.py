@@ -1,0 +1,170 @@
+"""Read and judge the Content Credentials of one asset with c2pa-python."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from urllib.parse import urlsplit
+
+import c2pa
+
+from .errors import MalformedAsset, ProvenanceError, UnsupportedFormat
+from .formats import container_of
+from .hints import read_hints, strongest_class
+from .report import CredentialReport, IngredientFailure, Signer
+from .rubric import classify
+from .trust import Settings, context_for
+
+# Codes that do not make an ingredient "failed": an unknown signer is not tampering.
+TOLERATED_CODES = ("signingCredential.untrusted",)
+_REMOTE = re.compile(r"remote manifests? from url (\S+)", re.IGNORECASE)
+
+_default_settings: Settings | None = None
+
+
+def default_settings() -> Settings:
+    """The shipped trust lists, no operator anchors, no network (made on first use)."""
+    global _default_settings
+    if _default_settings is None:
+        _default_settings = Settings()
+    return _default_settings
+
+
+def read_credentials(
+    data: bytes, mime: str | None = None, settings: Settings | None = None
+) -> CredentialReport:
+    """The credentials of `data`; `present=False` for media without a manifest.
+
+    Raises UnsupportedFormat / MalformedAsset (both ProvenanceError) for bytes
+    that are not a supported container or whose manifest store is broken.
+    """
+    settings = settings or default_settings()
+    container = container_of(data, mime)
+    hints = read_hints(data, container)
+    hint_fields = {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
+    try:
+        reader = c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
+    except c2pa.C2paError as exc:
+        url = _remote_url(exc)
+        if url is None:
+            raise _typed(exc) from exc
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in settings.allowed_manifest_hosts:
+            return CredentialReport(
+                present=False,
+                status="remote_manifest_not_fetched",
+                remote_url=url,
+                evidence=(f"remote manifest at {url} not fetched (host not allowed)",),
+                **hint_fields,
+            )
+        reader = _read_remote(data, container, settings, host)
+    if reader is None:
+        return CredentialReport(present=False, status="absent", **hint_fields)
+    with reader:
+        try:
+            store = json.loads(reader.json())
+        except (c2pa.C2paError, ValueError) as exc:
+            raise MalformedAsset(f"the manifest store could not be read: {exc}") from exc
+        remote = None if reader.is_embedded() else reader.get_remote_url()
+    return _report(store, remote, hint_fields)
+
+
+def _read_remote(data: bytes, container: str, settings: Settings, host: str):
+    # Only here, for an operator-allowed host, does the SDK touch the network.
+    try:
+        return c2pa.Reader.try_create(
+            container, io.BytesIO(data), context=context_for(settings, (host,))
+        )
+    except c2pa.C2paError as exc:
+        raise MalformedAsset(f"the remote manifest could not be read: {exc}") from exc
+
+
+def _remote_url(exc: Exception) -> str | None:
+    message = str(exc)
+    if not message.startswith(("Remote", "RemoteManifest")):
+        return None
+    match = _REMOTE.search(message)
+    return match.group(1) if match else None
+
+
+def _typed(exc: c2pa.C2paError) -> ProvenanceError:
+    message = str(exc)
+    if isinstance(exc, c2pa.C2paError.NotSupported) or "type is unsupported" in message:
+        return UnsupportedFormat(f"c2pa cannot read this container: {message}")
+    return MalformedAsset(f"the asset or its manifest is malformed: {message}")
+
+
+def _report(store: dict, remote_url: str | None, hint_fields: dict) -> CredentialReport:
+    active_label = store.get("active_manifest")
+    manifests = store.get("manifests") or {}
+    active = manifests.get(active_label) or {}
+    results = store.get("validation_results") or {}
+    failures = tuple(
+        f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure") or ()
+    )
+    state = (store.get("validation_state") or "").lower() or None
+    info = active.get("signature_info") or {}
+    classification = classify(store)
+    return CredentialReport(
+        present=True,
+        status="read",
+        state=state,
+        failure_codes=failures,
+        signer=Signer(info.get("issuer"), info.get("common_name")) if info else None,
+        claim_generator=_generator(active),
+        signed_at=info.get("time"),
+        active_manifest=active_label,
+        manifest_count=len(manifests),
+        ai_class=classification.ai_class,
+        evidence=classification.evidence,
+        ingredient_failures=_ingredient_failures(store),
+        remote_url=remote_url,
+        **hint_fields,
+    )
+
+
+def _generator(manifest: dict) -> str | None:
+    if manifest.get("claim_generator"):
+        return manifest["claim_generator"]
+    info = manifest.get("claim_generator_info") or ()
+    parts = [f"{i.get('name', '')} {i.get('version', '')}".strip() for i in info if i]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _ingredient_failures(store: dict) -> tuple[IngredientFailure, ...]:
+    """Ingredients whose own validation failed, from ingredientDeltas and each ingredient."""
+    manifests = store.get("manifests") or {}
+    by_uri: dict[str, tuple[str, str | None]] = {}
+    for label, manifest in manifests.items():
+        for ing in manifest.get("ingredients") or ():
+            key = f"self#jumbf=/c2pa/{label}/c2pa.assertions/{ing.get('label', '')}"
+            by_uri[key] = (ing.get("title") or "?", ing.get("active_manifest"))
+    found: dict[tuple[str, str | None], set[str]] = {}
+
+    def add(who: tuple[str, str | None], entries) -> None:
+        codes = {e.get("code", "?") for e in entries or () if e.get("code") not in TOLERATED_CODES}
+        if codes:
+            found.setdefault(who, set()).update(codes)
+
+    deltas = (store.get("validation_results") or {}).get("ingredientDeltas") or ()
+    for delta in deltas:
+        uri = delta.get("ingredientAssertionURI", "")
+        who = by_uri.get(uri, (uri.rsplit("/", 1)[-1] or "?", None))
+        add(who, (delta.get("validationDeltas") or {}).get("failure"))
+    for manifest in manifests.values():
+        for ing in manifest.get("ingredients") or ():
+            who = (ing.get("title") or "?", ing.get("active_manifest"))
+            own = ing.get("validation_results") or {}
+            add(who, (own.get("activeManifest") or {}).get("failure"))
+            add(who, [s for s in ing.get("validation_status") or () if _is_failure(s)])
+    return tuple(
+        IngredientFailure(title, label, tuple(sorted(codes)))
+        for (title, label), codes in sorted(found.items(), key=lambda kv: kv[0][0])
+    )
+
+
+def _is_failure(status: dict) -> bool:
+    # validation_status in 1.x ingredients mixes successes in; failures end in a failure word.
+    code = status.get("code", "")
+    return not code.endswith((".match", ".validated", ".trusted", ".insideValidity"))
