@@ -1,0 +1,394 @@
+"""An in-memory bank of known media: add entries, look up an image's hashes.
+
+Two stages, as in the research note:
+
+1. hash stage: the query's 8 PDQ dihedral variants (and those of the picture
+   inside letterbox bars) against every entry's PDQ codes through the exact
+   MIH index, at `radius` (31). Nothing closer than `near_radius` but above
+   `radius` is a match; it is reported as a near match (weak evidence).
+2. local-feature stage, only when stage 1 found nothing and both the query
+   and some entries carry ORB features: descriptor votes pick a few
+   candidate entries and RANSAC on a similarity transform confirms them.
+
+The bank knows nothing of databases; `service/bank.py` fills it from the
+service's tables and rebuilds it when the bank version changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import codes
+from .errors import BankError, InvalidHash
+from .features import LocalFeatures, verify
+from .hashing import DIHEDRAL_NAMES, Hashes
+from .index import HammingIndex, brute_force
+
+DEFAULT_RADIUS = 31
+# the largest radius that keeps probes at 3 bit flips on 11 tables (43 // 11 == 3)
+DEFAULT_NEAR_RADIUS = 43
+DEFAULT_MIN_QUALITY = 50
+
+HASH_TYPES = ("pdq", "pdq_unboxed")
+_TYPE_CODE = {name: i for i, name in enumerate(HASH_TYPES)}
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    radius: int = DEFAULT_RADIUS
+    near_radius: int = DEFAULT_NEAR_RADIUS
+    min_quality: int = DEFAULT_MIN_QUALITY
+    # local-feature stage: a candidate needs this many descriptor votes ...
+    min_votes: int = 10
+    # ... and this many RANSAC inliers on one similarity transform
+    min_inliers: int = 16
+    max_candidates: int = 5
+    # a descriptor vote counts only below this Hamming distance (of 256 bits)
+    vote_distance: int = 64
+    # codes added since the last rebuild are scanned linearly until there are this many
+    max_pending: int = 4096
+
+    def __post_init__(self):
+        if not 0 <= self.radius <= self.near_radius <= 256:
+            raise ValueError("need 0 <= radius <= near_radius <= 256")
+        if not 0 <= self.min_quality <= 100:
+            raise ValueError("min_quality must be within 0..100")
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: str
+    category: str | None
+    severity: str | None
+    # PDQ Hamming distance for the hash stage; None for the local-feature stage
+    distance: int | None
+    # "pdq" | "pdq_dihedral" | "pdq_unboxed" | "orb"
+    hash_type: str
+    # "hash" | "local_features"
+    stage: str
+    # which dihedral variant of the query matched ("original", "rot90", ...)
+    variant: str | None = None
+    inliers: int | None = None
+    # imagehash pHash distance to the entry, when both have one (second opinion)
+    phash_distance: int | None = None
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    matches: tuple[Match, ...] = ()
+    # above the match radius but within the near radius (weak evidence)
+    near: tuple[Match, ...] = ()
+    quality: int | None = None
+    low_quality: bool = False
+    stages: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matches)
+
+
+@dataclass
+class _Entry:
+    entry_id: str
+    category: str | None
+    severity: str | None
+    phash: bytes | None
+    features: LocalFeatures | None
+    active: bool = True
+
+
+@dataclass
+class Bank:
+    """Entries with PDQ codes (and optionally pHash and ORB features), searchable."""
+
+    config: MatchConfig = field(default_factory=MatchConfig)
+
+    def __post_init__(self):
+        self._entries: list[_Entry] = []
+        self._by_id: dict[str, int] = {}
+        # indexed codes: row -> (entry index, hash type)
+        self._index = HammingIndex(np.zeros((0, 4), np.uint64))
+        self._row_entry = np.zeros(0, np.int64)
+        self._row_type = np.zeros(0, np.int8)
+        self._pending: list[tuple[bytes, int, int]] = []
+        self._features_stack = None
+
+    # --- building -------------------------------------------------------
+    def add(
+        self,
+        entry_id: str,
+        hashes: Hashes | None = None,
+        *,
+        pdq: bytes | str | None = None,
+        pdq_unboxed: bytes | str | None = None,
+        phash: bytes | str | None = None,
+        features: LocalFeatures | None = None,
+        category: str | None = None,
+        severity: str | None = None,
+    ) -> None:
+        """Add one entry from an image's Hashes or from bare codes (e.g. a PDQ export)."""
+        entry_id = str(entry_id)
+        if entry_id in self._by_id and self._entries[self._by_id[entry_id]].active:
+            raise BankError(f"entry {entry_id} is already in the bank")
+        if hashes is not None:
+            pdq = pdq or hashes.pdq
+            pdq_unboxed = pdq_unboxed or hashes.pdq_unboxed
+            phash = phash or hashes.phash
+            features = features or hashes.features
+        if pdq is None:
+            raise InvalidHash(f"entry {entry_id} has no PDQ hash")
+        pdq = _code(pdq, codes.PDQ_BYTES, "PDQ hash")
+        pdq_unboxed = _code(pdq_unboxed, codes.PDQ_BYTES, "unboxed PDQ hash")
+        phash = _code(phash, codes.PHASH_BYTES, "pHash")
+        idx = len(self._entries)
+        self._entries.append(_Entry(entry_id, category, severity, phash, features))
+        self._by_id[entry_id] = idx
+        self._pending.append((pdq, idx, _TYPE_CODE["pdq"]))
+        if pdq_unboxed is not None and pdq_unboxed != pdq:
+            self._pending.append((pdq_unboxed, idx, _TYPE_CODE["pdq_unboxed"]))
+        if features is not None and len(features):
+            self._features_stack = None
+        if len(self._pending) > self.config.max_pending:
+            self.compact()
+
+    def add_codes(self, entry_ids, pdq_codes: np.ndarray, category=None, severity=None) -> None:
+        """Bulk add bare PDQ codes ((N, 32) uint8), e.g. a large import or a benchmark."""
+        pdq_codes = np.ascontiguousarray(pdq_codes, dtype=np.uint8)
+        entry_ids = [str(e) for e in entry_ids]
+        if pdq_codes.ndim != 2 or pdq_codes.shape != (len(entry_ids), codes.PDQ_BYTES):
+            raise InvalidHash("pdq_codes must be (N, 32) uint8 with one row per entry id")
+        self.compact()
+        start = len(self._entries)
+        for i, entry_id in enumerate(entry_ids):
+            if entry_id in self._by_id and self._entries[self._by_id[entry_id]].active:
+                raise BankError(f"entry {entry_id} is already in the bank")
+            self._entries.append(_Entry(entry_id, category, severity, None, None))
+            self._by_id[entry_id] = start + i
+        words = np.concatenate([self._index.words, codes.pack_words(pdq_codes)])
+        self._row_entry = np.concatenate([self._row_entry, np.arange(start, len(self._entries))])
+        self._row_type = np.concatenate([self._row_type, np.zeros(len(entry_ids), np.int8)])
+        self._index = HammingIndex(words)
+
+    def remove(self, entry_id: str) -> None:
+        idx = self._by_id.get(str(entry_id))
+        if idx is None or not self._entries[idx].active:
+            raise BankError(f"entry {entry_id} is not in the bank")
+        self._entries[idx].active = False
+        self._features_stack = None
+
+    def compact(self) -> None:
+        """Fold pending codes into the index (drops removed entries' codes too)."""
+        if not self._pending and bool(self._active_rows().all()):
+            return
+        keep = self._active_rows()
+        words = self._index.words[keep]
+        row_entry, row_type = self._row_entry[keep], self._row_type[keep]
+        if self._pending:
+            words = np.concatenate([words, codes.pack_words([p[0] for p in self._pending])])
+            row_entry = np.concatenate([row_entry, [p[1] for p in self._pending]])
+            row_type = np.concatenate([row_type, np.array([p[2] for p in self._pending], np.int8)])
+        self._pending = []
+        self._index = HammingIndex(words)
+        self._row_entry, self._row_type = row_entry.astype(np.int64), row_type
+
+    def _active_rows(self) -> np.ndarray:
+        active = np.array([e.active for e in self._entries], dtype=bool)
+        return active[self._row_entry] if len(self._row_entry) else np.zeros(0, bool)
+
+    def __len__(self) -> int:
+        return sum(1 for e in self._entries if e.active)
+
+    def __contains__(self, entry_id) -> bool:
+        idx = self._by_id.get(str(entry_id))
+        return idx is not None and self._entries[idx].active
+
+    @property
+    def nbytes(self) -> int:
+        return self._index.nbytes + self._row_entry.nbytes + self._row_type.nbytes
+
+    @property
+    def wants_features(self) -> bool:
+        """Whether a query should bring ORB features (some entry has them)."""
+        return any(e.active and e.features is not None and len(e.features) for e in self._entries)
+
+    # --- searching ------------------------------------------------------
+    def search_codes(self, queries: list[bytes], radius: int) -> list[list[tuple[int, int, int]]]:
+        """Per query: (entry index, hash type code, distance) of active codes within radius."""
+        results = [[] for _ in queries]
+        if not queries:
+            return results
+        for q, (rows, dists) in enumerate(self._index.search(queries, radius)):
+            for row, d in zip(rows.tolist(), dists.tolist(), strict=True):
+                results[q].append((int(self._row_entry[row]), int(self._row_type[row]), d))
+        if self._pending:
+            words = codes.pack_words([p[0] for p in self._pending])
+            for q, (rows, dists) in enumerate(brute_force(words, queries, radius)):
+                for row, d in zip(rows.tolist(), dists.tolist(), strict=True):
+                    _, idx, t = self._pending[row]
+                    results[q].append((idx, t, d))
+        for q in range(len(queries)):
+            results[q] = [r for r in results[q] if self._entries[r[0]].active]
+        return results
+
+    def lookup_pdq(self, pdq: bytes | str, radius: int | None = None) -> list[Match]:
+        """Entries whose PDQ codes lie within `radius` of one bare PDQ hash (HMA's lookup)."""
+        pdq = _code(pdq, codes.PDQ_BYTES, "PDQ hash")
+        radius = self.config.radius if radius is None else radius
+        best: dict[int, Match] = {}
+        for idx, t, d in self.search_codes([pdq], radius)[0]:
+            m = self._match(idx, d, HASH_TYPES[t], "original")
+            if idx not in best or d < best[idx].distance:
+                best[idx] = m
+        return sorted(best.values(), key=lambda m: (m.distance, m.entry_id))
+
+    def lookup(self, hashes: Hashes) -> LookupResult:
+        cfg = self.config
+        quality_ok = hashes.quality >= cfg.min_quality
+        queries: list[tuple[bytes, str, str]] = []  # (code, query kind, variant)
+        if quality_ok:
+            queries += [
+                (c, "full", v) for c, v in zip(hashes.pdq_dihedral, DIHEDRAL_NAMES, strict=True)
+            ]
+        unboxed_ok = (
+            hashes.pdq_unboxed is not None and (hashes.unboxed_quality or 0) >= cfg.min_quality
+        )
+        if unboxed_ok:
+            queries += [
+                (c, "unboxed", v)
+                for c, v in zip(hashes.pdq_unboxed_dihedral, DIHEDRAL_NAMES, strict=True)
+            ]
+        stages: list[str] = []
+        best: dict[int, Match] = {}
+        if queries:
+            stages.append("hash")
+            found = self.search_codes([q[0] for q in queries], cfg.radius)
+            for (_, kind, variant), hits in zip(queries, found, strict=True):
+                for idx, t, d in hits:
+                    hash_type = _hash_type(kind, HASH_TYPES[t], variant)
+                    m = self._match(idx, d, hash_type, variant, hashes.phash)
+                    if idx not in best or _rank(m) < _rank(best[idx]):
+                        best[idx] = m
+        near: dict[int, Match] = {}
+        if queries and not best and cfg.near_radius > cfg.radius:
+            # only the untransformed hashes: the band is weak evidence, not worth 16 probes
+            plain = [q for q in queries if q[2] == "original"]
+            found = self.search_codes([q[0] for q in plain], cfg.near_radius)
+            for (_, kind, variant), hits in zip(plain, found, strict=True):
+                for idx, t, d in hits:
+                    m = self._match(
+                        idx, d, _hash_type(kind, HASH_TYPES[t], variant), variant, hashes.phash
+                    )
+                    if idx not in near or d < near[idx].distance:
+                        near[idx] = m
+        if not best and self.wants_features:
+            for feats, variant in (
+                (hashes.features, "original"),
+                (hashes.features_mirrored, "mirror"),
+            ):
+                if feats is None or not len(feats):
+                    continue
+                if "local_features" not in stages:
+                    stages.append("local_features")
+                for m in self._feature_stage(feats, hashes.phash, variant):
+                    best[self._by_id[m.entry_id]] = m
+                if best:
+                    break
+        matches = sorted(best.values(), key=_rank)
+        return LookupResult(
+            matches=tuple(matches),
+            near=tuple(sorted(near.values(), key=lambda m: (m.distance, m.entry_id))),
+            quality=hashes.quality,
+            low_quality=not quality_ok,
+            stages=tuple(stages),
+        )
+
+    def _match(self, idx, distance, hash_type, variant, phash=None) -> Match:
+        e = self._entries[idx]
+        pd = codes.hamming(phash, e.phash) if phash is not None and e.phash is not None else None
+        return Match(
+            e.entry_id, e.category, e.severity, distance, hash_type, "hash", variant, None, pd
+        )
+
+    # --- local features -------------------------------------------------
+    def _stack(self):
+        if self._features_stack is None:
+            owners, descs = [], []
+            for idx, e in enumerate(self._entries):
+                if e.active and e.features is not None and len(e.features):
+                    owners.append(np.full(len(e.features), idx, np.int64))
+                    descs.append(e.features.descriptors)
+            if descs:
+                self._features_stack = (np.concatenate(owners), np.concatenate(descs))
+            else:
+                self._features_stack = (np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
+        return self._features_stack
+
+    def _feature_stage(self, query: LocalFeatures, phash, variant: str) -> list[Match]:
+        cfg = self.config
+        owners, descs = self._stack()
+        if len(descs) == 0:
+            return []
+        matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        nearest = matcher.match(query.descriptors, descs)
+        voters = [owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance]
+        if not voters:
+            return []
+        votes = np.bincount(np.array(voters), minlength=len(self._entries))
+        order = np.argsort(-votes, kind="stable")[: cfg.max_candidates]
+        out = []
+        for idx in order:
+            if votes[idx] < cfg.min_votes:
+                break
+            e = self._entries[idx]
+            v = verify(query, e.features)
+            if v.inliers >= cfg.min_inliers:
+                pd = (
+                    codes.hamming(phash, e.phash)
+                    if phash is not None and e.phash is not None
+                    else None
+                )
+                out.append(
+                    Match(
+                        e.entry_id,
+                        e.category,
+                        e.severity,
+                        None,
+                        "orb",
+                        "local_features",
+                        variant,
+                        v.inliers,
+                        pd,
+                    )
+                )
+        return out
+
+
+def _code(value, nbytes: int, what: str) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return codes.from_hex(value, nbytes, what)
+    return codes.check_code(value, nbytes, what)
+
+
+def _hash_type(kind: str, entry_type: str, variant: str) -> str:
+    if kind == "unboxed" or entry_type == "pdq_unboxed":
+        return "pdq_unboxed"
+    return "pdq" if variant == "original" else "pdq_dihedral"
+
+
+def _rank(m: Match):
+    # hash-stage matches first by distance; untransformed before dihedral on ties
+    return (
+        m.stage != "hash",
+        m.distance if m.distance is not None else 999,
+        m.variant != "original",
+        m.entry_id,
+    )

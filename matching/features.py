@@ -1,0 +1,117 @@
+"""Local binary features (ORB) for the second stage: crops, caption bars, stickers.
+
+A full-frame hash moves with every pixel of the frame, so a 5% crop or a
+caption bar over 15% of the height breaks PDQ (research note: 0% matched).
+ORB keypoints on the untouched part of the picture survive; a bank entry
+matches only when enough of them agree on one similarity transform
+(rotation, scale, translation), estimated with RANSAC. That geometric check
+is what keeps unrelated images that share a few textures from matching.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import InvalidFeatures
+
+FEATURE_SIDE = 640
+N_FEATURES = 700
+_MAGIC = b"ORB1"
+_HEADER = struct.Struct("<4sHHH")
+
+
+@dataclass(frozen=True)
+class LocalFeatures:
+    """ORB keypoints of one image reduced to FEATURE_SIDE on its long side."""
+
+    points: np.ndarray  # (N, 2) float32 x, y
+    descriptors: np.ndarray  # (N, 32) uint8
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_blob(self) -> bytes:
+        n = len(self.points)
+        head = _HEADER.pack(_MAGIC, n, self.width, self.height)
+        return (
+            head
+            + np.ascontiguousarray(self.points, dtype="<f4").tobytes()
+            + np.ascontiguousarray(self.descriptors, dtype=np.uint8).tobytes()
+        )
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> LocalFeatures:
+        if len(blob) < _HEADER.size:
+            raise InvalidFeatures("local-feature blob is truncated")
+        magic, n, width, height = _HEADER.unpack_from(blob)
+        if magic != _MAGIC:
+            raise InvalidFeatures(f"unknown local-feature format {magic!r}")
+        if len(blob) != _HEADER.size + n * 8 + n * 32:
+            raise InvalidFeatures("local-feature blob has the wrong length")
+        off = _HEADER.size
+        points = np.frombuffer(blob, "<f4", n * 2, off).reshape(n, 2).astype(np.float32)
+        desc = np.frombuffer(blob, np.uint8, n * 32, off + n * 8).reshape(n, 32).copy()
+        return cls(points, desc, width, height)
+
+
+_orb = None
+
+
+def _detector():
+    # ORB objects are cheap to keep and not worth rebuilding per image
+    global _orb
+    if _orb is None:
+        _orb = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+    return _orb
+
+
+def extract_features(rgb: np.ndarray) -> LocalFeatures:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, FEATURE_SIDE / max(h, w))
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    if scale < 1:
+        gray = cv2.resize(
+            gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+    keypoints, desc = _detector().detectAndCompute(gray, None)
+    if desc is None or not keypoints:
+        return LocalFeatures(
+            np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), *gray.shape[::-1]
+        )
+    points = np.array([k.pt for k in keypoints], dtype=np.float32)
+    return LocalFeatures(points, desc, gray.shape[1], gray.shape[0])
+
+
+@dataclass(frozen=True)
+class Verification:
+    inliers: int
+    matches: int
+    scale: float
+
+
+_bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+
+
+def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Verification:
+    """Ratio-test matches between two images, then RANSAC on a similarity transform."""
+    if len(query) < 2 or len(entry) < 2:
+        return Verification(0, 0, 0.0)
+    pairs = _bf.knnMatch(query.descriptors, entry.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
+    if len(good) < 4:
+        return Verification(0, len(good), 0.0)
+    src = query.points[[m.queryIdx for m in good]]
+    dst = entry.points[[m.trainIdx for m in good]]
+    model, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=6.0, maxIters=2000, confidence=0.995
+    )
+    if model is None or mask is None:
+        return Verification(0, len(good), 0.0)
+    scale = float(np.hypot(model[0, 0], model[1, 0]))
+    return Verification(int(mask.sum()), len(good), scale)
