@@ -1,0 +1,148 @@
+"""A batch job from start to end: enumerate, skip what is done, dispatch, record.
+
+The parent process is the only database writer: workers return rows, the
+parent commits each as it arrives. Resuming enumerates the same input again
+and dispatches only the keys that have no row yet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .archives import ArchiveLimits
+from .errors import InputError, JobConflict
+from .inputs import BatchInput, open_input
+from .pool import DEFAULT_TIMEOUT, Failure, LocalPool
+from .store import JobStore, JobView
+from .worker import error_row, process_file
+
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    workers: int | None = None  # None: every core
+    engine: str = "local"
+    scheduler: str | None = None  # tcp://host:port for the Dask engine
+    timeout: float = DEFAULT_TIMEOUT  # seconds one file may take before its worker is killed
+    thumbnails: bool = True
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    # the API's operator-configured root: every file read must resolve below it
+    confine_to: str | None = None
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise InputError(f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
+        if self.engine == "dask" and not self.scheduler:
+            raise InputError("the dask engine needs --scheduler tcp://HOST:PORT")
+        if self.workers is not None and self.workers < 1:
+            raise InputError("--workers must be at least 1")
+        if self.timeout <= 0:
+            raise InputError("the per-file timeout must be positive")
+
+
+# progress(event, payload): "start" {total, done}, "file" {row}, "end" {view}
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def _options_record(options: BatchOptions) -> dict[str, Any]:
+    return {"timeout": options.timeout, "thumbnails": options.thumbnails}
+
+
+def create_job(
+    input: str | os.PathLike,
+    options: BatchOptions,
+    *,
+    store: JobStore | None = None,
+    owner: str | None = None,
+) -> str:
+    store = store or JobStore()
+    source = Path(input).expanduser()
+    if not source.exists():
+        raise InputError(f"{input}: no such file or folder")
+    return store.create(
+        str(source.resolve()),
+        engine=options.engine,
+        scheduler=options.scheduler,
+        workers=options.workers,
+        owner=owner,
+        options=_options_record(options),
+    )
+
+
+def run_job(
+    job_id: str,
+    options: BatchOptions,
+    *,
+    store: JobStore | None = None,
+    progress: Progress | None = None,
+    client: Any = None,
+) -> JobView:
+    """Process every file of the job that has no result yet; returns the final view."""
+    store = store or JobStore()
+    job = store.job(job_id)
+    confine = Path(options.confine_to) if options.confine_to else None
+    try:
+        batch = open_input(job.input, confine_to=confine, archive_limits=options.archive_limits)
+    except InputError as exc:
+        store.mark(job_id, "failed", error=str(exc))
+        raise
+    try:
+        done = store.done_paths(job_id)
+        total = len(batch.items) + len(batch.skipped)
+        store.update(job_id, total=total, input_kind=batch.kind)
+        store.mark(job_id, "running")
+        notify = progress or (lambda event, payload: None)
+        notify("start", {"total": total, "done": len(done), "job": job_id})
+        for skip in batch.skipped:
+            if skip.key not in done:
+                row = error_row(skip.key, skip.code, skip.message, status="skipped")
+                if store.record(job_id, row):
+                    notify("file", {"row": row})
+        todo = [it for it in batch.items if it.key not in done]
+        for row in _dispatch(todo, options, client):
+            if store.record(job_id, row):
+                notify("file", {"row": row})
+        store.mark(job_id, "done")
+    except BaseException as exc:
+        # KeyboardInterrupt included: what was committed stays, --resume finishes it
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
+        store.mark(job_id, status, error=None if status == "interrupted" else repr(exc))
+        raise
+    finally:
+        batch.cleanup()
+    view = store.view(job_id)
+    notify("end", {"view": view})
+    return view
+
+
+def _dispatch(todo, options: BatchOptions, client: Any) -> Iterator[dict[str, Any]]:
+    tasks = [(it.key, it.path, options.thumbnails) for it in todo]
+    if not tasks:
+        return
+    if options.engine == "dask" or client is not None:
+        from .dask_engine import run_on_dask
+
+        results = run_on_dask(tasks, options.scheduler, options.timeout, client=client)
+    else:
+        workers = min(options.workers or os.cpu_count() or 1, len(tasks))
+        results = LocalPool(process_file, workers, options.timeout).map(tasks)
+    for task, result in results:
+        if isinstance(result, Failure):
+            yield error_row(task[0], result.code, result.message)
+        else:
+            yield result
+
+
+def resume_check(store: JobStore, job_id: str, input: str | os.PathLike | None) -> None:
+    """A resumed job reads the input it was started with."""
+    job = store.job(job_id)
+    if input is not None and str(Path(input).expanduser().resolve()) != job.input:
+        raise JobConflict(f"job {job_id} scans {job.input}, not {input}")
+
+
+__all__ = ["BatchInput", "BatchOptions", "create_job", "resume_check", "run_job"]
