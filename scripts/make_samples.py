@@ -1,0 +1,162 @@
+"""Make samples/: small media that show every outcome of `aigc scan`.
+
+Pictures come from scikit-image's bundled data (no download). The signing keys
+are a development CA made in a temporary folder for this run and thrown away,
+so no private key is ever written into the repository; the samples therefore
+read `valid` (untrusted signer), which the policy treats like `trusted`.
+
+    .venv/bin/python scripts/make_samples.py [OUT_DIR]
+
+| file | what it shows | expected decision |
+|---|---|---|
+| ai_generated_credentials.jpg / .png | c2pa.created, trainedAlgorithmicMedia | label ai_generated |
+| ai_edited_credentials.jpg | a capture edited with generative fill | label ai_edited |
+| ai_parent_resigned_credentials.jpg | AI image re-signed by a second tool | label ai_generated |
+| camera_capture_credentials.jpg | c2pa.created, digitalCapture | none |
+| tampered_ai_generated.jpg | AI manifest, one image byte flipped | require_disclosure |
+| stripped_ai_generated.jpg | the AI image re-encoded: manifest gone | none |
+| no_credentials.jpg | a plain photo | none |
+| metadata_hint_sd_parameters.png | PNG text `parameters` (SD web UI) | require_disclosure |
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+from skimage import data as skdata
+
+import provenance
+from provenance import Ingredient, SignerCredentials, sign
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_BYTES = 100 * 1024
+
+SD_PARAMETERS = (
+    "a lighthouse on a cliff at dusk, oil painting\n"
+    "Negative prompt: blurry, lowres\n"
+    "Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234567890, "
+    "Size: 256x256, Model hash: 31e35c80fc, Model: sd_xl_base_1.0"
+)
+
+
+def _picture(name: str, width: int = 320) -> Image.Image:
+    image = Image.fromarray(np.asarray(getattr(skdata, name)())).convert("RGB")
+    height = round(image.height * width / image.width)
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _png(image: Image.Image, text: dict[str, str] | None = None) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    out = io.BytesIO()
+    image.save(out, "PNG", pnginfo=info, optimize=True)
+    return out.getvalue()
+
+
+def _flip_scan_byte(jpeg: bytes) -> bytes:
+    """Flip one bit in the entropy-coded image data: still decodes, hash no longer matches."""
+    sos = jpeg.rfind(b"\xff\xda")
+    pos = sos + (len(jpeg) - sos) // 2
+    while jpeg[pos] in (0xFF, 0x00) or jpeg[pos - 1] == 0xFF:
+        pos += 1
+    return jpeg[:pos] + bytes([jpeg[pos] ^ 0x01]) + jpeg[pos + 1 :]
+
+
+def make_samples(out: Path) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory(prefix="aigc-dev-ca-") as tmp:
+        generator = SignerCredentials.from_dev_ca(
+            provenance.create_dev_ca(Path(tmp) / "generator", name="sample AI generator")
+        )
+        editor = SignerCredentials.from_dev_ca(
+            provenance.create_dev_ca(Path(tmp) / "editor", name="sample photo editor")
+        )
+        camera = SignerCredentials.from_dev_ca(
+            provenance.create_dev_ca(Path(tmp) / "camera", name="sample camera")
+        )
+        ai_jpeg = sign(
+            _jpeg(_picture("astronaut")),
+            "image/jpeg",
+            generator,
+            digital_source_type="trainedAlgorithmicMedia",
+            software_agent="sample text-to-image model",
+            title="ai_generated_credentials.jpg",
+        )
+        ai_png = sign(
+            _png(_picture("chelsea", 200)),
+            "image/png",
+            generator,
+            digital_source_type="trainedAlgorithmicMedia",
+            title="ai_generated_credentials.png",
+        )
+        capture = sign(
+            _jpeg(_picture("coffee")),
+            "image/jpeg",
+            camera,
+            digital_source_type="digitalCapture",
+            title="camera_capture_credentials.jpg",
+        )
+        edited = sign(
+            _jpeg(_picture("coffee").rotate(180)),
+            "image/jpeg",
+            editor,
+            ingredients=(Ingredient(capture, "camera_capture_credentials.jpg"),),
+            actions=(
+                {
+                    "action": "c2pa.edited",
+                    "softwareAgent": "sample generative fill",
+                    "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
+                },
+            ),
+            title="ai_edited_credentials.jpg",
+        )
+        # Laundering attempt: another tool opens the AI image and only resizes it.
+        resigned = sign(
+            _jpeg(Image.open(io.BytesIO(ai_jpeg)).resize((288, 288))),
+            "image/jpeg",
+            editor,
+            ingredients=(Ingredient(ai_jpeg, "ai_generated_credentials.jpg"),),
+            actions=("c2pa.resized.proportional",),
+            title="ai_parent_resigned_credentials.jpg",
+        )
+    samples = {
+        "ai_generated_credentials.jpg": ai_jpeg,
+        "ai_generated_credentials.png": ai_png,
+        "ai_edited_credentials.jpg": edited,
+        "ai_parent_resigned_credentials.jpg": resigned,
+        "camera_capture_credentials.jpg": capture,
+        "tampered_ai_generated.jpg": _flip_scan_byte(ai_jpeg),
+        "stripped_ai_generated.jpg": _jpeg(Image.open(io.BytesIO(ai_jpeg))),
+        "no_credentials.jpg": _jpeg(_picture("rocket")),
+        "metadata_hint_sd_parameters.png": _png(
+            _picture("chelsea", 200).transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            {"parameters": SD_PARAMETERS},
+        ),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, blob in samples.items():
+        if len(blob) > MAX_BYTES:
+            raise SystemExit(f"{name} is {len(blob)} bytes, more than {MAX_BYTES}")
+        (out / name).write_bytes(blob)
+    return samples
+
+
+def main(argv: list[str]) -> None:
+    out = Path(argv[0]) if argv else ROOT / "samples"
+    for name, blob in make_samples(out).items():
+        print(f"{out / name}  {len(blob) // 1024} KB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
