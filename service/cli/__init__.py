@@ -22,7 +22,10 @@ def _root() -> None:
 
 
 # Each module adds its commands to `app`; imported for that side effect.
+# isort: off
 from . import scan  # noqa: E402,F401
+from . import keys_cmd, serve_cmd  # noqa: E402,F401
+# isort: on
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+"""The HTTP service: `create_app()` builds the FastAPI app; `aigc serve` runs it with uvicorn.
+
+Routers are listed in one place, `ROUTERS`, plus `optional_routers()` for
+packages that may not be installed or finished (batch jobs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from labeler import Engine
+from labeler.media import Limits
+from service.db.base import database_url
+from service.db.models import ensure_schema
+
+from . import errors
+from .analysis import Runner
+from .limits import BodyLimitMiddleware, RateLimiter
+from .metrics import Metrics, MetricsMiddleware
+from .routes import health, scans, web
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTERS: list[APIRouter] = [health.router, scans.router, web.router]
+# (module, attribute) of routers other issues own; included when importable
+OPTIONAL_ROUTERS = [("service.batch.api", "router")]
+
+DESCRIPTION = """\
+Tells a media platform whether an upload is AI-generated or a known manipulated fake.
+
+Authenticate with `Authorization: Bearer <API key>` (`aigc keys create --role ROLE`).
+Roles: `pipeline` (scan), `creator` (label-check), `analyst` (read scans, batch),
+`admin` (everything, bank), `partner` (watermark embedding).
+Every error is JSON: `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def optional_routers() -> list[APIRouter]:
+    found = []
+    for module_name, attr in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            log.info("router %s not included: %s", module_name, exc)
+            continue
+        router = getattr(module, attr, None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """One app per worker process; `engine` lets a caller share an already built Engine."""
+    settings = settings or Settings.from_env()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        ensure_schema(app.state.db_url)
+        built = engine or Engine.from_env()
+        # the service's pixel limit wins; bytes were already bounded on the way in
+        built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+        app.state.engine = built
+        app.state.runner = Runner(built, settings.scan_concurrency)
+        yield
+
+    app = FastAPI(
+        title="AIGC provenance",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db_url = settings.database_url or database_url()
+    app.state.metrics = metrics
+    app.state.engine = None
+    app.state.label_check_limiter = RateLimiter(
+        settings.label_check_limit, settings.label_check_window_s
+    )
+    app.state.bank_index_status = lambda: _bank_index_status(app)
+    errors.install(app)
+    for router in [*ROUTERS, *optional_routers()]:
+        app.include_router(router)
+    # outermost first: metrics see every request, including ones refused for size
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _bank_index_status(app: FastAPI) -> str:
+    engine = app.state.engine
+    if engine is None:
+        return "not loaded"
+    return "ok" if engine.bank is not None else "not configured"
+
+
+__all__ = ["ROUTERS", "Settings", "create_app"]

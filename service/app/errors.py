@@ -1,0 +1,99 @@
+"""One error shape for every failure: {"error": {"code": ..., "message": ...}}.
+
+Bad input must never surface as a bare 500: the labeler's typed errors map to
+4xx here, and FastAPI's own validation and HTTP errors are reshaped to match.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from labeler import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+# (status, code) for each labeler error; pixels over the limit are 422 because
+# the bytes were acceptable: the request was fine, the content is not.
+_LABELER = {
+    UnsupportedMedia: (415, "unsupported_media"),
+    MediaTooLarge: (422, "media_too_large"),
+    MediaDecodeError: (422, "media_undecodable"),
+}
+
+
+def labeler_error(exc: LabelerError) -> ApiError:
+    for cls, (status, code) in _LABELER.items():
+        if isinstance(exc, cls):
+            return ApiError(status, code, str(exc))
+    return ApiError(422, "media_rejected", str(exc))
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(LabelerError)
+    async def _labeler_error(_request: Request, exc: LabelerError) -> JSONResponse:
+        err = labeler_error(exc)
+        return error_response(err.status, err.code, err.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for item in exc.errors():
+            where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("body", "query"))
+            parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+        return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: logged with its traceback, answered in the same shape.
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; it has been logged")

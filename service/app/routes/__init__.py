@@ -1,0 +1,1 @@
+"""One module per group of endpoints; `service.app.ROUTERS` lists them."""

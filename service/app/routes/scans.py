@@ -1,0 +1,152 @@
+"""The upload pipeline hook and the creator-facing label check."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+
+from labeler import LabelerError
+from labeler.explain import explain
+from service.db import session_scope
+from service.db.audit import add_scan, get_scan, new_scan_id
+
+from ..analysis import Analysis
+from ..auth import Principal, require_role
+from ..errors import ApiError, labeler_error
+from ..forms import Upload, upload_form
+from ..schemas import ErrorBody, LabelCheckResponse, ScanRecordResponse, ScanResponse
+
+router = APIRouter(prefix="/v1", tags=["scans"])
+
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "no or unknown API key"},
+    403: {"model": ErrorBody, "description": "the key's role may not call this"},
+    413: {"model": ErrorBody, "description": "the upload is larger than the byte limit"},
+    415: {"model": ErrorBody, "description": "not a supported image or video (sniffed)"},
+    422: {"model": ErrorBody, "description": "too many pixels, undecodable, or bad fields"},
+}
+
+
+async def _analyze(request: Request, upload: Upload) -> Analysis:
+    state = request.app.state
+    state.metrics.scans_in_flight.inc()
+    try:
+        return await state.runner.analyze(upload.data, upload.filename, upload.context)
+    except LabelerError as exc:
+        raise labeler_error(exc) from exc
+    finally:
+        state.metrics.scans_in_flight.dec()
+
+
+def _record(db_url: str | None, endpoint: str, upload: Upload, result: Analysis, key_id) -> str:
+    scan_id = new_scan_id()
+    decision = result.decision.to_dict()
+    # one transaction: either the whole row is there or nothing is
+    with session_scope(db_url) as session:
+        add_scan(
+            session,
+            id=scan_id,
+            endpoint=endpoint,
+            sha256=result.media.get("sha256", ""),
+            perceptual_hash=result.perceptual_hash,
+            mime=result.media.get("mime"),
+            action=result.decision.action,
+            label=result.decision.label,
+            policy_version=result.decision.policy_version,
+            signals=decision.get("signals") or {},
+            decision=decision,
+            context=upload.context.to_dict(),
+            api_key_id=key_id,
+            elapsed_ms=result.elapsed_ms,
+        )
+    return scan_id
+
+
+@router.post(
+    "/scan",
+    response_model=ScanResponse,
+    responses=_ERRORS,
+    summary="Decide on an upload (pipeline hook)",
+)
+async def scan(
+    request: Request,
+    principal: Principal = Depends(require_role("pipeline")),
+    upload: Upload = Depends(upload_form),
+) -> dict:
+    """Runs every signal and the policy on the upload, stores the decision in the
+    audit trail and returns it in full, with the scan id and the time it took."""
+    result = await _analyze(request, upload)
+    scan_id = await anyio.to_thread.run_sync(
+        _record, request.app.state.db_url, "scan", upload, result, principal.key_id
+    )
+    request.app.state.metrics.decisions.labels("scan", result.decision.action).inc()
+    return {
+        "scan_id": scan_id,
+        "elapsed_ms": round(result.elapsed_ms, 2),
+        "decision": result.decision.to_dict(),
+    }
+
+
+def _load_scan(db_url: str | None, scan_id: str):
+    with session_scope(db_url) as session:
+        return get_scan(session, scan_id)
+
+
+@router.get(
+    "/scans/{scan_id}",
+    response_model=ScanRecordResponse,
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 403)}
+    | {404: {"model": ErrorBody, "description": "no such scan"}},
+    summary="Fetch a stored decision from the audit trail",
+)
+async def get_scan_record(
+    scan_id: str, request: Request, _principal: Principal = Depends(require_role("analyst"))
+) -> dict:
+    row = await anyio.to_thread.run_sync(_load_scan, request.app.state.db_url, scan_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no scan with id {scan_id!r}")
+    return row.to_dict()
+
+
+def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> list[str]:
+    if principal.key_id:
+        buckets = [f"key:{principal.key_id}"]
+    else:
+        host = request.client.host if request.client else "unknown"
+        buckets = [f"addr:{host}"]
+    if upload.context.creator_id:
+        buckets.append(f"creator:{upload.context.creator_id}")
+    return buckets
+
+
+@router.post(
+    "/label-check",
+    response_model=LabelCheckResponse,
+    responses=_ERRORS | {429: {"model": ErrorBody, "description": "too many checks; retry later"}},
+    summary="Will my upload be labeled, and why? (creators)",
+)
+async def label_check(
+    request: Request,
+    principal: Principal = Depends(require_role("creator", open_flag="creator_page_open")),
+    upload: Upload = Depends(upload_form),
+) -> dict:
+    """Answers in plain words whether a label will be applied and why, and whether
+    disclosure is required. It never reveals bank entries, hash distances,
+    watermark scores or thresholds: only fixed sentences per reason."""
+    state = request.app.state
+    wait = state.label_check_limiter.hit(_rate_buckets(request, principal, upload))
+    if wait is not None:
+        retry = max(1, int(wait + 0.999))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many label checks; try again in {retry} s",
+            {"Retry-After": str(retry)},
+        )
+    result = await _analyze(request, upload)
+    check_id = await anyio.to_thread.run_sync(
+        _record, state.db_url, "label-check", upload, result, principal.key_id
+    )
+    state.metrics.decisions.labels("label-check", result.decision.action).inc()
+    answer = explain(result.decision).to_dict()
+    return {"check_id": check_id, **answer}

@@ -1,0 +1,90 @@
+"""Response shapes, so the generated OpenAPI documents every field with an example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["unsupported_media"])
+    message: str = Field(examples=["not a supported image or video"])
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ReasonModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(examples=["c2pa.ai_generated"])
+    message: str = Field(
+        examples=["Content Credentials (trusted) declare the asset generated with generative AI."]
+    )
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionModel(BaseModel):
+    # the policy may grow fields; they pass through rather than being dropped
+    model_config = ConfigDict(extra="allow")
+    action: str = Field(
+        examples=["label"], description="none | require_disclosure | label | escalate"
+    )
+    label: str | None = Field(
+        examples=["ai_generated"], description="ai_generated | ai_edited | null"
+    )
+    label_source: str | None = Field(default=None, examples=["credentials"])
+    distribution: str = Field(default="normal", examples=["normal"])
+    reasons: list[ReasonModel]
+    policy_version: str = Field(examples=["default-1"])
+    signals: dict[str, Any] = Field(description="the signal summaries the policy read")
+    media: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScanResponse(BaseModel):
+    scan_id: str = Field(examples=["4f6c2b7a9d1e4c3b8a7f6e5d4c3b2a19"])
+    elapsed_ms: float = Field(examples=[41.7], description="server time spent on this scan")
+    decision: DecisionModel
+
+
+class ScanRecordResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    scan_id: str
+    created_at: str = Field(examples=["2026-11-25T14:03:12.345678+00:00"])
+    endpoint: str = Field(examples=["scan"])
+    sha256: str
+    perceptual_hash: str | None = Field(description="PDQ, 64 hex digits")
+    mime: str | None = Field(examples=["image/jpeg"])
+    action: str
+    label: str | None
+    policy_version: str
+    signals: dict[str, Any]
+    decision: dict[str, Any]
+    context: dict[str, Any]
+    api_key_id: str | None
+    elapsed_ms: float
+
+
+class LabelCheckResponse(BaseModel):
+    """labeler.explain's creator-facing answer: codes become fixed sentences, no numbers."""
+
+    check_id: str = Field(examples=["9a1b2c3d4e5f60718293a4b5c6d7e8f9"])
+    action: str = Field(examples=["label"])
+    will_label: bool = Field(examples=[True])
+    label: str | None = Field(examples=["ai_generated"])
+    label_text: str | None = Field(examples=["AI-generated"])
+    disclosure_required: bool = Field(examples=[False])
+    under_review: bool = Field(
+        examples=[False], description="a person reviews the upload before wide distribution"
+    )
+    headline: str = Field(
+        examples=[
+            "It will carry an “AI-generated” label, based on the Content Credentials "
+            "attached to your file."
+        ]
+    )
+    why: list[str] = Field(
+        examples=[["Your file's Content Credentials say it was created with generative AI."]]
+    )
+    text: str = Field(description="headline and reasons as one paragraph")

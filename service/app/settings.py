@@ -1,0 +1,51 @@
+"""The operator's knobs, read once from the environment when the app is made."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # request bodies above this are refused with 413 before they are read in full
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # per frame; larger images are refused with 422 from the header alone
+    max_pixels: int = 50_000_000
+    # scans that may run at once in this worker; the rest wait their turn
+    scan_concurrency: int = 2
+    # label checks allowed per creator (or key, or client address) per window
+    label_check_limit: int = 20
+    label_check_window_s: int = 60
+    # anyone may use the creator page and /v1/label-check without a key
+    creator_page_open: bool = False
+    # the platform's own watermark: a key id in the watermark key registry
+    platform_watermark_key_id: str | None = None
+    database_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            max_upload_bytes=_int("AIGC_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_pixels=_int("AIGC_MAX_PIXELS", cls.max_pixels),
+            scan_concurrency=max(1, _int("AIGC_SCAN_CONCURRENCY", cls.scan_concurrency)),
+            label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
+            label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),
+            platform_watermark_key_id=os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_ID") or None,
+            database_url=os.environ.get("AIGC_DATABASE_URL") or None,
+        )
