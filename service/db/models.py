@@ -1,6 +1,7 @@
 """Imports every table module so that `Base.metadata` knows the whole schema."""
 
 from . import audit, keys  # noqa: F401  # isort: skip  (audit trail, API keys)
+from . import bank  # noqa: F401  # isort: skip  (bank of known media, bank version)
 from . import jobs  # noqa: F401  (batch scan jobs and per-file results)
 from .base import Base
 

@@ -1,0 +1,156 @@
+"""The bank store on a real SQLite file: entries, soft delete, import/export, refresh."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+import matching
+from service import bank as store
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def astronaut_png() -> bytes:
+    return _png(skdata.astronaut())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    store.drop_index_caches()
+    yield
+    store.drop_index_caches()
+
+
+def test_add_from_media_stores_every_hash(astronaut_png):
+    entry = store.add_entry(
+        astronaut_png, category="misleading_deepfake", severity="high", source="fact_checker"
+    )
+    assert entry.id >= 1 and entry.active
+    assert len(entry.pdq) == 64 and entry.pdq_quality >= 50
+    assert entry.phash and entry.has_features
+    assert store.get_entry(entry.id).pdq == entry.pdq
+    assert store.bank_version() == 1
+
+
+def test_bad_inputs_are_typed_errors(astronaut_png):
+    with pytest.raises(store.InvalidEntry):
+        store.add_entry(pdq_hex="xyz", category="known_aigc")
+    with pytest.raises(store.InvalidEntry):
+        store.add_entry(pdq_hex="0" * 64, category="bad category!")
+    with pytest.raises(store.InvalidEntry):
+        store.add_entry(pdq_hex="0" * 64, category="known_aigc", severity="apocalyptic")
+    with pytest.raises(store.InvalidMedia):
+        store.add_entry(b"not an image at all", category="known_aigc")
+    with pytest.raises(store.LowQuality):
+        store.add_entry(_png(np.full((64, 64, 3), 90, np.uint8)), category="known_aigc")
+    store.add_entry(astronaut_png, category="known_aigc")
+    with pytest.raises(store.DuplicateEntry) as err:
+        store.add_entry(astronaut_png, category="known_aigc")
+    assert err.value.http_status == 409
+    with pytest.raises(store.EntryNotFound):
+        store.remove_entry(999)
+
+
+def test_list_filters_and_pages():
+    for i in range(5):
+        store.add_entry(pdq_hex=f"{i:064x}", category="known_aigc" if i % 2 else "custom_cat")
+    page = store.list_entries(category="custom_cat", per_page=2)
+    assert page.total == 3 and len(page.items) == 2
+    assert [e.category for e in page.items] == ["custom_cat", "custom_cat"]
+    assert store.list_entries(per_page=2, page=3).items[0].id == 1  # newest first
+
+
+def test_soft_delete_keeps_the_row_and_leaves_the_index(astronaut_png):
+    entry = store.add_entry(astronaut_png, category="misleading_deepfake")
+    cache = store.index_cache()
+    assert store.hma_lookup("pdq", entry.pdq) == {
+        "misleading_deepfake": [{"bank_content_id": entry.id, "distance": "0"}]
+    }
+    removed = store.remove_entry(entry.id, removed_by="reviewer")
+    assert not removed.active and removed.removed_by == "reviewer"
+    assert len(cache.refresh()) == 0
+    assert store.hma_lookup("pdq", entry.pdq) == {}
+    assert store.list_entries().total == 0
+    assert store.list_entries(active=None).total == 1
+
+
+def test_index_refreshes_when_another_writer_changes_the_bank():
+    cache = store.BankIndexCache(check_interval=0.0)
+    assert len(cache.current()) == 0 and cache.version == 0
+    store.add_entry(pdq_hex="ab" * 32, category="known_aigc")
+    bank = cache.current()
+    assert len(bank) == 1 and cache.version == 1
+    assert cache.current() is bank  # unchanged version: no rebuild
+    store.add_entry(pdq_hex="cd" * 32, category="known_aigc")
+    assert len(cache.current()) == 2
+
+
+def test_lookup_pdq_hex_is_exact_at_the_radius():
+    base = bytes(32)
+    near = bytearray(base)
+    near[0] = 0xFF
+    near[1] = 0xFF
+    near[2] = 0xFF
+    near[3] = 0x7F  # 31 bits set
+    far = bytearray(near)
+    far[4] = 0x01  # 32 bits
+    store.add_entry(pdq_hex=bytes(near).hex(), category="known_aigc")
+    store.add_entry(pdq_hex=bytes(far).hex(), category="known_aigc")
+    found = store.lookup_pdq_hex(base.hex())
+    assert [(m.entry_id, m.distance) for m in found] == [("1", 31)]
+    with pytest.raises(store.InvalidEntry):
+        store.lookup_pdq_hex("00")
+    with pytest.raises(store.InvalidEntry):
+        store.hma_lookup("md5", base.hex())
+
+
+def test_import_export_round_trip(tmp_path):
+    hexes = [f"{i:02x}" * 32 for i in (1, 2, 3)]
+    src = tmp_path / "hma.csv"
+    src.write_text("\n".join(hexes) + "\nnot-a-hash\n")  # a bare HMA/ThreatExchange list
+    report = store.import_entries(src, category="known_aigc", source_name="partner")
+    assert report.added == 3 and report.errors == ((4, report.errors[0][1]),)
+    assert "PDQ hash" in report.errors[0][1]
+    again = store.import_entries(src, category="known_aigc")
+    assert again.added == 0 and again.skipped == 3  # importing twice is safe
+    for fmt in ("csv", "json", "jsonl", "txt"):
+        out = tmp_path / f"bank.{fmt}"
+        assert store.export_entries(out) == 3
+        if fmt == "json":
+            assert json.loads(out.read_text())["format"] == "aigc-bank/1"
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    report = store.import_entries(tmp_path / "bank.csv", url=other)
+    assert report.added == 3 and not report.errors
+    rows = store.list_entries(url=other).items
+    assert sorted(e.pdq for e in rows) == sorted(hexes)
+    assert {e.category for e in rows} == {"known_aigc"} and {e.source for e in rows} == {"partner"}
+
+
+def test_import_rejects_unusable_files(tmp_path):
+    bad = tmp_path / "bank.json"
+    bad.write_text("{not json")
+    with pytest.raises(store.InvalidEntry):
+        store.import_entries(bad)
+    with pytest.raises(store.InvalidEntry):
+        store.import_entries(tmp_path / "bank.xml")
+    report = store.import_entries('[{"pdq": "' + "0" * 64 + '"}]', "json")
+    assert report.added == 0 and "category" in report.errors[0][1]
+
+
+def test_missing_database_is_an_empty_bank(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nothing-here.db'}"
+    bank, version = store.load_bank(url)
+    assert version == 0 and len(bank) == 0
+    assert not (tmp_path / "nothing-here.db").exists()
+    assert isinstance(bank, matching.Bank)
