@@ -1,77 +1,50 @@
 """The labeling policy: signals + upload context -> Decision.
 
-This first policy covers the credentials signal only; the policy issue
-replaces it with a versioned, file-driven engine behind the same names.
+A policy is a versioned YAML file (`default.yaml` ships with the package):
+named thresholds, bank category -> action, sensitive-topic term lists,
+reusable predicates and rules whose conditions read named facts. It is checked
+on load (errors name the line), and deciding is pure and deterministic.
+
+    policy = load_default_policy()          # or load_policy("site.yaml")
+    decision = policy.decide(signals, context)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from functools import lru_cache
+from pathlib import Path
 
-from ..context import UploadContext
-from ..decision import Decision, Reason
-from ..signals import Signals
+from .errors import PolicyError
+from .loader import PACKAGE_DIR, load_policy, load_policy_text
+from .model import Policy, Rule
 
-
-@dataclass(frozen=True)
-class Policy:
-    version: str = "builtin-0.1"
-
-    def decide(self, signals: Signals, context: UploadContext, media: dict | None = None) -> Decision:
-        cred = signals.credentials
-        reasons: list[Reason] = []
-        action, label, source = "none", None, None
-        if cred and cred.present and cred.state in ("valid", "trusted") and cred.ai_class in (
-            "ai_generated",
-            "ai_edited",
-        ):
-            action, label, source = "label", cred.ai_class, "credentials"
-            reasons.append(
-                Reason(
-                    f"c2pa.{cred.ai_class}",
-                    f"Content Credentials ({cred.state}) declare the asset "
-                    + ("generated" if cred.ai_class == "ai_generated" else "edited")
-                    + " with generative AI.",
-                    {"evidence": list(cred.evidence)},
-                )
-            )
-        elif cred and cred.present and cred.state == "invalid" and cred.ai_class in (
-            "ai_generated",
-            "ai_edited",
-            "possibly_ai",
-        ):
-            action = "require_disclosure"
-            reasons.append(
-                Reason(
-                    "c2pa.invalid_ai_claim",
-                    "Content Credentials claim AI involvement but fail validation.",
-                    {"failure_codes": list(cred.failure_codes)},
-                )
-            )
-        elif cred and cred.hint_ai_class in ("ai_generated", "ai_edited", "possibly_ai"):
-            action = "require_disclosure"
-            reasons.append(
-                Reason(
-                    "metadata_hint",
-                    "Unsigned metadata suggests AI generation; it cannot be verified.",
-                    {"hints": list(cred.metadata_hints)},
-                )
-            )
-        if not reasons:
-            reasons.append(Reason("no_signal", "No AI signal was found."))
-        return Decision(
-            action=action,
-            label=label,
-            label_source=source,
-            reasons=tuple(reasons),
-            policy_version=self.version,
-            signals=signals.to_dict(),
-            media=dict(media or {}),
-        )
+DEFAULT_POLICY = PACKAGE_DIR / "default.yaml"
+DEFAULT_CASES = PACKAGE_DIR / "default_cases.yaml"
+POLICY_ENV = "AIGC_POLICY_FILE"
 
 
+@lru_cache(maxsize=1)
 def load_default_policy() -> Policy:
-    return Policy()
+    """The shipped policy; parsed once per process (a Policy is immutable)."""
+    return load_policy(DEFAULT_POLICY)
 
 
-__all__ = ["Policy", "load_default_policy"]
+def policy_from_env() -> Policy:
+    """The file named by AIGC_POLICY_FILE, else the shipped default."""
+    path = os.environ.get(POLICY_ENV, "").strip()
+    return load_policy(Path(path)) if path else load_default_policy()
+
+
+__all__ = [
+    "DEFAULT_CASES",
+    "DEFAULT_POLICY",
+    "POLICY_ENV",
+    "Policy",
+    "PolicyError",
+    "Rule",
+    "load_default_policy",
+    "load_policy",
+    "load_policy_text",
+    "policy_from_env",
+]
