@@ -216,20 +216,61 @@ def _frames(container, stream, deadline: float) -> Iterator:
         yield from packet.decode()
 
 
+@dataclass(frozen=True)
+class Sample:
+    time_s: float
+    rgb: np.ndarray = field(repr=False)
+    # taken because a scene cut preceded it, not by the clock
+    cut: bool = False
+
+
+@dataclass
+class SampleStats:
+    """Filled in while `iter_samples` runs; complete once it is exhausted."""
+
+    probe: VideoProbe | None = None
+    frames_decoded: int = 0
+    duration_s: float = 0.0
+    truncated: bool = False
+
+
 def decode_video(
     data: bytes,
     limits: VideoLimits | None = None,
     max_pixels: int = 50_000_000,
 ) -> DecodedVideo:
     """Sample frames from an MP4/MOV: every 1/sample_fps seconds and after each cut."""
+    stats = SampleStats()
+    samples = list(iter_samples(data, limits, max_pixels, stats))
+    if not samples:
+        raise MediaDecodeError("the video has no decodable frames")
+    return DecodedVideo(
+        probe=stats.probe,
+        frames=tuple(s.rgb for s in samples),
+        timestamps=tuple(s.time_s for s in samples),
+        scene_cuts=tuple(i for i, s in enumerate(samples) if s.cut),
+        frames_decoded=stats.frames_decoded,
+        duration_s=stats.duration_s,
+        truncated=stats.truncated,
+    )
+
+
+def iter_samples(
+    data: bytes,
+    limits: VideoLimits | None = None,
+    max_pixels: int = 50_000_000,
+    stats: SampleStats | None = None,
+) -> Iterator[Sample]:
+    """The samples one at a time, so a dense pass (bank fingerprints) holds one frame."""
     limits = limits or VideoLimits()
-    started = time.monotonic()
-    deadline = started + limits.max_decode_s
+    stats = stats if stats is not None else SampleStats()
+    deadline = time.monotonic() + limits.max_decode_s
     try:
         with _open(data) as container:
             probe, stream = _probe(container, limits, max_pixels)
+            stats.probe = probe
             stream.thread_type = "AUTO"
-            return _sample(container, stream, probe, limits, max_pixels, deadline)
+            yield from _sample(container, stream, probe, limits, max_pixels, deadline, stats)
     except (MediaDecodeError, MediaTooLarge, UnsupportedMedia):
         raise
     except av.FFmpegError as exc:
@@ -238,7 +279,7 @@ def decode_video(
         raise MediaDecodeError(f"could not decode the video: {exc}") from exc
 
 
-def _sample(container, stream, probe, limits, max_pixels, deadline) -> DecodedVideo:
+def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> Iterator[Sample]:
     duration = probe.duration_s
     rate = limits.sample_fps
     if duration:
@@ -252,19 +293,16 @@ def _sample(container, stream, probe, limits, max_pixels, deadline) -> DecodedVi
     max_decoded = math.ceil(limits.max_duration_s * limits.max_frame_rate)
     fps = probe.fps or 30.0
 
-    frames: list[np.ndarray] = []
-    stamps: list[float] = []
-    cuts: list[int] = []
-    decoded = 0
+    taken = cuts = decoded = 0
     first_time: float | None = None
     next_time = 0.0
     last_sample = -math.inf
     last_thumb: np.ndarray | None = None
     rotation = 0
     t = 0.0
-    truncated = False
     for frame in _frames(container, stream, deadline):
         decoded += 1
+        stats.frames_decoded = decoded
         if decoded > max_decoded:
             raise MediaTooLarge(f"the video has more than {max_decoded} frames")
         if frame.width * frame.height > max_pixels:
@@ -277,7 +315,14 @@ def _sample(container, stream, probe, limits, max_pixels, deadline) -> DecodedVi
         if first_time is None:
             first_time = raw
             rotation = int(getattr(frame, "rotation", 0) or 0)
+            if rotation:
+                # the display matrix is only seen on decoded frames; report display size
+                w, h = (
+                    (probe.height, probe.width) if rotation % 180 else (probe.width, probe.height)
+                )
+                stats.probe = replace(probe, width=w, height=h, rotation=rotation)
         t = max(0.0, raw - first_time)
+        stats.duration_s = round(t + 1.0 / fps, 4)
         if t > limits.max_duration_s:
             raise MediaTooLarge(
                 f"the video runs past {limits.max_duration_s:g} s (its header said otherwise)"
@@ -287,40 +332,23 @@ def _sample(container, stream, probe, limits, max_pixels, deadline) -> DecodedVi
             last_thumb is not None
             and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
             and t - last_sample >= limits.min_scene_gap_s
-            and len(cuts) < cut_budget
+            and cuts < cut_budget
         )
         last_thumb = thumb
-        if t + 1e-6 < next_time and not cut:
+        on_clock = t + 1e-6 >= next_time
+        if not (on_clock or cut):
             continue
-        if len(frames) >= limits.max_samples:
-            truncated = True
-            break
+        if taken >= limits.max_samples:
+            stats.truncated = True
+            return
         width, height = _scaled_size(frame.width, frame.height, limits.max_side)
         rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
-        frames.append(_turn(rgb.to_ndarray(), rotation))
-        stamps.append(round(t, 4))
-        if cut and t + 1e-6 < next_time:
-            cuts.append(len(frames) - 1)
+        taken += 1
+        cuts += not on_clock
         last_sample = t
-        if t + 1e-6 >= next_time:
+        if on_clock:
             next_time = (math.floor(t / interval + 1e-6) + 1) * interval
-    if not frames:
-        raise MediaDecodeError("the video has no decodable frames")
-    if rotation:
-        # the display matrix is only seen on decoded frames; report display size
-        width, height = (
-            (probe.height, probe.width) if rotation % 180 else (probe.width, probe.height)
-        )
-        probe = replace(probe, width=width, height=height, rotation=rotation)
-    return DecodedVideo(
-        probe=probe,
-        frames=tuple(frames),
-        timestamps=tuple(stamps),
-        scene_cuts=tuple(cuts),
-        frames_decoded=decoded,
-        duration_s=round(t + 1.0 / fps, 4),
-        truncated=truncated,
-    )
+        yield Sample(round(t, 4), _turn(rgb.to_ndarray(), rotation), cut=not on_clock)
 
 
 # ---------------------------------------------------------------- writing

@@ -65,6 +65,8 @@ class VideoFingerprint:
     frames_seen: int
     dropped_low_quality: int
     dropped_duplicates: int
+    # the sampling interval the frames came at (median gap), seconds
+    interval_s: float = 1.0
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -77,6 +79,7 @@ class VideoFingerprint:
             "frames_seen": self.frames_seen,
             "dropped_low_quality": self.dropped_low_quality,
             "dropped_duplicates": self.dropped_duplicates,
+            "interval_s": self.interval_s,
         }
 
     @classmethod
@@ -95,6 +98,7 @@ class VideoFingerprint:
                 int(data["frames_seen"]),
                 int(data["dropped_low_quality"]),
                 int(data["dropped_duplicates"]),
+                float(data.get("interval_s", 1.0)),
             )
         except VideoFingerprintError:
             raise
@@ -151,6 +155,8 @@ def fingerprint(
     """PDQ per sampled frame; low-quality frames and repeated neighbours dropped."""
     kept: list[FrameHash] = []
     seen = low = dupes = 0
+    if timestamps is not None:
+        timestamps = [float(t) for t in timestamps]
     for i, rgb in enumerate(frames):
         seen += 1
         hashes, quality = pdqhash.compute_dihedral(_reduce(_check(rgb)))
@@ -163,7 +169,12 @@ def fingerprint(
             continue
         time_s = float(timestamps[i]) if timestamps is not None else float(i)
         kept.append(FrameHash(variants[0], int(quality), time_s, variants))
-    return VideoFingerprint(tuple(kept), seen, low, dupes)
+    interval = 1.0
+    if timestamps is not None and len(timestamps) > 1:
+        gaps = np.diff(np.asarray(timestamps[:seen]))
+        gaps = gaps[gaps > 0]
+        interval = float(np.median(gaps)) if len(gaps) else 1.0
+    return VideoFingerprint(tuple(kept), seen, low, dupes, round(interval, 4))
 
 
 def _words(codes: Sequence[bytes]) -> np.ndarray:
@@ -209,10 +220,15 @@ def compare(
     rule = rule or MatchRule()
     ref_words = _words([f.pdq for f in reference.frames])
     ref_times = np.array([f.time_s for f in reference.frames])
-    return _score(query, ref_words, ref_times, rule)
+    return _score(query, ref_words, ref_times, reference.interval_s, rule)
 
 
-def _score(query, ref_words, ref_times, rule, variants=None) -> VideoMatch:
+def _bin_share(times: np.ndarray, hit: np.ndarray, bin_s: float) -> float:
+    bins = np.floor(times / bin_s + 1e-6).astype(np.int64)
+    return len(np.unique(bins[hit])) / len(np.unique(bins))
+
+
+def _score(query, ref_words, ref_times, reference_interval, rule, variants=None) -> VideoMatch:
     q, r = len(query.frames), len(ref_words)
     if q == 0 or r == 0:
         return VideoMatch(False, q, r, 0, 0, 0.0, 0.0, None, None, None)
@@ -227,14 +243,19 @@ def _score(query, ref_words, ref_times, rule, variants=None) -> VideoMatch:
         if best is None or key > best[0]:
             best = (key, name, dist, hits)
     _, name, dist, hits = best
-    q_matched = int(hits.any(axis=1).sum())
-    r_matched = int(hits.any(axis=0).sum())
-    q_share, r_share = q_matched / q, r_matched / r
+    q_hit, r_hit = hits.any(axis=1), hits.any(axis=0)
+    q_times = np.array([f.time_s for f in query.frames])
+    # Containment is counted in time bins of the coarser sampling interval, so
+    # that a reference hashed at 2-4 fps (to be close to any frame a clip cut
+    # out of it samples) is not "half contained" in a 1 fps upload of itself.
+    bin_s = max(query.interval_s, reference_interval, 1e-3)
+    q_share = _bin_share(q_times, q_hit, bin_s)
+    r_share = _bin_share(ref_times, r_hit, bin_s)
+    q_matched, r_matched = int(q_hit.sum()), int(r_hit.sum())
     needed = min(rule.min_frames, q, r)
     matched = q_matched >= needed and max(q_share, r_share) >= rule.min_share
     offset = None
     if q_matched:
-        q_times = np.array([f.time_s for f in query.frames])
         rows = np.flatnonzero(hits.any(axis=1))
         nearest = dist[rows].argmin(axis=1)
         offset = round(float(np.median(ref_times[nearest] - q_times[rows])), 3)
@@ -301,7 +322,8 @@ class VideoIndex:
         results = []
         for owner in candidates:
             rows = self._owner == owner
-            match = _score(query, self._words[rows], self._times[rows], rule, variants)
+            interval = self._prints[owner].interval_s
+            match = _score(query, self._words[rows], self._times[rows], interval, rule, variants)
             results.append((self._ids[owner], match))
         results.sort(key=lambda r: (not r[1].matched, -max(r[1].query_contained,
                                     r[1].reference_contained), r[1].best_distance))  # fmt: skip

@@ -24,9 +24,9 @@ def pan_frames(name: str, seconds: float, fps: int, size: tuple[int, int]):
     """A slow pan and zoom across one image: real motion, one scene."""
     width, height = size
     img = _image(name)
-    # work at 1.4 x the frame size so the window has room to move
+    # work at 1.2 x the frame size so the window has room to move
     big = resize(
-        img, (int(height * 1.4), int(width * 1.4)), preserve_range=True, anti_aliasing=True
+        img, (int(height * 1.2), int(width * 1.2)), preserve_range=True, anti_aliasing=True
     )
     big = big.astype(np.uint8)
     count = max(1, round(seconds * fps))
