@@ -1,14 +1,257 @@
-"""The match signal, summarised for the policy (filled in by its issue)."""
+"""The match signal: the upload against the bank of known manipulated media.
+
+The bank lives in the service's database (written by `service/bank.py`,
+tables in `service/db/bank.py`). The labeler sits below the service, so it
+reads those tables through SQLAlchemy Core by name: the columns below are
+the read contract, and tests/labeler/test_signal_match.py checks them
+against the service's ORM models. Each worker keeps one in-memory
+`matching.Bank` and rebuilds it when `bank_state.version` moves, which every
+change to the bank bumps in the same transaction (works across processes
+and machines on PostgreSQL, like HMA's bank checkpoints).
+"""
 
 from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    inspect,
+    select,
+)
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+import matching
 
 from .media import Media
 from .signals import MatchSignal
 
+# the read contract with service/db/bank.py (never used to create tables)
+_meta = MetaData()
+ENTRIES = Table(
+    "bank_entries",
+    _meta,
+    Column("id", Integer, primary_key=True),
+    Column("category", String),
+    Column("severity", String),
+    Column("active", Boolean),
+    Column("pdq", String),
+    Column("pdq_unboxed", String),
+    Column("phash", String),
+    Column("features", LargeBinary),
+)
+STATE = Table(
+    "bank_state", _meta, Column("id", Integer, primary_key=True), Column("version", Integer)
+)
 
-def bank_from_env():
-    return None
+
+def _database_url() -> str:
+    import os
+
+    url = os.environ.get("AIGC_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path.cwd() / 'data' / 'aigc.db'}"
+
+
+def _exists(url: str) -> bool:
+    # reading must not create an empty SQLite file as a side effect
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url.removeprefix("sqlite:///")).exists()
+    return True
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str):
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def bank_version(url: str | None = None) -> int:
+    """The bank's version; 0 when the database or its bank tables do not exist yet."""
+    url = url or _database_url()
+    if not _exists(url):
+        return 0
+    try:
+        with _engine(url).connect() as conn:
+            version = conn.scalar(select(STATE.c.version).where(STATE.c.id == 1))
+    except (OperationalError, ProgrammingError):
+        return 0  # no bank_state table: nothing was ever banked here
+    return int(version or 0)
+
+
+def load_bank(
+    url: str | None = None, config: matching.MatchConfig | None = None
+) -> tuple[matching.Bank, int]:
+    """A matching.Bank of every active entry, and the bank version it reflects."""
+    url = url or _database_url()
+    bank = matching.Bank(config or matching.MatchConfig())
+    if bank_version(url) == 0:
+        return bank, 0
+    engine = _engine(url)
+    if not inspect(engine).has_table(ENTRIES.name):
+        return bank, 0
+    c = ENTRIES.c
+    with engine.connect() as conn, conn.begin():
+        # the version read in the same transaction as the rows it describes
+        version = int(conn.scalar(select(STATE.c.version).where(STATE.c.id == 1)) or 0)
+        rows = conn.execute(
+            select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.features, c.category, c.severity)
+            .where(c.active.is_(True))
+            .order_by(c.id)
+        )
+        for eid, pdq, unboxed, phash, blob, category, severity in rows:
+            try:
+                features = matching.LocalFeatures.from_blob(blob) if blob else None
+            except matching.InvalidFeatures:
+                features = None  # a corrupt blob costs the second stage, not the entry
+            try:
+                bank.add(
+                    str(eid),
+                    pdq=pdq,
+                    pdq_unboxed=unboxed or None,
+                    phash=phash or None,
+                    features=features,
+                    category=category,
+                    severity=severity,
+                    compact=False,
+                )
+            except matching.InvalidHash:
+                continue  # a hand-edited row must not take the whole bank down
+    bank.compact()
+    return bank, version
+
+
+class BankIndexCache:
+    """A worker's in-memory bank, rebuilt when the database's bank version moves.
+
+    The version is read at most every `check_interval` seconds (one primary
+    key SELECT), so `current()` is cheap enough for every upload. A rebuild
+    swaps the new Bank in whole; callers holding the old one finish with it.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        config: matching.MatchConfig | None = None,
+        check_interval: float = 1.0,
+    ):
+        self.url = url or _database_url()
+        self.config = config or matching.MatchConfig()
+        self.check_interval = check_interval
+        self._bank: matching.Bank | None = None
+        self._version = -1
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def current(self) -> matching.Bank:
+        if self._bank is not None and time.monotonic() - self._checked < self.check_interval:
+            return self._bank
+        with self._lock:
+            if self._bank is None or time.monotonic() - self._checked >= self.check_interval:
+                version = bank_version(self.url)
+                if self._bank is None or version != self._version:
+                    self._bank, self._version = load_bank(self.url, self.config)
+                self._checked = time.monotonic()
+            return self._bank
+
+    def refresh(self) -> matching.Bank:
+        """Check the version now (after a change this process made, say)."""
+        self._checked = 0.0
+        return self.current()
+
+
+_caches: dict[str, BankIndexCache] = {}
+_caches_lock = threading.Lock()
+
+
+def shared_cache(url: str | None = None) -> BankIndexCache:
+    """This process's one cache per database, shared by the engine and the service."""
+    url = url or _database_url()
+    with _caches_lock:
+        if url not in _caches:
+            _caches[url] = BankIndexCache(url)
+        return _caches[url]
+
+
+def mark_stale(url: str | None = None) -> None:
+    """After this process changed the bank: make the next `current()` check at once."""
+    url = url or _database_url()
+    with _caches_lock:
+        cache = _caches.get(url)
+    if cache is not None:
+        cache._checked = 0.0
+
+
+def drop_caches() -> None:
+    """Forget every cached bank (they are rebuilt on next use)."""
+    with _caches_lock:
+        _caches.clear()
+
+
+def bank_from_env() -> BankIndexCache:
+    """The bank of the database named by AIGC_DATABASE_URL; loaded on first use.
+
+    Cheap when there is no bank: no database file is created, and an empty
+    bank makes `gather` return at once without hashing.
+    """
+    return shared_cache(_database_url())
 
 
 def gather(media: Media, engine) -> MatchSignal | None:
-    return None
+    source = getattr(engine, "bank", None)
+    if source is None:
+        return None
+    bank = source.current() if hasattr(source, "current") else source
+    if media.kind != "image" or not media.frames:
+        return None  # video matching (vPDQ over sampled frames) arrives with the video issue
+    if len(bank) == 0:
+        return MatchSignal()
+    wants = bank.wants_features
+    hashes = matching.compute_hashes(media.frames[0], features=wants, mirrored_features=wants)
+    return to_signal(bank.lookup(hashes))
+
+
+def to_signal(result: matching.LookupResult) -> MatchSignal:
+    """The flat summary the policy reads: the best match, else the nearest near match."""
+    best = result.best
+    if best is not None:
+        return MatchSignal(
+            matched=True,
+            entry_id=best.entry_id,
+            category=best.category,
+            severity=best.severity,
+            distance=best.distance,
+            hash_type=best.hash_type,
+            stage=best.stage,
+            low_quality=result.low_quality,
+        )
+    if result.near:
+        near = result.near[0]
+        return MatchSignal(
+            matched=False,
+            entry_id=near.entry_id,
+            category=near.category,
+            severity=near.severity,
+            distance=near.distance,
+            hash_type=near.hash_type,
+            stage=near.stage,
+            near_match=True,
+            low_quality=result.low_quality,
+        )
+    return MatchSignal(low_quality=result.low_quality)

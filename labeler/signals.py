@@ -80,6 +80,8 @@ class MatchSignal:
     stage: str | None = None
     # closest entry lies above the match radius but within the near radius
     near_match: bool = False
+    # the upload is too flat or plain (PDQ quality < minimum) to be matched by hash
+    low_quality: bool = False
 
     @classmethod
     def from_dict(cls, data):

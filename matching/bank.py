@@ -132,8 +132,14 @@ class Bank:
         features: LocalFeatures | None = None,
         category: str | None = None,
         severity: str | None = None,
+        compact: bool = True,
     ) -> None:
-        """Add one entry from an image's Hashes or from bare codes (e.g. a PDQ export)."""
+        """Add one entry from an image's Hashes or from bare codes (e.g. a PDQ export).
+
+        New codes are scanned linearly until `max_pending` of them gather and
+        the index is rebuilt; a bulk load passes compact=False and calls
+        `compact()` once at the end instead.
+        """
         entry_id = str(entry_id)
         if entry_id in self._by_id and self._entries[self._by_id[entry_id]].active:
             raise BankError(f"entry {entry_id} is already in the bank")
@@ -155,7 +161,7 @@ class Bank:
             self._pending.append((pdq_unboxed, idx, _TYPE_CODE["pdq_unboxed"]))
         if features is not None and len(features):
             self._features_stack = None
-        if len(self._pending) > self.config.max_pending:
+        if compact and len(self._pending) > self.config.max_pending:
             self.compact()
 
     def add_codes(self, entry_ids, pdq_codes: np.ndarray, category=None, severity=None) -> None:

@@ -23,6 +23,10 @@ takes an optional `url`, default `service.db.base.database_url()`):
     index_cache(url=None) -> BankIndexCache    one per process and URL
     BankIndexCache.current() -> matching.Bank   rebuilt when bank_version() moves
 
+The index side (`bank_version`, `load_bank`, `BankIndexCache`) lives in
+labeler/signal_match.py, because the labeler (a floor below) matches every
+upload against it; it is re-exported here.
+
 Every error is a BankStoreError with `.code` (snake_case) and `.http_status`
 (400, 404, 409, 415, 422) so the HTTP layer maps them without a table of
 its own. Entries as returned never carry feature blobs; `Entry.to_dict()`
@@ -36,21 +40,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 import matching
 from labeler.errors import LabelerError
 from labeler.media import decode
+from labeler.signal_match import (
+    BankIndexCache,
+    bank_version,
+    drop_caches,
+    load_bank,
+    mark_stale,
+    shared_cache,
+)
 
 from .db.bank import BankEntryRow, BankStateRow
-from .db.base import database_url, get_engine, session_scope
+from .db.base import database_url, session_scope
 from .db.models import ensure_schema
 
 CATEGORIES = ("misleading_deepfake", "known_aigc", "manipulated_media")
@@ -239,25 +249,6 @@ def _bump_version(session) -> None:
         )
 
 
-def _database_exists(url: str) -> bool:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url.removeprefix("sqlite:///")).exists()
-    return True
-
-
-def bank_version(url: str | None = None) -> int:
-    """The bank's version; 0 when the database or its bank tables do not exist yet."""
-    url = url or database_url()
-    if not _database_exists(url):
-        return 0
-    try:
-        with session_scope(url) as session:
-            version = session.scalar(select(BankStateRow.version).where(BankStateRow.id == 1))
-    except (OperationalError, ProgrammingError):
-        return 0  # no bank_state table: nothing was ever banked here
-    return int(version or 0)
-
-
 # --- entries ------------------------------------------------------------
 def hash_media(data: bytes, filename: str | None = None) -> tuple[matching.Hashes, str]:
     """Decode media bytes and compute every hash the bank stores; (hashes, sha256)."""
@@ -344,7 +335,9 @@ def add_entry(
         session.add(row)
         session.flush()
         _bump_version(session)
-        return _entry(row)
+        entry = _entry(row)
+    mark_stale(url)
+    return entry
 
 
 def get_entry(entry_id: int, *, url: str | None = None) -> Entry:
@@ -403,7 +396,9 @@ def remove_entry(entry_id: int, *, removed_by: str | None = None, url: str | Non
         row.removed_by = _text(removed_by, 128, "removed_by")
         _bump_version(session)
         session.flush()
-        return _entry(row)
+        entry = _entry(row)
+    mark_stale(url)
+    return entry
 
 
 def _check_id(entry_id) -> int:
@@ -548,6 +543,7 @@ def import_entries(
             added += 1
         if added:
             _bump_version(session)
+    mark_stale(url)
     return ImportReport(added, skipped, tuple(errors))
 
 
@@ -585,112 +581,13 @@ def export_entries(
 
 
 # --- the in-memory index ------------------------------------------------
-def load_bank(
-    url: str | None = None, config: matching.MatchConfig | None = None
-) -> tuple[matching.Bank, int]:
-    """A matching.Bank of every active entry, and the bank version it reflects."""
-    url = url or database_url()
-    bank = matching.Bank(config or matching.MatchConfig())
-    version = bank_version(url)
-    if version == 0:
-        return bank, 0
-    engine = get_engine(url)
-    if not inspect(engine).has_table(BankEntryRow.__tablename__):
-        return bank, 0
-    with session_scope(url) as session:
-        # read the version in the same transaction as the rows it describes
-        version = int(session.scalar(select(BankStateRow.version).where(BankStateRow.id == 1)) or 0)
-        cols = (
-            BankEntryRow.id,
-            BankEntryRow.pdq,
-            BankEntryRow.pdq_unboxed,
-            BankEntryRow.phash,
-            BankEntryRow.features,
-            BankEntryRow.category,
-            BankEntryRow.severity,
-        )
-        for eid, pdq, unboxed, phash, blob, category, severity in session.execute(
-            select(*cols).where(BankEntryRow.active.is_(True)).order_by(BankEntryRow.id)
-        ):
-            try:
-                features = matching.LocalFeatures.from_blob(blob) if blob else None
-            except matching.InvalidFeatures:
-                features = None  # a corrupt blob costs the second stage, not the entry
-            bank.add(
-                str(eid),
-                pdq=pdq,
-                pdq_unboxed=unboxed,
-                phash=phash,
-                features=features,
-                category=category,
-                severity=severity,
-                compact=False,
-            )
-    bank.compact()
-    return bank, version
-
-
-class BankIndexCache:
-    """A worker's in-memory bank, rebuilt when the database's bank version moves.
-
-    The version is read at most every `check_interval` seconds (one indexed
-    SELECT), so `current()` is cheap enough to call on every upload. A
-    rebuild swaps the new Bank in whole; callers holding the old one finish
-    with it undisturbed.
-    """
-
-    def __init__(
-        self,
-        url: str | None = None,
-        config: matching.MatchConfig | None = None,
-        check_interval: float = 1.0,
-    ):
-        self.url = url or database_url()
-        self.config = config or matching.MatchConfig()
-        self.check_interval = check_interval
-        self._bank: matching.Bank | None = None
-        self._version = -1
-        self._checked = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    def current(self) -> matching.Bank:
-        now = time.monotonic()
-        if self._bank is not None and now - self._checked < self.check_interval:
-            return self._bank
-        with self._lock:
-            if self._bank is None or time.monotonic() - self._checked >= self.check_interval:
-                version = bank_version(self.url)
-                if self._bank is None or version != self._version:
-                    self._bank, self._version = load_bank(self.url, self.config)
-                self._checked = time.monotonic()
-            return self._bank
-
-    def refresh(self) -> matching.Bank:
-        """Check the version now (after a change this process made, say)."""
-        self._checked = 0.0
-        return self.current()
-
-
-_caches: dict[str, BankIndexCache] = {}
-_caches_lock = threading.Lock()
-
-
 def index_cache(url: str | None = None) -> BankIndexCache:
-    """This process's cache for a database (safe to drop with `drop_index_caches`)."""
-    url = url or database_url()
-    with _caches_lock:
-        if url not in _caches:
-            _caches[url] = BankIndexCache(url)
-        return _caches[url]
+    """This process's cache for a database, the same one the labeler's engine uses."""
+    return shared_cache(url or database_url())
 
 
 def drop_index_caches() -> None:
-    with _caches_lock:
-        _caches.clear()
+    drop_caches()
 
 
 def lookup_pdq_hex(
@@ -717,3 +614,32 @@ def hma_lookup(signal_type: str, signal: str, *, url: str | None = None) -> dict
             {"bank_content_id": int(m.entry_id), "distance": str(m.distance)}
         )
     return out
+
+
+__all__ = [
+    "CATEGORIES",
+    "SEVERITIES",
+    "BankIndexCache",
+    "BankStoreError",
+    "DuplicateEntry",
+    "Entry",
+    "EntryNotFound",
+    "EntryPage",
+    "ImportReport",
+    "InvalidEntry",
+    "InvalidMedia",
+    "LowQuality",
+    "add_entry",
+    "bank_version",
+    "drop_index_caches",
+    "export_entries",
+    "get_entry",
+    "hash_media",
+    "hma_lookup",
+    "import_entries",
+    "index_cache",
+    "list_entries",
+    "load_bank",
+    "lookup_pdq_hex",
+    "remove_entry",
+]
