@@ -27,8 +27,8 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 ROUTERS: list[APIRouter] = [health.router, scans.router, web.router]
-# (module, attribute) of routers other issues own; included when importable
-OPTIONAL_ROUTERS = [("service.batch.api", "router")]
+# (module, attribute) of routers that need other issues' packages; included when importable
+OPTIONAL_ROUTERS = [("service.app.routes.bank", "router"), ("service.batch.api", "router")]
 
 DESCRIPTION = """\
 Tells a media platform whether an upload is AI-generated or a known manipulated fake.
@@ -83,20 +83,38 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings.label_check_limit, settings.label_check_window_s
     )
     app.state.bank_index_status = lambda: _bank_index_status(app)
+    bank_routes = _optional_module("service.app.routes.bank")
+    if bank_routes is not None:
+        metrics.set_bank_size_source(lambda: bank_routes.bank_size(app.state.db_url))
     errors.install(app)
     for router in [*ROUTERS, *optional_routers()]:
         app.include_router(router)
     # outermost first: metrics see every request, including ones refused for size
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        # batch archives are many files in one upload
+        overrides={"/v1/batch": settings.max_batch_upload_bytes},
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 
+def _optional_module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def _bank_index_status(app: FastAPI) -> str:
-    engine = app.state.engine
-    if engine is None:
+    """Whether this worker's bank index loads from the database (blocking: run in a thread)."""
+    if app.state.engine is None:
         return "not loaded"
-    return "ok" if engine.bank is not None else "not configured"
+    bank_routes = _optional_module("service.app.routes.bank")
+    if bank_routes is None:
+        return "not configured"
+    return bank_routes.index_status(app.state.db_url)
 
 
 __all__ = ["ROUTERS", "Settings", "create_app"]

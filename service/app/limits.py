@@ -24,14 +24,23 @@ class _TooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes + MULTIPART_OVERHEAD
+        self.default = max_bytes + MULTIPART_OVERHEAD
+        # path prefix -> limit, for endpoints that take bigger bodies on purpose
+        self.overrides = {k: v + MULTIPART_OVERHEAD for k, v in (overrides or {}).items()}
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.default
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         declared = None
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -39,33 +48,40 @@ class BodyLimitMiddleware:
                     declared = int(value)
                 except ValueError:
                     declared = None
-        if declared is not None and declared > self.max_bytes:
-            await _send_413(send, self.max_bytes)
+        if declared is not None and declared > max_bytes:
+            await _send_413(send, max_bytes)
             return
 
         seen = 0
-        started = False
+        exceeded = False
+        replaced = False
 
         async def counting_receive():
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message):
+            # The body parser may catch our exception and answer 400 on its own;
+            # whatever the app says after the limit was passed becomes our 413.
+            nonlocal replaced
+            if not exceeded:
+                await send(message)
+            elif not replaced and message["type"] == "http.response.start":
+                replaced = True
+                await _send_413(send, max_bytes)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await _send_413(send, self.max_bytes)
+            if not replaced:
+                replaced = True
+                await _send_413(send, max_bytes)
 
 
 async def _send_413(send, limit: int) -> None:

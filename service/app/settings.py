@@ -24,6 +24,8 @@ def _flag(name: str) -> bool:
 class Settings:
     # request bodies above this are refused with 413 before they are read in full
     max_upload_bytes: int = 50 * 1024 * 1024
+    # archives posted to /v1/batch
+    max_batch_upload_bytes: int = 2 * 1024 * 1024 * 1024
     # per frame; larger images are refused with 422 from the header alone
     max_pixels: int = 50_000_000
     # scans that may run at once in this worker; the rest wait their turn
@@ -41,6 +43,7 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             max_upload_bytes=_int("AIGC_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_batch_upload_bytes=_int("AIGC_MAX_BATCH_UPLOAD_BYTES", cls.max_batch_upload_bytes),
             max_pixels=_int("AIGC_MAX_PIXELS", cls.max_pixels),
             scan_concurrency=max(1, _int("AIGC_SCAN_CONCURRENCY", cls.scan_concurrency)),
             label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),

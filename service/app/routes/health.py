@@ -36,7 +36,7 @@ async def readyz(request: Request) -> JSONResponse:
     checks["database"] = "ok" if db_error is None else f"unavailable: {db_error}"
     engine = getattr(state, "engine", None)
     checks["engine"] = "ok" if engine is not None else "not loaded"
-    index = state.bank_index_status()
+    index = await anyio.to_thread.run_sync(state.bank_index_status)
     checks["bank_index"] = index
     ready = all(v in ("ok", "not configured") for v in checks.values())
     return JSONResponse(
