@@ -24,6 +24,7 @@ SIGNER_CHAIN = "dev-signer.chain.pem"  # leaf then root: what the Builder signs 
 SIGNER_KEY = "dev-signer.DEV-ONLY-KEY.pem"
 
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+C2PA_CLAIM_SIGNING = "1.3.6.1.4.1.62558.2.1"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,15 @@ def _name(common_name: str) -> x509.Name:
 
 
 def create_dev_ca(
-    folder: str | Path, *, name: str = "aigc dev", years: int = 10, overwrite: bool = False
+    folder: str | Path,
+    *,
+    name: str = "aigc dev",
+    years: int = 10,
+    overwrite: bool = False,
+    eku_oids: tuple[str, ...] = (
+        ExtendedKeyUsageOID.EMAIL_PROTECTION.dotted_string,
+        DOCUMENT_SIGNING.dotted_string,
+    ),
 ) -> DevCA:
     """Write a root and an ES256 signer into `folder`; refuses to overwrite unless asked."""
     folder = Path(folder)
@@ -121,7 +130,7 @@ def create_dev_ca(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING]),
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(oid) for oid in eku_oids]),
             critical=False,
         )
         .add_extension(

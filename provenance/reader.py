@@ -58,7 +58,17 @@ def read_credentials(
                 evidence=(f"remote manifest at {url} not fetched (host not allowed)",),
                 **hint_fields,
             )
-        reader = _read_remote(data, container, settings, host)
+        try:
+            reader = _read_remote(data, container, settings, host)
+        except c2pa.C2paError as fetch_exc:
+            # The host is allowed but the fetch failed: the asset is not at fault.
+            return CredentialReport(
+                present=False,
+                status="remote_manifest_not_fetched",
+                remote_url=url,
+                evidence=(f"remote manifest at {url} could not be fetched: {fetch_exc}",),
+                **hint_fields,
+            )
     if reader is None:
         return CredentialReport(present=False, status="absent", **hint_fields)
     with reader:
@@ -72,12 +82,9 @@ def read_credentials(
 
 def _read_remote(data: bytes, container: str, settings: Settings, host: str):
     # Only here, for an operator-allowed host, does the SDK touch the network.
-    try:
-        return c2pa.Reader.try_create(
-            container, io.BytesIO(data), context=context_for(settings, (host,))
-        )
-    except c2pa.C2paError as exc:
-        raise MalformedAsset(f"the remote manifest could not be read: {exc}") from exc
+    return c2pa.Reader.try_create(
+        container, io.BytesIO(data), context=context_for(settings, (host,))
+    )
 
 
 def _remote_url(exc: Exception) -> str | None:

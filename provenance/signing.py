@@ -17,6 +17,7 @@ from .devca import DevCA
 from .errors import SigningError
 from .formats import container_of
 from .rubric import C2PA_DST, IPTC
+from .trust import DEFAULT_EKUS
 
 GENERATOR = {"name": "aigc-provenance", "version": "0.1.0"}
 
@@ -82,8 +83,10 @@ def dst_uri(value: str) -> str:
 
 
 # Signing never validates anything remote; thumbnails cost ~45 ms and ~170 KB each.
+# The builder checks our own certificate too, so it needs the same EKU list.
 _BUILD_SETTINGS = {
     "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+    "trust": {"trust_config": "\n".join(DEFAULT_EKUS)},
     "builder": {"thumbnail": {"enabled": False}},
 }
 _context: c2pa.Context | None = None
