@@ -25,6 +25,7 @@ def _root() -> None:
 # isort: off
 from . import scan  # noqa: E402,F401
 from . import keys_cmd, serve_cmd  # noqa: E402,F401
+from . import provenance_cmd  # noqa: E402,F401
 # isort: on
 
 
