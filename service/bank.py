@@ -250,8 +250,13 @@ def _bump_version(session) -> None:
 
 
 # --- entries ------------------------------------------------------------
-def hash_media(data: bytes, filename: str | None = None) -> tuple[matching.Hashes, str]:
-    """Decode media bytes and compute every hash the bank stores; (hashes, sha256)."""
+def hash_media(
+    data: bytes, filename: str | None = None, *, mirrored_features: bool = False
+) -> tuple[matching.Hashes, str]:
+    """Decode media bytes and compute every hash the bank stores; (hashes, sha256).
+
+    `mirrored_features` adds what a lookup (not an entry) needs for mirrored crops.
+    """
     try:
         media = decode(data, filename)
     except LabelerError as exc:
@@ -261,7 +266,9 @@ def hash_media(data: bytes, filename: str | None = None) -> tuple[matching.Hashe
             f"{media.mime}: no frames to hash (video bank entries arrive with the video issue)"
         )
     try:
-        hashes = matching.compute_hashes(media.frames[0], features=True)
+        hashes = matching.compute_hashes(
+            media.frames[0], features=True, mirrored_features=mirrored_features
+        )
     except matching.MatchingError as exc:
         raise InvalidMedia(str(exc)) from None
     return hashes, media.sha256
