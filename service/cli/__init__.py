@@ -24,9 +24,11 @@ def _root() -> None:
 # Each module adds its commands to `app`; imported for that side effect.
 # isort: off
 from . import scan  # noqa: E402,F401
+from . import policy_cmd  # noqa: E402,F401
 from . import bank_cmd  # noqa: E402,F401
 from . import keys_cmd, serve_cmd  # noqa: E402,F401
 from . import provenance_cmd  # noqa: E402,F401
+from . import batch_cmd  # noqa: E402,F401
 # isort: on
 
 
