@@ -45,14 +45,23 @@ def test_garbage_after_an_mp4_header_is_a_typed_error():
         decode(data)
 
 
+def _on_clock(timestamps, expected, slack=0.25):
+    # a sample is the first decoded frame at or after its time; frames nothing
+    # refers to are skipped, so it may come a frame or two late
+    return len(timestamps) == len(expected) and all(
+        0 <= t - e < slack for t, e in zip(timestamps, expected, strict=True)
+    )
+
+
 def test_sampling_rate_and_timestamps(make_clip):
     data = make_clip()  # 4 scenes x 2 s at 10 fps
     one = decode_video(data, VideoLimits(sample_fps=1))
-    assert one.timestamps == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
-    assert one.frames_decoded == 80 and one.duration_s == pytest.approx(8.0)
+    assert _on_clock(one.timestamps, range(8))
+    assert one.duration_s == pytest.approx(8.0, abs=0.25)
+    # B-frames are never needed at 1 fps: fewer than all 80 frames were decoded
+    assert 8 <= one.frames_decoded < 80
     two = decode_video(data, VideoLimits(sample_fps=2))
-    assert len(two.frames) == 16
-    assert two.timestamps[:3] == (0.0, 0.5, 1.0)
+    assert _on_clock(two.timestamps, [k / 2 for k in range(16)])
 
 
 def test_sample_budget_spreads_samples_over_the_whole_video(make_clip):
@@ -67,12 +76,13 @@ def test_scene_cut_between_samples_adds_a_sample(make_clip):
     data = make_clip(seconds_per_scene=1.5)  # cuts at 1.5 s, 3.0 s, 4.5 s
     video = decode_video(data, VideoLimits(sample_fps=1))
     cut_times = [video.timestamps[i] for i in video.scene_cuts]
-    assert 1.5 in cut_times
+    assert any(1.5 <= t < 1.75 for t in cut_times)
     # the regular samples are still there
-    assert {0.0, 1.0, 2.0, 3.0, 4.0, 5.0}.issubset(video.timestamps)
+    clock = [t for i, t in enumerate(video.timestamps) if i not in video.scene_cuts]
+    assert _on_clock(clock, range(6))
     # a smooth pan adds no cuts: one scene, regular samples only
     calm = decode_video(make_clip(scenes=("astronaut",), seconds_per_scene=4.0))
-    assert calm.scene_cuts == () and calm.timestamps == (0.0, 1.0, 2.0, 3.0)
+    assert calm.scene_cuts == () and _on_clock(calm.timestamps, range(4))
 
 
 def test_frames_are_scaled_down_to_the_long_side_limit(make_clip):
