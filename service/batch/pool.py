@@ -25,7 +25,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 DEFAULT_TIMEOUT = 120.0
-_PRELOAD = ["service.batch.worker"]
+# imported once in the fork server, so a new worker starts warm (missing ones are ignored)
+_PRELOAD = ["service.batch.worker", "provenance", "watermark", "matching", "c2pa", "cv2"]
 
 
 @dataclass(frozen=True)

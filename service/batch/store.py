@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.base import session_scope
+from service.db.base import database_url, session_scope
 from service.db.jobs import BatchJob, BatchResult
 from service.db.models import ensure_schema
 
@@ -77,6 +77,9 @@ class JobView:
         }
 
 
+_SCHEMA_READY: set[str] = set()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -85,8 +88,12 @@ class JobStore:
     """All database work of a batch job; the one writer is the job's parent process."""
 
     def __init__(self, url: str | None = None):
-        self.url = url
-        ensure_schema(url)
+        # resolved here: get_engine caches by its argument, and None would pin
+        # whichever database was current on first use
+        self.url = url or database_url()
+        if self.url not in _SCHEMA_READY:
+            ensure_schema(self.url)
+            _SCHEMA_READY.add(self.url)
 
     def create(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import time
 import warnings
 from typing import Any
@@ -75,7 +76,11 @@ def process_file(key: str, path: str, thumbnails: bool = True) -> dict[str, Any]
     started = time.perf_counter()
     eng = engine()
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):
+            # a FIFO or device in a list of paths would block the read forever
+            return _timed(error_row(key, "not_a_file", "not a regular file"), started)
         if size > eng.limits.max_bytes:
             row = error_row(
                 key,
