@@ -9,7 +9,8 @@ the radius can be missed: the answers are those of a brute-force scan.
 
 Tables are sorted row permutations plus a direct-addressed bucket-offset
 array (2^w + 1 entries for a w-bit substring), so a probe is two array reads,
-not a dict lookup or a binary search. The number of tables is chosen from
+not a dict lookup or a binary search; a bank much smaller than 2^w keeps
+sorted keys and probes with np.searchsorted instead. The number of tables is chosen from
 the bank size: 16 x 16-bit tables (radius 31 -> 1-bit probes) keep the
 offset arrays tiny for small banks; 11 tables of 23-24 bits (radius 31 ->
 2-bit probes) cut the candidates about tenfold for 10^7 codes, for about
@@ -29,6 +30,8 @@ from .errors import InvalidHash
 CODE_BITS = 256
 # above this many codes the wider (11-table) layout wins; see the module docstring
 WIDE_LAYOUT_FROM = 1 << 21
+# fewer tables would need substrings wider than 24 bits (offset arrays of 2^32)
+MIN_TABLES = 11
 
 
 def _layout(m: int) -> tuple[tuple[int, int], ...]:
@@ -118,16 +121,27 @@ class HammingIndex:
         n = len(self.words)
         if tables is None:
             tables = 11 if n >= WIDE_LAYOUT_FROM else 16
+        if not MIN_TABLES <= tables <= 64:
+            raise ValueError(f"tables must be within {MIN_TABLES}..64 (substrings of <= 24 bits)")
         self.layout = _layout(tables)
         self.perms: list[np.ndarray] = []
-        self.starts: list[np.ndarray] = []
+        # per table either bucket offsets (2^w + 1, direct addressing) or the
+        # sorted keys (searchsorted) when the bank is much smaller than 2^w
+        self.starts: list[np.ndarray | None] = []
+        self.sorted_keys: list[np.ndarray | None] = []
         for offset, width in self.layout:
             keys = substring(self.words, offset, width)
-            counts = np.bincount(keys, minlength=1 << width)
-            starts = np.zeros((1 << width) + 1, np.uint32)
-            np.cumsum(counts, out=starts[1:], dtype=np.uint32)
-            self.starts.append(starts)
-            self.perms.append(np.argsort(keys, kind="stable").astype(np.uint32))
+            perm = np.argsort(keys, kind="stable").astype(np.uint32)
+            self.perms.append(perm)
+            if (1 << width) <= 4 * max(n, 1):
+                counts = np.bincount(keys, minlength=1 << width)
+                starts = np.zeros((1 << width) + 1, np.uint32)
+                np.cumsum(counts, out=starts[1:], dtype=np.uint32)
+                self.starts.append(starts)
+                self.sorted_keys.append(None)
+            else:
+                self.starts.append(None)
+                self.sorted_keys.append(keys[perm])
 
     def __len__(self) -> int:
         return len(self.words)
@@ -137,7 +151,8 @@ class HammingIndex:
         return (
             self.words.nbytes
             + sum(p.nbytes for p in self.perms)
-            + sum(s.nbytes for s in self.starts)
+            + sum(s.nbytes for s in self.starts if s is not None)
+            + sum(k.nbytes for k in self.sorted_keys if k is not None)
         )
 
     def search(self, queries, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -152,11 +167,16 @@ class HammingIndex:
         k = radius // len(self.layout)
         cand_rows, cand_q = [], []
         qids = np.arange(nq)
-        for (offset, width), perm, starts in zip(self.layout, self.perms, self.starts, strict=True):
+        tables = zip(self.layout, self.perms, self.starts, self.sorted_keys, strict=True)
+        for (offset, width), perm, starts, sorted_keys in tables:
             masks = _flip_masks(width, min(k, width))
             probes = (substring(qw, offset, width)[:, None] ^ masks[None, :]).reshape(-1)
-            lo = starts[probes]
-            lengths = starts[probes + 1] - lo
+            if starts is not None:
+                lo = starts[probes]
+                lengths = starts[probes + 1] - lo
+            else:
+                lo = np.searchsorted(sorted_keys, probes, "left")
+                lengths = np.searchsorted(sorted_keys, probes, "right") - lo
             idx = _expand_ranges(lo, lengths)
             if len(idx) == 0:
                 continue

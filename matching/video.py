@@ -294,6 +294,7 @@ class VideoIndex:
         self._words = np.zeros((0, 4), np.uint64)
         self._owner = np.zeros(0, np.int64)
         self._times = np.zeros(0)
+        self._pending: list[tuple[int, VideoFingerprint]] = []
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -308,9 +309,22 @@ class VideoIndex:
         owner = len(self._ids)
         self._ids.append(entry_id)
         self._prints.append(fp)
-        self._words = np.vstack([self._words, _words([f.pdq for f in fp.frames])])
-        self._owner = np.concatenate([self._owner, np.full(len(fp.frames), owner)])
-        self._times = np.concatenate([self._times, [f.time_s for f in fp.frames]])
+        self._pending.append((owner, fp))
+
+    def _flush(self) -> None:
+        # adds are batched into the arrays at the next lookup: a bank loaded
+        # entry by entry would otherwise copy the whole matrix per entry
+        if not self._pending:
+            return
+        prints = [fp for _, fp in self._pending]
+        self._words = np.vstack(
+            [self._words, *(_words([f.pdq for f in fp.frames]) for fp in prints)]
+        )
+        owners = [np.full(len(fp.frames), owner) for owner, fp in self._pending]
+        self._owner = np.concatenate([self._owner, *owners])
+        times = [np.array([f.time_s for f in fp.frames]) for fp in prints]
+        self._times = np.concatenate([self._times, *times])
+        self._pending = []
 
     def lookup(
         self, query: VideoFingerprint, rule: MatchRule | None = None, *, limit: int = 5
@@ -319,6 +333,7 @@ class VideoIndex:
         rule = rule or MatchRule()
         if not query.frames or not self._ids:
             return []
+        self._flush()
         variants = _variants(query)
         if not rule.dihedral:
             variants = variants[:1]

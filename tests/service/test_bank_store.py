@@ -154,3 +154,47 @@ def test_missing_database_is_an_empty_bank(tmp_path):
     assert version == 0 and len(bank) == 0
     assert not (tmp_path / "nothing-here.db").exists()
     assert isinstance(bank, matching.Bank)
+
+
+def test_cli_round_trip(tmp_path, astronaut_png):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    runner = CliRunner()
+    image = tmp_path / "fake.png"
+    image.write_bytes(astronaut_png)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff not really")
+
+    res = runner.invoke(
+        app, ["bank", "add", str(image), str(junk), "-c", "misleading_deepfake", "--json"]
+    )
+    assert res.exit_code == 1  # one file failed, the other was added
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert rows[0]["category"] == "misleading_deepfake" and rows[0]["id"] == 1
+    assert rows[1]["error"]["code"] == "unsupported_media"
+
+    assert runner.invoke(app, ["bank", "add", str(image), "-c", "no spaces"]).exit_code == 2
+    res = runner.invoke(app, ["bank", "add", "--pdq", "12" * 32, "-c", "known_aigc"])
+    assert res.exit_code == 0, res.output
+
+    res = runner.invoke(app, ["bank", "list", "--json"])
+    assert [json.loads(x)["id"] for x in res.stdout.splitlines()] == [2, 1]
+
+    res = runner.invoke(app, ["bank", "lookup", str(image), "--json"])
+    hit = json.loads(res.stdout.splitlines()[0])
+    assert hit["entry_id"] == "1" and hit["distance"] == 0 and not hit["near"]
+
+    export = tmp_path / "bank.jsonl"
+    assert runner.invoke(app, ["bank", "export", str(export)]).exit_code == 0
+    assert len(export.read_text().splitlines()) == 2
+
+    assert runner.invoke(app, ["bank", "remove", "1"]).exit_code == 0
+    assert runner.invoke(app, ["bank", "remove", "1"]).exit_code == 1
+    assert runner.invoke(app, ["bank", "remove", "abc"]).exit_code == 2
+    res = runner.invoke(app, ["bank", "list", "--json"])
+    assert [json.loads(x)["id"] for x in res.stdout.splitlines()] == [2]
+
+    res = runner.invoke(app, ["bank", "import", str(export)])
+    assert res.exit_code == 0 and "imported 1, skipped 1" in res.stdout
