@@ -1,14 +1,44 @@
-"""The watermark signal, summarised for the policy (filled in by its issue)."""
+"""The watermark signal: try every registered key on the decoded frames.
+
+A detection counts only at the watermark package's analytic false-positive
+bound (1e-9 per image per key); with n keys the chance that any of them
+fires on an unmarked upload is at most n * 1e-9.
+"""
 
 from __future__ import annotations
 
+import watermark
+
 from .media import Media
 from .signals import WatermarkSignal
+from .watermark_keys import KeyRegistry, registry_from_env
 
-
-def registry_from_env():
-    return None
+__all__ = ["gather", "registry_from_env"]
 
 
 def gather(media: Media, engine) -> WatermarkSignal | None:
-    return None
+    registry: KeyRegistry | None = getattr(engine, "watermark_keys", None)
+    if not registry or not media.frames:
+        return None  # no keys registered: the signal is not computed
+    frames = [f for f in media.frames if min(f.shape[:2]) >= watermark.MIN_SIDE]
+    if not frames:
+        # below the documented minimum no mark is embedded or looked for
+        return WatermarkSignal(detected=False)
+    best, best_p = None, None
+    for entry in registry.keys:
+        found = watermark.detect_frames(frames, entry.key)
+        if best_p is None or found.p_value < best_p:
+            best_p = found.p_value
+        if found.detected and (best is None or found.p_value < best[1].p_value):
+            best = (entry, found)
+    if best is None:
+        return WatermarkSignal(detected=False, p_value=best_p)
+    entry, found = best
+    return WatermarkSignal(
+        detected=True,
+        key_id=entry.key_id,
+        owner=entry.owner,
+        meaning=entry.meaning,
+        payload_hex=found.payload_hex,
+        p_value=found.p_value,
+    )

@@ -1,0 +1,203 @@
+"""Detection: geometry from the image, shift and dihedral search with the pilot, payload.
+
+Steps: luminance at the working resolution (long side REF_LONG_SIDE, so cost
+does not grow with the upload's size) -> whitening -> lattice candidates
+(`sync.find_lattices`, key-free) -> fold to one T x T tile -> for each of
+the 8 dihedral transforms (rotations by 90 degrees, mirror images) the pilot
+correlation at every cyclic shift via one FFT -> the best hypothesis gives z
+and its Bonferroni-corrected p-value; the payload is read there by soft
+Viterbi decoding. Presence is decided by the pilot alone, never by whether
+the payload decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft as sfft
+
+from . import ecc, stats
+from .image import check_rgb, luminance, ref_size, resize
+from .pattern import Pattern, T, check_key, pattern_for
+from .sync import CANDIDATES, Lattice, find_lattices, fold, whiten
+
+DIHEDRAL = 8
+HYPOTHESES = CANDIDATES * DIHEDRAL * T * T
+
+
+@dataclass(frozen=True)
+class Detection:
+    detected: bool
+    payload: bytes | None  # None when no mark, or when the mark's payload did not decode
+    p_value: float  # bound on P(an unmarked image scores this high), all hypotheses counted
+    score: float  # pilot z-score of the best hypothesis
+    threshold: float  # z needed for detection at stats.FALSE_POSITIVE_RATE
+    hypotheses: int  # synchronization hypotheses searched (the Bonferroni factor)
+    scale: float | None = None  # estimated size of the input relative to the marked original
+    rotation: float | None = None  # estimated rotation, degrees
+    flipped: bool | None = None
+    shift: tuple[int, int] | None = None  # cyclic shift of the tile, reference pixels
+    bit_errors: int | None = None  # coded-bit errors the decoder corrected
+    frames: int = 1
+
+    @property
+    def payload_hex(self) -> str | None:
+        return None if self.payload is None else self.payload.hex()
+
+
+def _dihedral(f: np.ndarray, d: int) -> np.ndarray:
+    g = np.rot90(f, d % 4)
+    return g[:, ::-1] if d >= 4 else g
+
+
+def _undo_dihedral(f: np.ndarray, d: int) -> np.ndarray:
+    g = f[:, ::-1] if d >= 4 else f
+    return np.rot90(g, -(d % 4))
+
+
+_FREQ = np.fft.fftfreq(T, 1.0 / T)
+_RING_HALF = np.rint(np.hypot(_FREQ[:, None], _FREQ[None, : T // 2 + 1])).astype(np.int64)
+# each rfft2 bin stands for itself and its mirror, except columns 0 and T/2
+_BIN_WEIGHT = np.full((T, T // 2 + 1), 2.0)
+_BIN_WEIGHT[:, 0] = _BIN_WEIGHT[:, -1] = 1.0
+
+
+def _normalize_spectrum(fh: np.ndarray) -> np.ndarray:
+    """Divide each bin of an rfft2 by the RMS magnitude of its frequency ring (key-free)."""
+    power = np.bincount(_RING_HALF.ravel(), weights=(np.abs(fh) ** 2 * _BIN_WEIGHT).ravel())
+    count = np.bincount(_RING_HALF.ravel(), weights=_BIN_WEIGHT.ravel())
+    rms = np.sqrt(power / np.maximum(count, 1))
+    return fh / (rms[_RING_HALF] + 1e-9)
+
+
+@lru_cache(maxsize=64)
+def _pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The pilot tile seen through each dihedral transform: rfft2 spectra and their supports.
+
+    Correlating a transformed fold with the pilot equals correlating the fold
+    with the inversely transformed pilot, so one FFT of the fold serves all 8.
+    """
+    pat = pattern_for(key)
+    spec = np.zeros((T, T), dtype=np.complex128)
+    pil = pat.pilot
+    spec[pat.rows[pil], pat.cols[pil]] = pat.chips[pil]
+    spec[(-pat.rows[pil]) % T, (-pat.cols[pil]) % T] = np.conj(pat.chips[pil])
+    tile_ = np.real(sfft.ifft2(spec))
+    out = np.stack([sfft.rfft2(_undo_dihedral(tile_, d)) for d in range(DIHEDRAL)])
+    support = np.abs(out) > 1e-3 * np.abs(out).max()
+    out = np.where(support, out / (np.abs(out) + 1e-30), 0)
+    return np.conj(out).astype(np.complex64), support
+
+
+def _search(folded: np.ndarray, key: bytes) -> tuple[float, int]:
+    """Best pilot z over the 8 transforms and all T*T cyclic shifts, and its transform."""
+    conj_pilots, support = _pilot_spectra(key)
+    g = _normalize_spectrum(sfft.rfft2(folded)).astype(np.complex64)
+    corr = sfft.irfft2(g[None] * conj_pilots, s=(T, T), axes=(-2, -1)) * (T * T)
+    # Re(conj(chip) G) = (a Re G + b Im G)/sqrt(2) with random signs a, b: the
+    # sum's bound is exp(-z^2/2) for z = corr / sqrt(sum of |G|^2 over the full support)
+    norm = np.sqrt(((np.abs(g) ** 2 * _BIN_WEIGHT)[None] * support).sum(axis=(-2, -1)))
+    z = corr.reshape(DIHEDRAL, -1).max(axis=1) / np.maximum(norm, 1e-12)
+    d = int(np.argmax(z))
+    return float(z[d]), d
+
+
+def _locate(folded: np.ndarray, pat: Pattern, d: int) -> tuple[int, int, np.ndarray]:
+    """The cyclic shift of the pilot in the transformed fold, and its full spectrum."""
+    g = sfft.fft2(_dihedral(folded, d))
+    g = sfft.fftshift(g)  # normalize with the same ring statistics as the search
+    g = sfft.ifftshift(g)
+    half = _normalize_spectrum(g[:, : T // 2 + 1])
+    ring_rms = np.abs(half) / (np.abs(g[:, : T // 2 + 1]) + 1e-30)
+    scale = np.ones((T, T))
+    scale[:, : T // 2 + 1] = ring_rms
+    scale[:, T // 2 + 1 :] = ring_rms[(-np.arange(T)) % T][:, 1 : T // 2][:, ::-1]
+    g = g * scale
+    pil = pat.pilot
+    x = np.zeros((T, T), dtype=np.complex128)
+    x[pat.rows[pil], pat.cols[pil]] = np.conj(pat.chips[pil]) * g[pat.rows[pil], pat.cols[pil]]
+    corr = np.real(sfft.ifft2(x))
+    k = int(np.argmax(corr))
+    return k // T, k % T, g
+
+
+def _read_payload(g: np.ndarray, pat: Pattern, dy: int, dx: int) -> tuple[bytes | None, int]:
+    pay = ~pat.pilot
+    phase = np.exp(2j * np.pi * (pat.ky[pay] * dy + pat.kx[pay] * dx) / T)
+    vals = np.real(np.conj(pat.chips[pay]) * g[pat.rows[pay], pat.cols[pay]] * phase)
+    soft = np.bincount(pat.bit_of[pay], weights=vals, minlength=ecc.CODED_BITS)
+    return ecc.decode(soft)
+
+
+def _working(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    rh, rw = ref_size(h, w)
+    return whiten(resize(luminance(rgb), rh, rw))
+
+
+def _decide(works: list[np.ndarray], lattices: list[Lattice], key: bytes, frames: int):
+    z_thr = stats.threshold(HYPOTHESES)
+    best = None
+    for lat in lattices:
+        folded = np.zeros((T, T), dtype=np.float32)
+        for r in works:
+            folded += fold(r, lat)
+        z, d = _search(folded, key)
+        if best is None or z > best[0]:
+            best = (z, d, lat, folded)
+        # Stopping early is safe: detection still implies that some hypothesis
+        # of the full set reached the threshold, which is what the bound covers.
+        if z >= z_thr:
+            break
+    if best is None:
+        return Detection(False, None, 1.0, 0.0, z_thr, HYPOTHESES, frames=frames)
+    z, d, lat, folded = best
+    p = stats.p_value(z, HYPOTHESES)
+    detected = p <= stats.FALSE_POSITIVE_RATE
+    payload, errors, shift = None, None, None
+    if detected:
+        pat = pattern_for(key)
+        dy, dx, g = _locate(folded, pat, d)
+        payload, errors = _read_payload(g, pat, dy, dx)
+        shift = (dy, dx)
+    return Detection(
+        detected=detected,
+        payload=payload,
+        p_value=p,
+        score=z,
+        threshold=z_thr,
+        hypotheses=HYPOTHESES,
+        scale=T / lat.period,
+        rotation=lat.angle - 90.0 * (d % 4),
+        flipped=d >= 4,
+        shift=shift,
+        bit_errors=errors,
+        frames=frames,
+    )
+
+
+def detect(rgb: np.ndarray, key: bytes) -> Detection:
+    """Is this key's mark in the image, and what payload does it carry?"""
+    return detect_frames([rgb], key)
+
+
+def detect_frames(frames: Sequence[np.ndarray], key: bytes) -> Detection:
+    """Pool evidence over the frames of a clip: one decision, one false-positive bound.
+
+    The frames' flattened spectra are summed to find the lattice, and their
+    folded tiles are summed before the one test: the mark adds up coherently,
+    the content does not. Frames are assumed to share one geometry (a clip).
+    """
+    key = check_key(key)
+    frames = list(frames)
+    if not frames:
+        from .errors import BadImage
+
+        raise BadImage("no frames given")
+    for f in frames:
+        check_rgb(f)
+    works = [_working(f) for f in frames]
+    return _decide(works, find_lattices(works), key, len(frames))

@@ -1,0 +1,39 @@
+"""Input checks and the luminance/reference-resolution plumbing shared by embed and detect."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import BadImage, ImageTooSmall
+
+MIN_SIDE = 256
+REF_LONG_SIDE = 512  # the mark is drawn at this resolution, 4 tiles along the long side
+
+
+def check_rgb(rgb) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray):
+        raise BadImage(f"expected a numpy array, got {type(rgb).__name__}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise BadImage(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
+    if rgb.dtype != np.uint8:
+        raise BadImage(f"expected uint8 pixels, got {rgb.dtype}")
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageTooSmall(f"image is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} is needed")
+    return rgb
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def ref_size(h: int, w: int, long_side: int = REF_LONG_SIDE) -> tuple[int, int]:
+    s = long_side / max(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def resize(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    shrink = h * w < img.shape[0] * img.shape[1]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(img, (w, h), interpolation=interp)

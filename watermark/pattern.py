@@ -1,0 +1,90 @@
+"""The key-seeded tile: a band-limited spectrum split between a pilot and the payload.
+
+The tile is T x T samples at the reference resolution. Its spectrum lives on
+the ring of frequencies between R_LO and R_HI cycles per tile (periods of 4
+to 16 reference pixels: mid-band, so JPEG q50 and downscaling keep it, and
+low host-image energy leaks in less than at low frequencies). Every
+frequency bin of the ring carries one complex chip (a + ib)/sqrt(2) with
+key-seeded random signs a, b. A key-chosen fifth of the bins form the pilot,
+which finds and proves the mark; the rest are dealt round-robin to the coded
+payload bits, each bit flipping the sign of its chips. Bins are disjoint, so
+the pilot and the payload bits are exactly orthogonal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from . import ecc
+from .errors import BadKey
+
+T = 128  # tile size in reference pixels
+R_LO, R_HI = 8.0, 32.0  # ring of the spectrum, cycles per tile
+PILOT_FRACTION = 0.2
+MIN_KEY_BYTES = 16
+_DOMAIN = b"aigc-provenance/watermark/v1"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    # half-plane ring bins (row, col indices into a T x T FFT)
+    rows: np.ndarray
+    cols: np.ndarray
+    pilot: np.ndarray  # bool per bin
+    chips: np.ndarray  # complex chip per bin, |chip| = 1
+    bit_of: np.ndarray  # coded-bit index per payload bin, -1 for pilot bins
+    # integer frequencies per bin (ky, kx), signed
+    ky: np.ndarray
+    kx: np.ndarray
+
+
+def check_key(key) -> bytes:
+    if not isinstance(key, bytes | bytearray):
+        raise BadKey(f"the key must be bytes, not {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise BadKey(f"the key must hold at least {MIN_KEY_BYTES} bytes, got {len(key)}")
+    return bytes(key)
+
+
+def _ring() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    f = np.fft.fftfreq(T, 1.0 / T).astype(int)
+    ky, kx = np.meshgrid(f, f, indexing="ij")
+    radius = np.hypot(ky, kx)
+    # one representative of each conjugate pair: kx > 0, or kx == 0 and ky > 0
+    half = (kx > 0) | ((kx == 0) & (ky > 0))
+    sel = half & (radius >= R_LO) & (radius <= R_HI)
+    rows, cols = np.nonzero(sel)
+    return rows, cols, ky[sel], kx[sel]
+
+
+@lru_cache(maxsize=64)
+def pattern_for(key: bytes) -> Pattern:
+    seed = hashlib.sha256(_DOMAIN + b"\x00" + check_key(key)).digest()
+    rng = np.random.default_rng(np.frombuffer(seed, dtype=np.uint64))
+    rows, cols, ky, kx = _ring()
+    n = rows.size
+    order = rng.permutation(n)
+    n_pilot = int(round(PILOT_FRACTION * n))
+    pilot = np.zeros(n, dtype=bool)
+    pilot[order[:n_pilot]] = True
+    bit_of = np.full(n, -1, dtype=np.int64)
+    bit_of[order[n_pilot:]] = np.arange(n - n_pilot) % ecc.CODED_BITS
+    signs = rng.integers(0, 2, size=(n, 2)) * 2 - 1
+    chips = (signs[:, 0] + 1j * signs[:, 1]) / np.sqrt(2.0)
+    return Pattern(rows, cols, pilot, chips, bit_of, ky, kx)
+
+
+def tile(pattern: Pattern, coded_bits: np.ndarray) -> np.ndarray:
+    """The T x T spatial tile (unit RMS) carrying the pilot and the given coded bits."""
+    values = pattern.chips.copy()
+    pay = ~pattern.pilot
+    values[pay] *= 2.0 * coded_bits[pattern.bit_of[pay]] - 1.0
+    spec = np.zeros((T, T), dtype=np.complex128)
+    spec[pattern.rows, pattern.cols] = values
+    spec[(-pattern.rows) % T, (-pattern.cols) % T] = np.conj(values)
+    w = np.real(np.fft.ifft2(spec))
+    return (w / np.sqrt(np.mean(w**2))).astype(np.float32)
