@@ -58,11 +58,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """One app per worker process; `engine` lets a caller share an already built Engine."""
     settings = settings or Settings.from_env()
     metrics = Metrics()
+    bank_routes = _optional_module("service.app.routes.bank")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         ensure_schema(app.state.db_url)
         built = engine or Engine.from_env()
+        if engine is None and bank_routes is not None:
+            # the app's database may differ from AIGC_DATABASE_URL (settings win)
+            built.bank = bank_routes.bank_store.index_cache(app.state.db_url)
         # the service's pixel limit wins; bytes were already bounded on the way in
         built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
         app.state.engine = built
@@ -83,13 +87,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings.label_check_limit, settings.label_check_window_s
     )
     app.state.bank_index_status = lambda: _bank_index_status(app)
-    bank_routes = _optional_module("service.app.routes.bank")
     if bank_routes is not None:
         metrics.set_bank_size_source(lambda: bank_routes.bank_size(app.state.db_url))
     errors.install(app)
     for router in [*ROUTERS, *optional_routers()]:
         app.include_router(router)
-    # outermost first: metrics see every request, including ones refused for size
+    # the last added runs outermost: metrics see every request, even ones refused for size
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,
