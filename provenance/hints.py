@@ -63,13 +63,21 @@ def _generators() -> dict:
     return json.loads((DATA_DIR / "generators.json").read_text(encoding="utf-8"))
 
 
-def known_generator(text: str) -> str | None:
-    lowered = text.lower()
+@functools.cache
+def _generator_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    names = {}
     for entry in _generators()["generators"]:
         for pattern in entry["patterns"]:
-            if re.search(r"(?<![a-z0-9])" + re.escape(pattern) + r"(?![a-z0-9])", lowered):
-                return entry["name"]
-    return None
+            names[pattern] = entry["name"]
+    # whole words only: "Imagenomic" is not Imagen; longest first so "stable diffusion" wins
+    alternatives = "|".join(re.escape(p) for p in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])({alternatives})(?![a-z0-9])"), names
+
+
+def known_generator(text: str) -> str | None:
+    pattern, names = _generator_pattern()
+    match = pattern.search(text[:MAX_TEXT_CHUNK].lower())
+    return names[match.group(1)] if match else None
 
 
 def read_hints(data: bytes, mime: str) -> tuple[MetadataHint, ...]:
