@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .rubric import INCEPTION_CLASS, short_dst
+from .rubric import INCEPTION_CLASS, RANK, short_dst
 from .trust import DATA_DIR
 
 # A hostile file must not make us inflate or scan without bound.
 MAX_TEXT_CHUNK = 256 * 1024
 MAX_PNG_CHUNKS = 10_000
 MAX_XMP_PACKET = 1024 * 1024
+MAX_XMP_PACKETS = 16
 
 _XMP_START = b"<x:xmpmeta"
 _XMP_END = b"</x:xmpmeta>"
@@ -95,8 +96,6 @@ def read_hints(data: bytes, mime: str) -> tuple[MetadataHint, ...]:
 
 
 def strongest_class(hints: tuple[MetadataHint, ...]) -> str | None:
-    from .rubric import RANK
-
     if not hints:
         return None
     return max((h.ai_class for h in hints), key=RANK.__getitem__)
@@ -104,8 +103,9 @@ def strongest_class(hints: tuple[MetadataHint, ...]) -> str | None:
 
 def _xmp_hints(data: bytes) -> list[MetadataHint]:
     out = []
-    start = data.find(_XMP_START)
-    while start != -1 and len(out) < 8:
+    start, packets = data.find(_XMP_START), 0
+    while start != -1 and packets < MAX_XMP_PACKETS:
+        packets += 1
         end = data.find(_XMP_END, start, start + MAX_XMP_PACKET)
         if end == -1:
             break

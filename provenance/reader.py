@@ -41,14 +41,13 @@ def read_credentials(
     """
     settings = settings or default_settings()
     container = container_of(data, mime)
-    hints = read_hints(data, container)
-    hint_fields = {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
     try:
         reader = c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
     except c2pa.C2paError as exc:
         url = _remote_url(exc)
         if url is None:
             raise _typed(exc) from exc
+        hint_fields = _hint_fields(data, container)
         host = (urlsplit(url).hostname or "").lower()
         if host not in settings.allowed_manifest_hosts:
             return CredentialReport(
@@ -70,14 +69,20 @@ def read_credentials(
                 **hint_fields,
             )
     if reader is None:
-        return CredentialReport(present=False, status="absent", **hint_fields)
+        return CredentialReport(present=False, status="absent", **_hint_fields(data, container))
     with reader:
         try:
             store = json.loads(reader.json())
         except (c2pa.C2paError, ValueError) as exc:
             raise MalformedAsset(f"the manifest store could not be read: {exc}") from exc
         remote = None if reader.is_embedded() else reader.get_remote_url()
-    return _report(store, remote, hint_fields)
+    return _report(store, remote, _hint_fields(data, container))
+
+
+def _hint_fields(data: bytes, container: str) -> dict:
+    # read after the SDK, so a broken or hostile asset is refused before we look further
+    hints = read_hints(data, container)
+    return {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
 
 
 def _read_remote(data: bytes, container: str, settings: Settings, host: str):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import provenance
-from labeler import Engine, analyze, signal_credentials
+from labeler import Engine, LabelerError, analyze, signal_credentials
 from labeler.media import decode
 from provenance import sign
 
@@ -69,3 +71,21 @@ def test_failed_ingredients_reach_the_signal(fixtures_dir, engine):
     signal = signal_credentials.gather(media, engine)
     assert signal.state == "trusted"
     assert signal.ingredient_failures == ("E-sig-CA.jpg: claimSignature.mismatch",)
+
+
+@pytest.mark.parametrize("name", ["nested_moov_1000.mp4", "riff_bomb_1000.wav", "tiff_poc.tiff"])
+def test_hostile_files_end_in_a_typed_error_quickly_at_the_labeler_level(
+    fixtures_dir, engine, name
+):
+    data = (fixtures_dir / name).read_bytes()
+    started = time.perf_counter()
+    try:
+        decision = analyze(data, name, engine=engine)
+    except LabelerError:
+        pass  # refused while decoding: a clear per-file error for `aigc scan`
+    else:
+        # decoded, so the credentials signal must carry the typed error itself
+        assert decision.signals["credentials"]["error"].startswith(
+            ("malformed_asset: ", "unsupported_format: ")
+        )
+    assert time.perf_counter() - started < 2.0
