@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 
 ROUTERS: list[APIRouter] = [health.router, scans.router, web.router]
 # (module, attribute) of routers that need other issues' packages; included when importable
-OPTIONAL_ROUTERS = [("service.app.routes.bank", "router"), ("service.batch.api", "router")]
+OPTIONAL_ROUTERS = [
+    ("service.app.routes.bank", "router"),
+    ("service.app.routes.watermark", "router"),
+    ("service.batch.api", "router"),
+]
 
 DESCRIPTION = """\
 Tells a media platform whether an upload is AI-generated or a known manipulated fake.
@@ -70,6 +74,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # the service's pixel limit wins; bytes were already bounded on the way in
         built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
         app.state.engine = built
+        watermark_routes = _optional_module("service.app.routes.watermark")
+        app.state.platform_key = (
+            watermark_routes.load_platform_key(settings, built.watermark_keys)
+            if watermark_routes is not None
+            else None
+        )
         app.state.runner = Runner(built, settings.scan_concurrency)
         yield
 
@@ -83,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.db_url = settings.database_url or database_url()
     app.state.metrics = metrics
     app.state.engine = None
+    app.state.platform_key = None
     app.state.label_check_limiter = RateLimiter(
         settings.label_check_limit, settings.label_check_window_s
     )

@@ -37,6 +37,8 @@ class Settings:
     creator_page_open: bool = False
     # the platform's own watermark: a key id in the watermark key registry
     platform_watermark_key_id: str | None = None
+    # or a key file (hex) for it; either way the key never comes from a request
+    platform_watermark_key_file: str | None = None
     database_url: str | None = None
 
     @classmethod
@@ -50,5 +52,8 @@ class Settings:
             label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
             creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),
             platform_watermark_key_id=os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_ID") or None,
+            platform_watermark_key_file=(
+                os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_FILE") or None
+            ),
             database_url=os.environ.get("AIGC_DATABASE_URL") or None,
         )
