@@ -15,7 +15,7 @@ def test_shipped_lists_are_loaded_with_their_attribution():
     assert pem.count("BEGIN CERTIFICATE") == 52
     readme = (trust.DATA_DIR / "README.md").read_text()
     assert "CC BY 4.0" in readme and "conformance-public" in readme
-    assert (trust.DATA_DIR / "LICENSE-CC-BY-4.0").is_file()
+    assert (trust.DATA_DIR / "LICENSE-CC-BY-4.0.txt").is_file()
 
 
 def test_operator_anchors_from_a_file_or_a_folder(dev_ca, tmp_path):
