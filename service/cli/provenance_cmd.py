@@ -48,8 +48,12 @@ def credentials_read(
             report = provenance.read_credentials(path.read_bytes(), None, settings)
         except (OSError, provenance.ProvenanceError) as exc:
             failed = True
-            row = {"path": str(path), "error": {"code": type(exc).__name__, "message": str(exc)}}
-            sys.stdout.write(json.dumps(row) + "\n")
+            message = getattr(exc, "strerror", None) or str(exc)
+            if as_json:
+                error = {"code": type(exc).__name__, "message": message}
+                sys.stdout.write(json.dumps({"path": str(path), "error": error}) + "\n")
+            else:
+                typer.echo(f"{path}: error: {message}")
             continue
         if as_json:
             sys.stdout.write(json.dumps({"path": str(path), **report.to_dict()}) + "\n")
