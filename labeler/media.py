@@ -39,6 +39,8 @@ class Media:
     height: int
     # RGB uint8 H x W x 3 frames: one for an image, sampled frames for a video
     frames: tuple[np.ndarray, ...] = field(repr=False, default=())
+    # for a video: each sampled frame's time in seconds (empty for an image)
+    times: tuple[float, ...] = ()
 
     def summary(self) -> dict:
         return {
@@ -121,4 +123,6 @@ def _decode_video(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
     from .video import VideoLimits, decode_video
 
     video = decode_video(data, VideoLimits.from_env(), max_pixels=limits.max_pixels)
-    return Media(data, mime, "video", digest, video.width, video.height, video.frames)
+    return Media(
+        data, mime, "video", digest, video.width, video.height, video.frames, video.timestamps
+    )

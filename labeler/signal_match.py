@@ -218,8 +218,12 @@ def gather(media: Media, engine) -> MatchSignal | None:
     if source is None:
         return None
     bank = source.current() if hasattr(source, "current") else source
+    if media.kind == "video" and media.frames:
+        from . import video_match  # issue 8 (imported here: it pulls in PyAV)
+
+        return video_match.gather(media, source)
     if media.kind != "image" or not media.frames:
-        return None  # video matching (vPDQ over sampled frames) arrives with the video issue
+        return None
     if len(bank) == 0:
         return MatchSignal()
     wants = bank.wants_features

@@ -82,6 +82,10 @@ class MatchSignal:
     near_match: bool = False
     # the upload is too flat or plain (PDQ quality < minimum) to be matched by hash
     low_quality: bool = False
+    # videos (hash_type "vpdq"): share of the upload found in the entry (a clip
+    # cut out of it) and share of the entry found in the upload (it contains it)
+    query_contained: float | None = None
+    reference_contained: float | None = None
 
     @classmethod
     def from_dict(cls, data):

@@ -18,6 +18,7 @@ per-frame freedom would make unrelated videos meet eight times as often.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -141,6 +142,11 @@ def _check(rgb) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+def frame_quality(rgb: np.ndarray) -> int:
+    """PDQ quality (0-100) of one frame, hashed the way fingerprints hash it."""
+    return int(pdqhash.compute(_reduce(_check(rgb)))[1])
+
+
 def _hamming(a: bytes, b: bytes) -> int:
     return int.bit_count(int.from_bytes(a, "big") ^ int.from_bytes(b, "big"))
 
@@ -152,13 +158,34 @@ def fingerprint(
     min_quality: int = MIN_QUALITY,
     dedup_distance: int = DEDUP_DISTANCE,
 ) -> VideoFingerprint:
-    """PDQ per sampled frame; low-quality frames and repeated neighbours dropped."""
-    kept: list[FrameHash] = []
-    seen = low = dupes = 0
+    """PDQ per sampled frame; low-quality frames and repeated neighbours dropped.
+
+    Without timestamps the frames are taken as one per second.
+    """
     if timestamps is not None:
-        timestamps = [float(t) for t in timestamps]
-    for i, rgb in enumerate(frames):
-        seen += 1
+        frames = list(frames)
+        if len(timestamps) != len(frames):
+            raise VideoFingerprintError(f"{len(frames)} frames but {len(timestamps)} timestamps")
+    times = timestamps if timestamps is not None else itertools.count(0.0)
+    return fingerprint_samples(
+        zip(times, frames, strict=False),  # lengths checked above; count() is endless
+        min_quality=min_quality,
+        dedup_distance=dedup_distance,
+    )
+
+
+def fingerprint_samples(
+    samples: Iterable[tuple[float, np.ndarray]],
+    *,
+    min_quality: int = MIN_QUALITY,
+    dedup_distance: int = DEDUP_DISTANCE,
+) -> VideoFingerprint:
+    """Like `fingerprint`, from (time, frame) pairs consumed one at a time."""
+    kept: list[FrameHash] = []
+    seen_times: list[float] = []
+    low = dupes = 0
+    for time_s, rgb in samples:
+        seen_times.append(float(time_s))
         hashes, quality = pdqhash.compute_dihedral(_reduce(_check(rgb)))
         if quality < min_quality:
             low += 1
@@ -167,14 +194,11 @@ def fingerprint(
         if kept and _hamming(kept[-1].pdq, variants[0]) <= dedup_distance:
             dupes += 1
             continue
-        time_s = float(timestamps[i]) if timestamps is not None else float(i)
-        kept.append(FrameHash(variants[0], int(quality), time_s, variants))
-    interval = 1.0
-    if timestamps is not None and len(timestamps) > 1:
-        gaps = np.diff(np.asarray(timestamps[:seen]))
-        gaps = gaps[gaps > 0]
-        interval = float(np.median(gaps)) if len(gaps) else 1.0
-    return VideoFingerprint(tuple(kept), seen, low, dupes, round(interval, 4))
+        kept.append(FrameHash(variants[0], int(quality), float(time_s), variants))
+    gaps = np.diff(np.asarray(seen_times)) if len(seen_times) > 1 else np.zeros(0)
+    gaps = gaps[gaps > 0]
+    interval = float(np.median(gaps)) if len(gaps) else 1.0
+    return VideoFingerprint(tuple(kept), len(seen_times), low, dupes, round(interval, 4))
 
 
 def _words(codes: Sequence[bytes]) -> np.ndarray:

@@ -262,12 +262,15 @@ def hash_media(
     except LabelerError as exc:
         raise InvalidMedia(str(exc)) from None
     if not media.frames:
-        raise InvalidMedia(
-            f"{media.mime}: no frames to hash (video bank entries arrive with the video issue)"
-        )
+        raise InvalidMedia(f"{media.mime}: no frames to hash")
+    still = 0
+    if media.kind == "video":  # issue 8: its clearest frame, so a still of it matches too
+        from labeler.video_match import clearest_frame
+
+        still = clearest_frame(media.frames)
     try:
         hashes = matching.compute_hashes(
-            media.frames[0], features=True, mirrored_features=mirrored_features
+            media.frames[still], features=True, mirrored_features=mirrored_features
         )
     except matching.MatchingError as exc:
         raise InvalidMedia(str(exc)) from None
@@ -305,6 +308,9 @@ def add_entry(
     )
     if data is not None:
         hashes, digest = hash_media(data, filename)
+        from .bank_video import video_row  # issue 8: vPDQ fingerprint of a video entry
+
+        video = video_row(data, InvalidMedia, LowQuality)
         if hashes.quality < min_quality:
             raise LowQuality(
                 f"PDQ quality {hashes.quality} is below {min_quality}: the image is too flat "
@@ -341,6 +347,9 @@ def add_entry(
                 raise DuplicateEntry(f"this media is already in the bank as entry {dup}")
         session.add(row)
         session.flush()
+        if data is not None and video is not None:
+            video.entry_id = row.id
+            session.add(video)
         _bump_version(session)
         entry = _entry(row)
     mark_stale(url)

@@ -2,6 +2,7 @@
 
 from . import audit, keys  # noqa: F401  # isort: skip  (audit trail, API keys)
 from . import bank  # noqa: F401  # isort: skip  (bank of known media, bank version)
+from . import bank_video  # noqa: F401  # isort: skip  (video bank fingerprints)
 from . import jobs  # noqa: F401  (batch scan jobs and per-file results)
 from .base import Base
 
