@@ -110,14 +110,22 @@ def sign(
     title: str = "asset",
     assertions: tuple[dict, ...] = (),
     software_agent: str | None = None,
+    manifest: dict | None = None,
 ) -> bytes:
     """The asset with a new embedded manifest.
 
     With `digital_source_type` the manifest records `c2pa.created` (a new asset);
     with a parent ingredient it records `c2pa.opened` of that parent, followed by
     `actions` (each a C2PA action dict; a short string name is accepted too).
+    `manifest` is a complete c2pa manifest definition used as given instead
+    (ingredients are still attached and may be referenced as "ingredient-N").
     """
     container = container_of(data, mime)
+    if manifest is not None:
+        if digital_source_type is not None or actions or assertions:
+            raise SigningError("give either a full manifest or the parts, not both")
+        definition = {"claim_generator_info": [GENERATOR], "format": container, **manifest}
+        return _build_and_sign(definition, data, container, signer, ingredients)
     parents = [i for i in ingredients if i.relationship == "parentOf"]
     if len(parents) > 1:
         raise SigningError("an asset has at most one parentOf ingredient")
@@ -129,10 +137,8 @@ def sign(
         if software_agent:
             created["softwareAgent"] = software_agent
         all_actions.append(created)
-    labels = []
     for n, ingredient in enumerate(ingredients):
         label = f"ingredient-{n}"
-        labels.append(label)
         if ingredient.relationship == "parentOf":
             all_actions.insert(
                 0, {"action": "c2pa.opened", "parameters": {"ingredientIds": [label]}}
@@ -155,6 +161,17 @@ def sign(
             *assertions,
         ],
     }
+    return _build_and_sign(definition, data, container, signer, ingredients)
+
+
+def _build_and_sign(
+    definition: dict,
+    data: bytes,
+    container: str,
+    signer: SignerCredentials,
+    ingredients: tuple[Ingredient, ...],
+) -> bytes:
+    labels = [f"ingredient-{n}" for n in range(len(ingredients))]
     out = io.BytesIO()
     try:
         with c2pa.Builder(definition, context=_build_context()) as b:

@@ -186,3 +186,29 @@ def test_signing_errors_are_typed(photo_jpeg, signer):
     bad = provenance.SignerCredentials(b"-----BEGIN CERTIFICATE-----\n", b"nope")
     with pytest.raises(provenance.SigningError):
         sign(photo_jpeg, "image/jpeg", bad, digital_source_type="digitalCapture")
+
+
+def test_a_full_manifest_definition_is_signed_as_given(photo_jpeg, signer, trusting):
+    definition = {
+        "title": "platform label",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": provenance.signing.dst_uri(
+                                "trainedAlgorithmicMedia"
+                            ),
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    signed = sign(photo_jpeg, "image/jpeg", signer, manifest=definition)
+    report = provenance.read_credentials(signed, "image/jpeg", trusting)
+    assert (report.state, report.ai_class) == ("trusted", "ai_generated")
+    with pytest.raises(provenance.SigningError, match="not both"):
+        sign(photo_jpeg, "image/jpeg", signer, manifest=definition, actions=("c2pa.edited",))
