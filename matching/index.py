@@ -110,7 +110,14 @@ def brute_force(words: np.ndarray, queries, radius: int, chunk: int = 1 << 20):
 
 
 class HammingIndex:
-    """Immutable MIH index over N codes; rows are positions in the input array."""
+    """Immutable MIH index over N codes; rows are positions in the input array.
+
+    All tables live in flat arrays so that a query costs a fixed handful of
+    NumPy calls whatever the number of tables: `perm` holds every table's
+    sorted row order back to back; a probe finds its bucket either through
+    `starts` (direct addressing, dense banks) or by np.searchsorted in
+    `keys` (table number << 24 | substring, sparse banks).
+    """
 
     def __init__(self, codes, tables: int | None = None):
         self.words = codes if (isinstance(codes, np.ndarray) and codes.dtype == np.uint64) else None
@@ -124,36 +131,51 @@ class HammingIndex:
         if not MIN_TABLES <= tables <= 64:
             raise ValueError(f"tables must be within {MIN_TABLES}..64 (substrings of <= 24 bits)")
         self.layout = _layout(tables)
-        self.perms: list[np.ndarray] = []
-        # per table either bucket offsets (2^w + 1, direct addressing) or the
-        # sorted keys (searchsorted) when the bank is much smaller than 2^w
-        self.starts: list[np.ndarray | None] = []
-        self.sorted_keys: list[np.ndarray | None] = []
-        for offset, width in self.layout:
+        widths = [w for _, w in self.layout]
+        # dense: a bank at least a quarter the size of the bucket space
+        self.dense = (1 << max(widths)) <= 4 * max(n, 1)
+        self.perm = np.empty(tables * n, np.uint32)
+        if self.dense:
+            self._bases = np.cumsum([0] + [(1 << w) + 1 for w in widths])[:-1].astype(np.int64)
+            self.starts = np.empty(int(sum((1 << w) + 1 for w in widths)), np.uint32)
+            self.keys = None
+        else:
+            self._bases = None
+            self.starts = None
+            self.keys = np.empty(tables * n, np.uint32)
+        for t, (offset, width) in enumerate(self.layout):
             keys = substring(self.words, offset, width)
-            perm = np.argsort(keys, kind="stable").astype(np.uint32)
-            self.perms.append(perm)
-            if (1 << width) <= 4 * max(n, 1):
+            order = np.argsort(keys, kind="stable")
+            self.perm[t * n : (t + 1) * n] = order
+            if self.dense:
                 counts = np.bincount(keys, minlength=1 << width)
-                starts = np.zeros((1 << width) + 1, np.uint32)
-                np.cumsum(counts, out=starts[1:], dtype=np.uint32)
-                self.starts.append(starts)
-                self.sorted_keys.append(None)
+                b = self._bases[t]
+                self.starts[b] = t * n
+                np.cumsum(counts, out=self.starts[b + 1 : b + 1 + (1 << width)], dtype=np.uint32)
+                self.starts[b + 1 : b + 1 + (1 << width)] += np.uint32(t * n)
             else:
-                self.starts.append(None)
-                self.sorted_keys.append(keys[perm])
+                self.keys[t * n : (t + 1) * n] = keys[order] | np.uint32(t << 24)
+        # per table: (word, shift, mask) pieces to cut a query's substring
+        self._template: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.words)
 
     @property
     def nbytes(self) -> int:
-        return (
-            self.words.nbytes
-            + sum(p.nbytes for p in self.perms)
-            + sum(s.nbytes for s in self.starts if s is not None)
-            + sum(k.nbytes for k in self.sorted_keys if k is not None)
-        )
+        extra = self.starts.nbytes if self.dense else self.keys.nbytes
+        return self.words.nbytes + self.perm.nbytes + extra
+
+    def _probe_template(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(table of each probe, XOR mask of each probe) for probe radius k."""
+        if k not in self._template:
+            tables, masks = [], []
+            for t, (_, width) in enumerate(self.layout):
+                m = _flip_masks(width, min(k, width))
+                tables.append(np.full(len(m), t, np.int64))
+                masks.append(m)
+            self._template[k] = (np.concatenate(tables), np.concatenate(masks))
+        return self._template[k]
 
     def search(self, queries, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """(rows, distances) of the codes within `radius` of each query, rows ascending."""
@@ -161,41 +183,38 @@ class HammingIndex:
             raise ValueError("radius must be >= 0")
         qw = query_words(queries)
         nq = len(qw)
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if len(self.words) == 0 or nq == 0:
-            empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
             return [empty for _ in range(nq)]
-        k = radius // len(self.layout)
-        cand_rows, cand_q = [], []
-        qids = np.arange(nq)
-        tables = zip(self.layout, self.perms, self.starts, self.sorted_keys, strict=True)
-        for (offset, width), perm, starts, sorted_keys in tables:
-            masks = _flip_masks(width, min(k, width))
-            probes = (substring(qw, offset, width)[:, None] ^ masks[None, :]).reshape(-1)
-            if starts is not None:
-                lo = starts[probes]
-                lengths = starts[probes + 1] - lo
-            else:
-                lo = np.searchsorted(sorted_keys, probes, "left")
-                lengths = np.searchsorted(sorted_keys, probes, "right") - lo
-            idx = _expand_ranges(lo, lengths)
-            if len(idx) == 0:
-                continue
-            cand_rows.append(perm[idx])
-            per_q = lengths.reshape(nq, -1).sum(axis=1, dtype=np.int64)
-            cand_q.append(np.repeat(qids, per_q))
-        out = []
-        if not cand_rows:
-            empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        probe_table, probe_mask = self._probe_template(radius // len(self.layout))
+        # (nq, tables) substrings of the queries, then every probe of every query
+        subs = np.stack([substring(qw, o, w) for o, w in self.layout], axis=1)
+        probes = subs[:, probe_table] ^ probe_mask[None, :]
+        if self.dense:
+            at = (probes + self._bases[probe_table][None, :]).reshape(-1)
+            lo = self.starts[at].astype(np.int64)
+            lengths = self.starts[at + 1].astype(np.int64) - lo
+        else:
+            ckeys = (probes | (probe_table[None, :] << 24).astype(np.uint32)).reshape(-1)
+            lo = np.searchsorted(self.keys, ckeys, "left")
+            lengths = np.searchsorted(self.keys, ckeys, "right") - lo
+        idx = _expand_ranges(lo, lengths)
+        if len(idx) == 0:
             return [empty for _ in range(nq)]
-        rows = np.concatenate(cand_rows).astype(np.int64)
-        qs = np.concatenate(cand_q)
-        d = np.bitwise_count(self.words[rows] ^ qw[qs]).sum(axis=1)
+        rows = self.perm[idx].astype(np.int64)
+        qs = np.repeat(np.arange(nq), lengths.reshape(nq, -1).sum(axis=1))
+        # np.take and per-word popcounts: about 4x faster than 2-D fancy indexing
+        # and a popcount over the (k, 4) array (measured at 4000 candidates)
+        cand = np.take(self.words, rows, axis=0)
+        x = cand ^ qw[0] if nq == 1 else cand ^ np.take(qw, qs, axis=0)
+        d = np.bitwise_count(x[:, 0]).astype(np.int64)
+        for j in (1, 2, 3):
+            d += np.bitwise_count(x[:, j])
         hit = d <= radius
         rows, qs, d = rows[hit], qs[hit], d[hit]
         # a code found through several substrings is reported once
-        key, first = np.unique(qs * len(self.words) + rows, return_index=True)
+        _, first = np.unique(qs * len(self.words) + rows, return_index=True)
         rows, qs, d = rows[first], qs[first], d[first]
-        for q in range(nq):
-            sel = qs == q
-            out.append((rows[sel], d[sel].astype(np.int64)))
-        return out
+        if nq == 1:
+            return [(rows, d.astype(np.int64))]
+        return [(rows[qs == q], d[qs == q].astype(np.int64)) for q in range(nq)]

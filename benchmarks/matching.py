@@ -1,0 +1,199 @@
+"""Index speed: our MIH index against brute-force scans, side by side, one core.
+
+    .venv/bin/python benchmarks/matching.py                    # 10^5 and 10^6
+    .venv/bin/python benchmarks/matching.py --sizes 1e5,1e6,1e7 # the full run (~1.5 GB peak)
+
+Banks of N random 256-bit codes plus planted near-duplicates of every query
+(at distances 0..31 inside the radius and 32..40 outside). For each method:
+build time, memory, per-query latency p50/p99 at radius 31 (one query = one
+256-bit hash; a full image lookup sends 8 dihedral variants, shown as its
+own row), and recall = planted neighbours found / planted neighbours within
+the radius. Every MIH answer is compared with the brute-force answer
+(`exact` column). Peers:
+
+- numpy brute force: XOR + np.bitwise_count over all N codes per query
+- faiss IndexBinaryFlat: exact scan in C++ (optional peer, `pip install .[bench]`)
+- imagehash-style linear: a Python loop of `ImageHash - ImageHash` per entry,
+  which is what calling imagehash's comparison per bank entry costs. It is
+  measured at 10^5 only (a few queries) and extrapolated linearly to larger N
+  (marked "extrapolated"): it is linear in N by construction.
+
+Single core: OMP/BLAS threads are pinned to 1 before numpy loads.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from matching.index import HammingIndex, brute_force  # noqa: E402
+
+RADIUS = 31
+
+
+def make_bank(n: int, queries: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    qs = rng.integers(0, 256, (queries, 32), dtype=np.uint8)
+    planted = []  # (query, row, distance)
+    rows = rng.choice(n, size=queries * 6, replace=False)
+    k = 0
+    for qi, q in enumerate(qs):
+        bits = np.unpackbits(q)
+        for d in (0, int(rng.integers(1, 16)), int(rng.integers(16, 31)), 31, 32, 40):
+            flipped = bits.copy()
+            flipped[rng.choice(256, d, replace=False)] ^= 1
+            codes[rows[k]] = np.packbits(flipped)
+            planted.append((qi, int(rows[k]), d))
+            k += 1
+    return codes, [bytes(q) for q in qs], planted
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    arr = np.array(samples) * 1000
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
+
+
+def recall(found: list[set[int]], planted) -> float:
+    inside = [(q, r) for q, r, d in planted if d <= RADIUS and q < len(found)]
+    return sum(1 for q, r in inside if r in found[q]) / len(inside)
+
+
+def time_queries(fn, queries) -> tuple[list[float], list[set[int]]]:
+    times, found = [], []
+    fn(queries[0])  # warm caches and lazy allocations
+    for q in queries:
+        t = time.perf_counter()
+        rows = fn(q)
+        times.append(time.perf_counter() - t)
+        found.append(set(int(r) for r in rows))
+    return times, found
+
+
+def bench_size(n: int, nq: int, with_faiss: bool, imagehash_ms: float | None, tables):
+    codes, queries, planted = make_bank(n, nq)
+    out = []
+
+    t = time.perf_counter()
+    index = HammingIndex(codes, tables=tables)
+    build = time.perf_counter() - t
+    times, found = time_queries(lambda q: index.search(q, RADIUS)[0][0], queries)
+    truth = [set(brute_force(index.words, q, RADIUS)[0][0].tolist()) for q in queries]
+    exact = all(a == b for a, b in zip(found, truth, strict=True))
+    p50, p99 = percentiles(times)
+    layout = f"MIH {len(index.layout)} tables"
+    out.append((layout, build, index.nbytes, p50, p99, recall(found, planted), exact))
+
+    # a whole image lookup: 8 dihedral variants in one call
+    batches = [queries[i : i + 8] for i in range(0, len(queries) - 7, 8)]
+    btimes = []
+    for b in batches:
+        t = time.perf_counter()
+        index.search(b, RADIUS)
+        btimes.append(time.perf_counter() - t)
+    p50b, p99b = percentiles(btimes)
+    out.append((layout + ", 8 variants/call", 0.0, index.nbytes, p50b, p99b, None, None))
+
+    words = index.words
+    bq = queries[: max(10, nq // 5)]
+    times, found = time_queries(lambda q: brute_force(words, q, RADIUS)[0][0], bq)
+    p50, p99 = percentiles(times)
+    out.append(("numpy brute force", 0.0, words.nbytes, p50, p99, recall(found, planted), True))
+
+    if with_faiss:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+        t = time.perf_counter()
+        fx = faiss.IndexBinaryFlat(256)
+        fx.add(codes)
+        fbuild = time.perf_counter() - t
+
+        def fsearch(q):
+            # faiss returns distances strictly below the radius it is given
+            _, _, ids = fx.range_search(np.frombuffer(q, np.uint8)[None, :], RADIUS + 1)
+            return ids
+
+        times, found = time_queries(fsearch, bq)
+        p50, p99 = percentiles(times)
+        out.append(
+            ("faiss IndexBinaryFlat", fbuild, codes.nbytes, p50, p99, recall(found, planted), True)
+        )
+
+    if imagehash_ms is not None:
+        ms = imagehash_ms * n / 100_000
+        note = "imagehash linear" + ("" if n == 100_000 else " (extrapolated)")
+        out.append((note, 0.0, None, ms, ms, 1.0, True))
+    return out
+
+
+def measure_imagehash(n: int = 100_000, nq: int = 3) -> float:
+    """ms per query of a Python loop comparing ImageHash objects (256-bit)."""
+    import imagehash
+
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2, (n, 16, 16)).astype(bool)
+    bank = [imagehash.ImageHash(b) for b in bits]
+    times = []
+    for qi in range(nq):
+        q = bank[qi * 7]
+        t = time.perf_counter()
+        hits = [i for i, h in enumerate(bank) if q - h <= RADIUS]
+        times.append(time.perf_counter() - t)
+        assert qi * 7 in hits
+    return float(np.median(times) * 1000)
+
+
+def fmt_mem(nbytes):
+    return "-" if nbytes is None else f"{nbytes / 2**20:,.0f} MiB"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1e5,1e6", help="comma-separated bank sizes")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--tables", type=int, default=None, help="MIH tables (default: by size)")
+    ap.add_argument("--no-faiss", action="store_true")
+    ap.add_argument("--no-imagehash", action="store_true")
+    args = ap.parse_args(argv)
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    try:
+        import faiss  # noqa: F401
+
+        with_faiss = not args.no_faiss
+    except ImportError:
+        with_faiss = False
+        print("faiss-cpu not installed: its rows are skipped (pip install -e .[bench])")
+    imagehash_ms = None if args.no_imagehash else measure_imagehash()
+
+    print(f"\nradius {RADIUS}, 256-bit codes, one core, {args.queries} queries per size")
+    print("| N | method | build s | memory | p50 ms | p99 ms | recall | exact |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        for name, build, mem, p50, p99, rec, exact in bench_size(
+            n, args.queries, with_faiss, imagehash_ms, args.tables
+        ):
+            print(
+                f"| {n:.0e} | {name} | {build:.2f} | {fmt_mem(mem)} | {p50:.3f} | {p99:.3f} | "
+                f"{'-' if rec is None else f'{rec:.3f}'} | "
+                f"{'-' if exact is None else ('yes' if exact else 'NO')} |",
+                flush=True,
+            )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of the whole run (all methods, largest bank): {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
