@@ -48,13 +48,15 @@ def read_credentials(
         if url is None:
             raise _typed(exc) from exc
         hint_fields = _hint_fields(data, container)
-        host = (urlsplit(url).hostname or "").lower()
-        if host not in settings.allowed_manifest_hosts:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        # Only HTTPS to a host the operator named; the uploader picks the URL.
+        if parts.scheme != "https" or host not in settings.allowed_manifest_hosts:
             return CredentialReport(
                 present=False,
                 status="remote_manifest_not_fetched",
                 remote_url=url,
-                evidence=(f"remote manifest at {url} not fetched (host not allowed)",),
+                evidence=(f"remote manifest at {url} not fetched (not an allowed HTTPS host)",),
                 **hint_fields,
             )
         try:
