@@ -15,24 +15,30 @@ manifest fetch ON) and `reader.json()`: the naive way to call the SDK.
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata
-import io
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import c2pa
-import numpy as np
-from PIL import Image
-from skimage import data as skdata
+# Python puts this folder first on sys.path, and benchmarks/ holds scripts named like
+# the packages (matching.py): drop it so `import matching` finds the package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-import provenance
-from labeler import Engine
-from labeler import analyze as labeler_analyze
+import argparse  # noqa: E402
+import importlib.metadata  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import c2pa  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+
+import provenance  # noqa: E402
+from labeler import Engine  # noqa: E402
+from labeler import analyze as labeler_analyze  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "c2pa-fixtures"
