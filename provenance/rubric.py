@@ -106,14 +106,23 @@ def actions_of(manifest: dict) -> list[dict]:
     return out
 
 
-def _ingredient_links(manifest: dict) -> list[tuple[str, str, str]]:
-    """(relationship, title, manifest label) of ingredients that carry their own manifest."""
-    links = []
+def _ingredients(manifest: dict) -> list[tuple[str, str, str | None, str | None]]:
+    """(relationship, title, manifest label, digitalSourceType) of each ingredient.
+
+    A v3 ingredient either links its own manifest or, having none, may state a
+    digitalSourceType itself (C2PA 2.4: the two are mutually exclusive).
+    """
+    out = []
     for ing in manifest.get("ingredients") or ():
-        label = ing.get("active_manifest")
-        if label:
-            links.append((ing.get("relationship") or "componentOf", ing.get("title") or "?", label))
-    return links
+        out.append(
+            (
+                ing.get("relationship") or "componentOf",
+                ing.get("title") or "?",
+                ing.get("active_manifest"),
+                ing.get("digitalSourceType") or ing.get("digital_source_type"),
+            )
+        )
+    return out
 
 
 def classify(store: dict) -> Classification:
@@ -149,11 +158,15 @@ def _classify(label, manifests, memo, visiting) -> tuple[str, tuple[str, ...]]:
             take(INCEPTION_CLASS[dst], (f"{who}: {name} digitalSourceType={short_dst(dst)}",))
 
     # A parent passes its class on (opened / re-signed); a component adds to a composition.
-    for relationship, title, parent in _ingredient_links(manifest):
-        if parent not in manifests:
+    for relationship, title, parent, dst in _ingredients(manifest):
+        if parent in manifests:
+            cls, why = _classify(parent, manifests, memo, visiting)
+            via = f"{who}: ingredient '{title}' ({relationship}, manifest {parent})"
+        elif dst in INCEPTION_CLASS:
+            cls, why = INCEPTION_CLASS[dst], ()
+            via = f"{who}: ingredient '{title}' ({relationship}) digitalSourceType={short_dst(dst)}"
+        else:
             continue
-        cls, why = _classify(parent, manifests, memo, visiting)
-        via = f"{who}: ingredient '{title}' ({relationship}, manifest {parent})"
         if relationship == "parentOf":
             take(cls, (via, *why))
         elif cls in ("ai_generated", "ai_edited"):

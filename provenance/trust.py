@@ -57,6 +57,16 @@ class Settings:
     allowed_manifest_hosts: tuple[str, ...] = ()
     verify_trust: bool = True
 
+    def __post_init__(self) -> None:
+        # Lists from callers become tuples: Settings is the cache key of its Context.
+        for name in ("operator_anchors", "ekus", "allowed_manifest_hosts"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        if self.trust_list is not None:
+            object.__setattr__(self, "trust_list", str(self.trust_list))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
