@@ -5,7 +5,7 @@ are a development CA made in a temporary folder for this run and thrown away,
 so no private key is ever written into the repository; the samples therefore
 read `valid` (untrusted signer), which the policy treats like `trusted`.
 
-    .venv/bin/python scripts/make_samples.py [OUT_DIR]
+    .venv/bin/python scripts/make_samples.py [OUT_DIR]     (needs the `test` extra: scikit-image)
 
 | file | what it shows | expected decision |
 |---|---|---|
