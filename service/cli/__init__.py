@@ -15,7 +15,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """AIGC provenance: C2PA credentials, invisible watermarks and known-fake matching."""
