@@ -39,6 +39,7 @@ _ENV = {
     "max_duration_s": "AIGC_VIDEO_MAX_SECONDS",
     "sample_fps": "AIGC_VIDEO_SAMPLE_FPS",
     "max_samples": "AIGC_VIDEO_MAX_FRAMES",
+    "min_samples": "AIGC_VIDEO_MIN_FRAMES",
     "max_side": "AIGC_VIDEO_MAX_SIDE",
     "max_decode_s": "AIGC_VIDEO_DECODE_TIMEOUT",
 }
@@ -55,6 +56,9 @@ class VideoLimits:
     # sampled frames kept in memory; long videos are sampled more sparsely
     # so that samples still cover the whole video
     max_samples: int = 120
+    # short clips are sampled faster, up to this many frames: evidence pooled
+    # over frames (the watermark) needs a few, and short clips are cheap
+    min_samples: int = 16
     # sampled frames are scaled down to this long side (memory; every signal
     # must survive a 480p re-share anyway)
     max_side: int = 1280
@@ -290,6 +294,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
     duration = probe.duration_s
     rate = limits.sample_fps
     if duration:
+        rate = max(rate, min(limits.min_samples, limits.max_samples) / max(duration, 1e-3))
         # a quarter of the budget stays free for scene cuts
         rate = min(rate, 0.75 * limits.max_samples / max(duration, 1e-3))
     interval = 1.0 / rate

@@ -18,8 +18,10 @@ def test_fixture_video_is_sampled_once_per_second(fixtures_dir):
     media = decode((fixtures_dir / "video1.mp4").read_bytes(), "video1.mp4")
     assert media.kind == "video" and media.mime == "video/mp4"
     assert (media.width, media.height) == (720, 1280)
-    # 2 s at 30 fps: frames at 0 s and 1 s, portrait, scaled to the 1280 long side
-    assert len(media.frames) == 2
+    # 2 s at 30 fps: short, so sampled up to min_samples (16) rather than at 1 fps;
+    # portrait, at most 1280 on the long side
+    assert len(media.frames) == 16 and len(media.times) == 16
+    assert media.times[0] == 0.0 and media.times[-1] > 1.8
     assert all(f.shape == (1280, 720, 3) and f.dtype == np.uint8 for f in media.frames)
     assert media.frames[0].std() > 5  # real picture, not a blank buffer
 
@@ -55,12 +57,12 @@ def _on_clock(timestamps, expected, slack=0.25):
 
 def test_sampling_rate_and_timestamps(make_clip):
     data = make_clip()  # 4 scenes x 2 s at 10 fps
-    one = decode_video(data, VideoLimits(sample_fps=1))
+    one = decode_video(data, VideoLimits(sample_fps=1, min_samples=1))
     assert _on_clock(one.timestamps, range(8))
     assert one.duration_s == pytest.approx(8.0, abs=0.25)
     # B-frames are never needed at 1 fps: fewer than all 80 frames were decoded
     assert 8 <= one.frames_decoded < 80
-    two = decode_video(data, VideoLimits(sample_fps=2))
+    two = decode_video(data, VideoLimits(sample_fps=2, min_samples=1))
     assert _on_clock(two.timestamps, [k / 2 for k in range(16)])
 
 
@@ -74,15 +76,26 @@ def test_sample_budget_spreads_samples_over_the_whole_video(make_clip):
 
 def test_scene_cut_between_samples_adds_a_sample(make_clip):
     data = make_clip(seconds_per_scene=1.5)  # cuts at 1.5 s, 3.0 s, 4.5 s
-    video = decode_video(data, VideoLimits(sample_fps=1))
+    video = decode_video(data, VideoLimits(sample_fps=1, min_samples=1))
     cut_times = [video.timestamps[i] for i in video.scene_cuts]
     assert any(1.5 <= t < 1.75 for t in cut_times)
     # the regular samples are still there
     clock = [t for i, t in enumerate(video.timestamps) if i not in video.scene_cuts]
     assert _on_clock(clock, range(6))
     # a smooth pan adds no cuts: one scene, regular samples only
-    calm = decode_video(make_clip(scenes=("astronaut",), seconds_per_scene=4.0))
+    calm = decode_video(
+        make_clip(scenes=("astronaut",), seconds_per_scene=4.0), VideoLimits(min_samples=1)
+    )
     assert calm.scene_cuts == () and _on_clock(calm.timestamps, range(4))
+
+
+def test_short_clips_are_sampled_faster_up_to_min_samples(make_clip):
+    short = make_clip(scenes=("astronaut",), seconds_per_scene=4.0)
+    fast = decode_video(short, VideoLimits(min_samples=8))  # 4 s: every 0.5 s, not 1 s
+    assert _on_clock(fast.timestamps, [k / 2 for k in range(8)])
+    # as many as min_samples when there are enough decodable frames, spread to the end
+    assert len(decode_video(short).frames) >= 12
+    assert decode_video(short).timestamps[-1] >= 3.5
 
 
 def test_frames_are_scaled_down_to_the_long_side_limit(make_clip):
