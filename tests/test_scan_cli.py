@@ -47,3 +47,20 @@ def test_all_good_exits_zero(tmp_path):
 def test_usage_error_exits_two():
     assert _aigc("scan").returncode == 2
     assert _aigc("no-such-command").returncode == 2
+
+
+def test_broken_configuration_is_a_usage_error(tmp_path):
+    import os
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "x.png")
+    env = dict(os.environ, AIGC_TRUST_ANCHORS=str(tmp_path / "no-such-anchors.pem"))
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr
+    assert "Traceback" not in result.stderr

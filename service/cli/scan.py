@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from labeler import Decision, LabelerError, analyze
+from labeler import Decision, Engine, LabelerError, default_engine
 
 from . import app
 
@@ -27,17 +27,29 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def scan_file(path: Path) -> dict:
+def scan_file(path: Path, engine: Engine) -> dict:
     """One result row: a decision, or a clear per-file error."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return {"path": str(path), "error": {"code": "unreadable", "message": exc.strerror or str(exc)}}
+        return {
+            "path": str(path),
+            "error": {"code": "unreadable", "message": exc.strerror or str(exc)},
+        }
     try:
-        decision = analyze(data, filename=path.name)
+        decision = engine.analyze(data, filename=path.name)
     except LabelerError as exc:
         return {"path": str(path), "error": {"code": _error_code(exc), "message": str(exc)}}
     return {"path": str(path), **decision_row(decision)}
+
+
+def engine_or_exit() -> Engine:
+    """The configured engine; a broken configuration is a usage error (exit 2), not a crash."""
+    try:
+        return default_engine()
+    except Exception as exc:  # trust anchors, key registry, policy file, database URL
+        Console(stderr=True).print(f"[red]configuration error:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from exc
 
 
 def decision_row(decision: Decision) -> dict:
@@ -66,10 +78,11 @@ def scan(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file on stdout."),
 ) -> None:
     """Scan media files and print the decision for each."""
+    engine = engine_or_exit()
     failed = False
     rows = []
     for path in iter_files(paths):
-        row = scan_file(path)
+        row = scan_file(path, engine)
         failed |= "error" in row
         if as_json:
             sys.stdout.write(json.dumps(row, default=str) + "\n")
@@ -81,7 +94,12 @@ def scan(
     raise typer.Exit(1 if failed else 0)
 
 
-_STYLE = {"escalate": "bold red", "label": "yellow", "require_disclosure": "magenta", "none": "green"}
+_STYLE = {
+    "escalate": "bold red",
+    "label": "yellow",
+    "require_disclosure": "magenta",
+    "none": "green",
+}
 
 
 def _print_table(rows: list[dict]) -> None:
