@@ -23,6 +23,7 @@ def write_job_report(store: JobStore, job_id: str, out: str | os.PathLike) -> st
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write_report(fmt, rows, fh, view.to_dict())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from the analyst's team
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

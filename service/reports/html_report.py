@@ -67,7 +67,7 @@ def _group(row: dict[str, Any]) -> str:
 
 def chart_svg(counts: dict[str, int]) -> str:
     """A horizontal bar chart of decisions as inline SVG."""
-    width, bar_h, gap, left = 460, 22, 8, 150
+    width, bar_h, gap, left = 520, 22, 8, 190
     peak = max(counts.values(), default=0) or 1
     height = len(GROUPS) * (bar_h + gap) + gap
     parts = [
