@@ -11,7 +11,6 @@ is free of digits, so no number from a signal can leak through by accident.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -55,7 +54,19 @@ _REASON_TEXT = {
     "no_signal": "We found no sign that AI was used to make or edit this file.",
 }
 _BANK_MATCH_OTHER = "It matches media that has been identified as manipulated or misleading."
-_TOPIC_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")
+# Topic names are shown only from this list: the part after `sensitive_topic.`
+# comes from a policy template or the caller, and either could carry an id.
+_TOPIC_TEXT = {
+    "elections": "elections",
+    "politics": "politics",
+    "public_health": "public health",
+    "health": "health",
+    "war": "war",
+    "armed_conflict": "armed conflict",
+    "natural_disaster": "a natural disaster",
+    "terrorism": "terrorism",
+    "finance": "finance",
+}
 
 
 @dataclass(frozen=True)
@@ -140,12 +151,11 @@ def _reason_sentence(code: str) -> str | None:
     if code.startswith("bank.match."):
         return _BANK_MATCH_OTHER
     if code.startswith("sensitive_topic."):
-        topic = code.removeprefix("sensitive_topic.")
-        # caller-supplied topic names are shown only when they are plain words
-        shown = topic.replace("_", " ") if _TOPIC_NAME.match(topic) else "a sensitive topic"
+        topic = _TOPIC_TEXT.get(code.removeprefix("sensitive_topic."))
+        about = f"a sensitive topic ({topic})" if topic else "a sensitive topic"
         return (
-            f"It appears to be about a sensitive topic ({shown}), and content made with AI "
-            "on such topics is checked by a person."
+            f"It appears to be about {about}, and content made with AI on such topics is "
+            "checked by a person."
         )
     return None
 

@@ -24,6 +24,7 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 200_000
 
 Path_ = tuple[Any, ...]
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def parse_document(raw: bytes | str, source: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        if exc.context_mark and mark and exc.context_mark.line != mark.line:
+            problem += f" (the construct starts at line {exc.context_mark.line + 1})"
         raise PolicyError(f"YAML syntax error: {problem}", source=source, line=line) from exc
     except yaml.YAMLError as exc:
         raise PolicyError(f"YAML error: {exc}", source=source) from exc
@@ -107,6 +110,10 @@ class _Converter:
                 line=node.start_mark.line + 1,
             )
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            # scalars are typed by the SafeLoader below; collections we build
+            # ourselves, so a tag like !!python/object/apply must be refused here
+            raise self._error(node, path, f"bad value: tag {node.tag!r} is not allowed")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
