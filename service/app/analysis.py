@@ -39,7 +39,9 @@ def perceptual_hash(rgb: np.ndarray) -> str | None:
             from matching import compute_hashes
         except ImportError:
             from matching.hashing import compute_hashes
-        return compute_hashes(rgb).pdq_hex
+        # the plain PDQ is all the audit row needs (the bank's own `pdq` column,
+        # same reduction); letterbox search and pHash would triple the cost
+        return compute_hashes(rgb, strip_bars=False, phash=False).pdq_hex
     except ImportError:
         import pdqhash
 

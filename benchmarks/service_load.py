@@ -1,0 +1,296 @@
+"""Load on the real HTTP service: N concurrent scans of 1-megapixel JPEGs over loopback.
+
+    .venv/bin/python benchmarks/service_load.py [--scans 120] [--concurrency 8]
+        [--max-seconds 120] [--workers 1 2] [--no-peer]
+
+Each row starts a real server in a subprocess on 127.0.0.1, sends the same
+scans (multipart upload + context fields, Bearer key), and reports
+throughput, p50/p99 latency, errors, and /healthz latency measured while the
+scans run (it should stay near zero: analysis runs off the event loop).
+
+Ours: `aigc serve` (uvicorn, SQLite audit trail): decode once, C2PA credentials
+with the trust list, watermark detection (when keys are registered), bank
+match (an empty bank here: the cost is the PDQ hash), the policy, the audit
+row with the PDQ of the upload, metrics.
+Peer: the naive service: a bare c2pa-python `Reader` behind a plain FastAPI
+endpoint (no decode, no other signal, no audit, no auth). It does a fraction
+of the work, so it bounds from above what an HTTP wrapper around the SDK
+alone would give on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+from fastapi import FastAPI, File, UploadFile
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+AIGC = str(Path(sys.executable).parent / "aigc")
+
+
+# --- the peer: a plain FastAPI endpoint around a bare c2pa Reader ----------
+def make_peer_app():
+    import c2pa
+
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.post("/v1/scan")
+    def scan(file: UploadFile = File(...)):  # a plain def: FastAPI's thread pool
+        data = file.file.read()
+        try:
+            reader = c2pa.Reader.try_create("image/jpeg", io.BytesIO(data))
+        except c2pa.C2paError as exc:
+            return {"manifest": None, "error": str(exc)}
+        if reader is None:
+            return {"manifest": None}
+        with reader:
+            return {"manifest": reader.json()}
+
+    return app
+
+
+# --- media -----------------------------------------------------------------
+def one_megapixel_jpegs(count: int) -> list[bytes]:
+    """Distinct ~1 MP JPEGs made from skimage's sample photos (nothing downloaded)."""
+    from skimage import data as skdata
+
+    bases = [
+        skdata.astronaut(),
+        skdata.chelsea(),
+        skdata.coffee(),
+        skdata.rocket(),
+        skdata.hubble_deep_field(),
+        np.stack([skdata.camera()] * 3, axis=-1),
+    ]
+    out = []
+    for i in range(count):
+        rgb = bases[i % len(bases)]
+        image = Image.fromarray(rgb).resize((1152, 864), Image.Resampling.BICUBIC)
+        # vary brightness a little so that no two uploads are the same bytes
+        arr = np.clip(np.asarray(image, np.int16) + (i // len(bases)) % 7 - 3, 0, 255)
+        buf = io.BytesIO()
+        Image.fromarray(arr.astype(np.uint8)).save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+# --- servers ---------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_up(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early:\n{proc.stdout.read().decode(errors='replace')}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not come up")
+
+
+def start_ours(folder: Path, workers: int) -> tuple[subprocess.Popen, str, str]:
+    from service.db.keys import create_key
+    from service.db.models import ensure_schema
+
+    url = f"sqlite:///{folder / f'bench-{workers}.db'}"
+    ensure_schema(url)
+    _, key = create_key("pipeline", note="service_load benchmark", url=url)
+    env = dict(os.environ, AIGC_DATABASE_URL=url)
+    port = free_port()
+    proc = subprocess.Popen(
+        [AIGC, "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_up(base, proc)
+    return proc, base, key
+
+
+def start_peer(folder: Path) -> tuple[subprocess.Popen, str, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-peer", str(port)],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_up(base, proc)
+    return proc, base, ""
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# --- load ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Result:
+    name: str
+    sent: int
+    ok: int
+    errors: int
+    seconds: float
+    latencies: tuple[float, ...]
+    health: tuple[float, ...]
+
+
+def pct(values, q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def run_load(
+    name: str, base: str, key: str, media: list[bytes], concurrency: int, max_seconds: float
+) -> Result:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    latencies: list[float] = []
+    health: list[float] = []
+    errors = 0
+    sent = 0
+    queue = list(range(len(media)))
+    deadline = time.monotonic() + max_seconds
+    done = asyncio.Event()
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
+        # one warm-up scan: first-use costs (lazy imports, trust list) are not load
+        await client.post(
+            "/v1/scan", headers=headers, files={"file": ("w.jpg", media[0], "image/jpeg")}
+        )
+
+        async def worker():
+            nonlocal errors, sent
+            while queue and time.monotonic() < deadline:
+                i = queue.pop()
+                sent += 1
+                started = time.perf_counter()
+                try:
+                    response = await client.post(
+                        "/v1/scan",
+                        headers=headers,
+                        files={"file": (f"{i}.jpg", media[i], "image/jpeg")},
+                        data={"creator_id": f"bench-{i % 17}", "creator_disclosed_ai": "false"},
+                    )
+                    if response.status_code == 200:
+                        latencies.append(time.perf_counter() - started)
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+
+        async def prober():
+            while not done.is_set():
+                started = time.perf_counter()
+                try:
+                    await client.get("/healthz")
+                    health.append(time.perf_counter() - started)
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+
+        probe = asyncio.create_task(prober())
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+        done.set()
+        await probe
+    return Result(name, sent, len(latencies), errors, seconds, tuple(latencies), tuple(health))
+
+
+def print_table(results: list[Result], args) -> None:
+    print()
+    print(
+        f"{args.scans} scans of ~1 MP JPEGs, {args.concurrency} concurrent clients, loopback, "
+        f"{os.cpu_count()} CPUs (shared)"
+    )
+    header = (
+        f"{'server':<44} {'ok':>5} {'err':>4} {'scans/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'healthz p50':>12} {'healthz p99':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<44} {r.ok:>5} {r.errors:>4} {r.ok / r.seconds:>8.1f} "
+            f"{pct(r.latencies, 0.5) * 1000:>8.0f} {pct(r.latencies, 0.99) * 1000:>8.0f} "
+            f"{pct(r.health, 0.5) * 1000:>10.1f}ms {pct(r.health, 0.99) * 1000:>10.1f}ms"
+        )
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scans", type=int, default=120)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve_peer:
+        import uvicorn
+
+        uvicorn.run(make_peer_app(), host="127.0.0.1", port=args.serve_peer, log_level="warning")
+        return
+
+    media = one_megapixel_jpegs(args.scans)
+    mean_kb = statistics.mean(len(m) for m in media) / 1024
+    print(f"made {len(media)} JPEGs, 1152 x 864, {mean_kb:.0f} KB on average")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        runs = [(f"aigc serve --workers {w}", w) for w in args.workers]
+        if not args.no_peer:
+            runs.append(("peer: bare c2pa Reader in plain FastAPI", None))
+        for name, workers in runs:
+            proc, base, key = start_ours(folder, workers) if workers else start_peer(folder)
+            try:
+                results.append(
+                    asyncio.run(
+                        run_load(name, base, key, media, args.concurrency, args.max_seconds)
+                    )
+                )
+            finally:
+                stop(proc)
+            print(f"  done: {name}")
+    print_table(results, args)
+
+
+if __name__ == "__main__":
+    main()
