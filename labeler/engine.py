@@ -16,7 +16,7 @@ from . import signal_credentials, signal_match, signal_watermark
 from .context import UploadContext
 from .decision import Decision
 from .media import Limits, Media, decode
-from .policy import Policy, load_default_policy
+from .policy import Policy, load_default_policy, policy_from_env
 from .signals import Signals
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class Engine:
             credentials=signal_credentials.settings_from_env(),
             watermark_keys=signal_watermark.registry_from_env(),
             bank=signal_match.bank_from_env(),
+            policy=policy_from_env(),
         )
 
     def gather(self, media: Media) -> Signals:

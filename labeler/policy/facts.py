@@ -91,6 +91,9 @@ FACTS: dict[str, Fact] = {
         _signal_field("match", "hash_type", TEXT, "which hash matched"),
         _signal_field("match", "stage", TEXT, "hash | local_features"),
         _signal_field("match", "near_match", BOOL, "closest entry is just outside the radius"),
+        _signal_field("match", "low_quality", BOOL, "upload too plain to match by hash"),
+        _signal_field("match", "query_contained", NUMBER, "video: share of upload in entry"),
+        _signal_field("match", "reference_contained", NUMBER, "video: share of entry in upload"),
         _signal_field("context", "creator_id", TEXT, "who uploads"),
         _signal_field(
             "context", "creator_disclosed_ai", BOOL, "true: ticked AI; false: said no AI; null"

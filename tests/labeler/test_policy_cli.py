@@ -178,3 +178,43 @@ def test_facts_lists_the_vocabulary(run):
 def test_shipped_case_table_is_the_default(run):
     assert DEFAULT_CASES.exists()
     assert run("test", DEFAULT_CASES, "--policy", DEFAULT_POLICY).exit_code == 0
+
+
+def _scan(path: Path, env_policy: str | None, tmp_path: Path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "AIGC_DATABASE_URL": f"sqlite:///{tmp_path / 'scan.db'}"}
+    env.pop("AIGC_POLICY_FILE", None)
+    if env_policy:
+        env["AIGC_POLICY_FILE"] = env_policy
+    return subprocess.run(
+        [str(AIGC), "scan", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_scan_uses_the_policy_named_by_the_environment(tmp_path):
+    sample = Path(__file__).resolve().parents[2] / "samples" / "ai_generated_credentials.jpg"
+    if not sample.exists():
+        pytest.skip("samples/ not present")
+    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
+        'version: "2026.11-1"', 'version: "site-7"'
+    )
+    # this site escalates everything its credentials call AI-generated
+    text = text.replace(
+        "then: {action: label, label: ai_generated, label_source: credentials}",
+        "then: {action: escalate, label: ai_generated, label_source: credentials}",
+    )
+    policy = _write(tmp_path / "site.yaml", text)
+    proc = _scan(sample, str(policy), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout.splitlines()[0])
+    assert (row["action"], row["policy_version"]) == ("escalate", "site-7")
+
+    broken = _write(tmp_path / "broken.yaml", text.replace("rules:", "rulez:"))
+    proc = _scan(sample, str(broken), tmp_path)
+    assert proc.returncode == 2
+    assert "broken.yaml" in proc.stderr and "unknown key 'rulez'" in proc.stderr
