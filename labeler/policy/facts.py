@@ -9,6 +9,7 @@ its empty summary (nothing detected), never as an error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ class Inputs:
     context: UploadContext
     signals: Signals
     extra: dict[str, Any]
+    # (topic names, where found); called at most once, and only if a rule asks
+    find_topics: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] = lambda: ((), ())
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,13 @@ FACTS: dict[str, Fact] = {
         _f(
             "topics",
             LIST,
-            lambda i: i.extra.get("topics", ()),
+            lambda i: i.find_topics()[0],
             "sensitive topics: given by the caller or found in caption/hashtags",
         ),
         _f(
             "topics.found",
             LIST,
-            lambda i: i.extra.get("topics.found", ()),
+            lambda i: i.find_topics()[1],
             "where each topic was found, e.g. 'elections: caption term verkiezingen'",
         ),
         _f("signals.errors", LIST, lambda i: i.signals.errors, "signals that failed"),
@@ -127,11 +130,34 @@ FACTS: dict[str, Fact] = {
 }
 
 
-def gather_facts(inputs: Inputs) -> dict[str, Any]:
-    return {name: fact.get(inputs) for name, fact in FACTS.items()}
+class Facts(dict):
+    """Facts computed on first use: a decision reads only the few its firing
+    rules look at, and topic detection (regexes over the caption) is the
+    costliest of them. Names are checked on load, so a miss here is a bug."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        super().__init__()
+        self._inputs = inputs
+
+    def __missing__(self, name: str) -> Any:
+        value = FACTS[name].get(self._inputs)
+        self[name] = value
+        return value
+
+    def everything(self) -> dict[str, Any]:
+        return {name: self[name] for name in FACTS}
 
 
-def make_inputs(signals: Signals, context: UploadContext, extra: dict[str, Any]) -> Inputs:
+def gather_facts(inputs: Inputs) -> Facts:
+    return Facts(inputs)
+
+
+def make_inputs(
+    signals: Signals,
+    context: UploadContext,
+    extra: dict[str, Any],
+    find_topics: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+) -> Inputs:
     return Inputs(
         credentials=signals.credentials or CredentialsSignal(),
         watermark=signals.watermark or WatermarkSignal(),
@@ -139,4 +165,5 @@ def make_inputs(signals: Signals, context: UploadContext, extra: dict[str, Any])
         context=context,
         signals=signals,
         extra=extra,
+        find_topics=functools.cache(find_topics) if find_topics else (lambda: ((), ())),
     )

@@ -12,6 +12,7 @@ order someone happened to write the rules in; rule order only breaks ties
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ class Template:
 
     def render(self, values: Mapping[str, Any]) -> str:
         def one(m: re.Match[str]) -> str:
-            value = values.get(m.group(1))
+            value = values[m.group(1)]  # names were checked on load
             if self.as_code:
                 return terms.topic_key(_plain(value)) or "unknown"
             return _plain(value)
@@ -133,23 +134,25 @@ class Policy:
             category_action = self.bank_categories.get(
                 match.category or "", self.unknown_bank_category
             )
-        topics, found = terms.detect(
-            self.topics, context.caption, context.hashtags, context.sensitive_topics
-        )
-        extra = {"match.category_action": category_action, "topics": topics, "topics.found": found}
-        return gather_facts(make_inputs(signals, context, extra))
+
+        def find_topics():
+            return terms.detect(
+                self.topics, context.caption, context.hashtags, context.sensitive_topics
+            )
+
+        extra = {"match.category_action": category_action}
+        return gather_facts(make_inputs(signals, context, extra, find_topics))
 
     def fire(self, facts: dict[str, Any]) -> list[Fired]:
         env = Env(facts, self.thresholds, self.predicates)
-        values = dict(facts)
-        values.update({f"thresholds.{k}": v for k, v in self.thresholds.items()})
+        shown = {f"thresholds.{k}": v for k, v in self.thresholds.items()}
         fired: list[Fired] = []
         for rule in self.rules:
             if not rule.when.test(env):
                 continue
             items = sorted(set(facts[rule.for_each])) if rule.for_each else [None]
             for item in items:
-                local = {**values, "item": item}
+                local = ChainMap({"item": item}, shown, facts)
                 evidence = {name: _jsonable(facts[name]) for name in rule.evidence}
                 if rule.for_each:
                     evidence = {"item": item, **evidence}
