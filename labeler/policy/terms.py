@@ -23,6 +23,11 @@ from .errors import PolicyError
 
 MAX_TERM_CHARS = 80
 MAX_TERMS = 20_000
+# Captions on the big platforms stop at a few thousand characters and posts at
+# a few dozen hashtags; past these caps a hostile caption only costs CPU time.
+MAX_CAPTION_CHARS = 10_000
+MAX_HASHTAGS = 100
+MAX_HASHTAG_CHARS = 200
 # a lower-case letter followed by an upper-case one, or an acronym before a word
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -118,6 +123,8 @@ def detect(
     """(topic names, where each was found): the caller's topics plus those detected."""
     names: set[str] = set()
     found: list[str] = []
+    caption = caption[:MAX_CAPTION_CHARS] if caption else caption
+    hashtags = tuple(tag[:MAX_HASHTAG_CHARS] for tag in hashtags[:MAX_HASHTAGS])
     for name in given:
         key = topic_key(name)
         if key:

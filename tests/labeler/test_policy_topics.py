@@ -73,3 +73,14 @@ def test_compiled_topic_wildcards_and_digits():
     topic = compile_topic("t", ["vote*", "poll"], ())
     assert topic.find("voters and polls", ()) == ["t: caption term 'voters'"]
     assert topic.find("poll2024", ()) == ["t: caption term 'poll2024'"]
+
+
+def test_hostile_captions_and_hashtags_stay_cheap():
+    import time
+
+    start = time.perf_counter()
+    names = _topics("- " * 500_000 + "election", ["#Xyz" * 50] * 10_000 + ["#elections"])
+    assert time.perf_counter() - start < 1.0
+    # terms past the caps are not looked at
+    assert names == ()
+    assert _topics("ok " + "election", ["#cat"] * 99 + ["#verkiezingen"]) == ("elections",)
