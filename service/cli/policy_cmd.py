@@ -149,6 +149,11 @@ def test_cmd(
         typer.echo(f"FAIL  {result.case.name}{where}")
         for problem in result.mismatches:
             typer.echo("      " + problem.replace("\n", "\n      "))
+    fired = {r.rule for result in results for r in result.decision.reasons}
+    unexercised = [rule.id for rule in the_policy.rules if rule.id not in fired]
+    if unexercised:
+        # not a failure, but a rule no case fires is a rule no case protects
+        typer.echo(f"note: no case fires rule(s) {', '.join(unexercised)}")
     typer.echo(
         f"{len(results) - len(failed)} passed, {len(failed)} failed "
         f"(policy {the_policy.version} from {the_policy.source})"

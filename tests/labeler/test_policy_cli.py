@@ -107,6 +107,7 @@ def test_policy_test_runs_the_shipped_table(run):
     assert result.exit_code == 0, result.output
     assert "PASS  match against a misleading deepfake escalates" in result.output
     assert "0 failed (policy 2026.11-1" in result.output
+    assert "no case fires" not in result.output
 
 
 def test_policy_test_reports_failures_with_a_diff_and_exit_1(tmp_path):
@@ -138,6 +139,7 @@ def test_policy_test_reports_failures_with_a_diff_and_exit_1(tmp_path):
     assert "- watermark.detected  (expected, missing)" in out
     assert "+ disclosure.contradicted  (unexpected)" in out
     assert "1 passed, 1 failed" in out
+    assert "note: no case fires rule(s) bank_escalate, sensitive_topic," in out
 
 
 def test_policy_test_bad_case_table(run, tmp_path):
