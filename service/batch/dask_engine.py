@@ -1,9 +1,11 @@
 """The same job on a Dask distributed cluster: workers read each file by path.
 
 Workers need the package installed and the media at a path they can reach
-(a shared mount). Dask cannot kill one running task, so a file past its
-deadline is reported as a timeout and forgotten (its worker thread finishes
-it in the background) and the job goes on.
+(a shared mount; archives are extracted below AIGC_BATCH_EXTRACT_DIR when it
+is set, the system's temporary folder otherwise). Dask cannot kill one
+running task, so a file past its deadline is reported as a timeout and
+forgotten (its worker thread finishes it in the background) and the job
+goes on.
 """
 
 from __future__ import annotations

@@ -87,7 +87,15 @@ def run_job(
     job = store.job(job_id)
     confine = Path(options.confine_to) if options.confine_to else None
     try:
-        batch = open_input(job.input, confine_to=confine, archive_limits=options.archive_limits)
+        # Dask workers on other machines read extracted archive members by path:
+        # AIGC_BATCH_EXTRACT_DIR puts them on a mount the workers share
+        extract_dir = os.environ.get("AIGC_BATCH_EXTRACT_DIR")
+        batch = open_input(
+            job.input,
+            confine_to=confine,
+            archive_limits=options.archive_limits,
+            extract_into=Path(extract_dir) if extract_dir else None,
+        )
     except InputError as exc:
         store.mark(job_id, "failed", error=str(exc))
         raise
