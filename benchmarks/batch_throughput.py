@@ -205,6 +205,7 @@ def run_naive(paths: list[Path], bank_phashes: list) -> tuple[float, dict]:
     import imagehash
 
     embed_cls = _load_dwtdctsvd()
+    cv2.setNumThreads(1)  # one core, as each of our workers has
     counts = {"manifest": 0, "bank_match": 0, "errors": 0}
     started = time.perf_counter()
     for path in paths:

@@ -28,6 +28,9 @@ def engine() -> Engine:
     """This process's engine, built on first use (a cache that is safe to drop)."""
     global _engine
     if _engine is None:
+        # one process per core already: OpenCV's own thread pool would only
+        # oversubscribe the cores the other workers are using
+        cv2.setNumThreads(1)
         _engine = Engine.from_env()
     return _engine
 
