@@ -22,10 +22,10 @@ import scipy.fft as sfft
 from . import ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
 from .pattern import Pattern, T, check_key, pattern_for
-from .sync import CANDIDATES, Lattice, find_lattices, fold, whiten
+from .sync import LATTICES, Lattice, find_lattices, fold, whiten
 
 DIHEDRAL = 8
-HYPOTHESES = CANDIDATES * DIHEDRAL * T * T
+HYPOTHESES = LATTICES * DIHEDRAL * T * T
 
 
 @dataclass(frozen=True)

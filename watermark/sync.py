@@ -22,7 +22,9 @@ from .pattern import T
 
 # search range of the lattice period in working pixels (nominal: 128)
 P_MIN, P_MAX = 40.0, 300.0
-CANDIDATES = 4  # lattice candidates tested (each multiplies the hypothesis count)
+CANDIDATES = 8  # lattice candidates found in the autocorrelation
+LATTICES = CANDIDATES + 2  # plus the nominal one, as is and refined: the hypothesis factor
+_CENTRAL_RADIUS = 12
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,12 @@ def whiten(y: np.ndarray) -> np.ndarray:
     return np.clip(r, -3.0, 3.0)
 
 
-def autocorrelation(rs: list[np.ndarray]) -> np.ndarray:
-    """Spectrally flattened autocorrelation, centred (fftshift), normalized.
+def autocorrelation(rs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Spectrally flattened autocorrelation, centred (fftshift): a sharp and a smooth copy.
 
     Several frames of one clip (same size) add their flattened spectra: the
-    mark's lattice is the same in each, the content is not.
+    mark's lattice is the same in each, the content is not. The smooth copy
+    lets a coarse grid of hypotheses land on peaks it would otherwise miss.
     """
     total = None
     for r in rs:
@@ -55,11 +58,22 @@ def autocorrelation(rs: list[np.ndarray]) -> np.ndarray:
         # lines and flattens the smooth host spectrum
         smooth = cv2.GaussianBlur(spec.astype(np.float32), (0, 0), 4.0) + 1e-6
         total = spec / smooth if total is None else total + spec / smooth
-    a = sfft.irfft2(total, s=rs[0].shape)
-    a = sfft.fftshift(a).astype(np.float32)
-    a = cv2.GaussianBlur(a, (0, 0), 0.8)
-    a -= a.mean()
-    return a / (np.std(a) + 1e-9)
+    a = sfft.fftshift(sfft.irfft2(total, s=rs[0].shape)).astype(np.float32)
+    h, w = a.shape
+    # the central peak is the image itself, not the mark (lattice points lie
+    # at least P_MIN / 2 away from it)
+    yy, xx = np.ogrid[-(h // 2) : h - h // 2, -(w // 2) : w - w // 2]
+    a[yy * yy + xx * xx < _CENTRAL_RADIUS**2] = 0.0
+    # straight edges (a screenshot's frame, a horizon) make ridges along the
+    # axes; lattice peaks are isolated points and survive removing the ridges
+    a -= a.mean(axis=1, keepdims=True)
+    a -= a.mean(axis=0, keepdims=True)
+    out = []
+    for sigma in (0.8, 1.2):
+        b = cv2.GaussianBlur(a, (0, 0), sigma)
+        b -= b.mean()
+        out.append(b / (np.std(b) + 1e-9))
+    return out[0], out[1]
 
 
 _LAT = np.array([(i, j) for i in range(-3, 4) for j in range(0, 4) if j > 0 or i > 0])
@@ -103,12 +117,13 @@ def _score(
         v = _sample(a, lx, ly)
         return (wt * v).sum(axis=-1) / np.sqrt((wt * wt).sum(axis=-1) + 1e-6)
 
-    return z(lat) - np.maximum(z(half), 0.0)
+    return z(lat) - 0.5 * np.maximum(z(half), 0.0)
 
 
-_LOG_STEP = 0.005
-_ANGLE_STEP = 0.5  # degrees
-_COARSE = np.array([(i, j) for i in range(-2, 3) for j in range(0, 3) if j > 0 or i > 0])
+_LOG_STEP = 0.004
+_ANGLE_STEP = 0.25  # degrees
+# near lattice points only: a coarse grid cannot hit far peaks
+_COARSE = np.array([(1, 0), (0, 1), (1, 1), (-1, 1), (2, 0), (0, 2)])
 
 
 def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,50 +165,88 @@ def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.n
 
 def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice]:
     """The most likely lattices of the mark's tiling (whitened frames of one clip in)."""
-    a = autocorrelation(rs)
-    h, w = a.shape
-    # the central peak is the image itself, not the mark
-    a[h // 2 - 3 : h // 2 + 4, w // 2 - 3 : w // 2 + 4] = 0.0
-    p_max = min(P_MAX, max(a.shape) * 0.6)
-    score, periods, angles = _coarse(a, P_MIN, p_max)
+    sharp, smooth = autocorrelation(rs)
+    p_max = min(P_MAX, max(sharp.shape) * 0.6)
+    score, periods, angles = _coarse(smooth, P_MIN, p_max)
     # local maxima (angles wrap every 90 degrees), best first
     padded = np.concatenate([score[:, -2:], score, score[:, :2]], axis=1)
     peak = cv2.dilate(padded, np.ones((5, 5), np.uint8))[:, 2:-2]
     cand = np.flatnonzero((score >= peak).ravel() & np.isfinite(score).ravel())
     cand = cand[np.argsort(score.ravel()[cand])[::-1]]
     found: list[Lattice] = []
-    for idx in cand[: 8 * count]:
+    for idx in cand[: 20 * count]:
         i, j = np.unravel_index(idx, score.shape)
         p0, t0 = float(periods[i]), float(angles[j])
-        if any(_near(p0, t0, f) for f in found):
+        if any(_related(p0, t0, f, _SAME) for f in found):
             continue
         found.append(Lattice(p0, t0, float(score[i, j])))
         if len(found) == count:
             break
-    refined = [_refine(a, f.period, f.angle) for f in found]
+    refined = [_refine(sharp, smooth, f.period, f.angle) for f in found]
     refined.sort(key=lambda f: -f.score)
-    return refined[:count]
+    # Whole-image resizes, recompression and colour changes leave the lattice
+    # exactly where embedding put it (the working resolution undoes any
+    # resize): that hypothesis is always tried first, whatever the
+    # autocorrelation says, and counted like the others.
+    nominal = Lattice(period=float(T), angle=0.0, score=float("inf"))
+    return [nominal, _refine(sharp, smooth, float(T), 0.0), *refined]
 
 
-def _near(p: float, t: float, f: Lattice) -> bool:
-    dt = abs((t - f.angle + 45.0) % 90.0 - 45.0)
-    return abs(np.log(p / f.period)) < 0.06 and dt < 3.0
+def _best_relative(a: np.ndarray, p: float, t: float, p_max: float) -> tuple[float, float]:
+    """Of a peak and its sub-/super-lattices, the one the autocorrelation supports best."""
+    cands = [
+        (p * r, (t + turn + 45.0) % 90.0 - 45.0)
+        for r, turn in _HARMONICS
+        if P_MIN <= p * r <= p_max
+    ]
+    ps = np.array([c[0] for c in cands])[:, None] * (1 + np.linspace(-0.006, 0.006, 5))[None, :]
+    ts = np.array([c[1] for c in cands])[:, None, None] + np.linspace(-0.3, 0.3, 5)[None, None, :]
+    pp = np.broadcast_to(ps[:, :, None], (len(cands), 5, 5))
+    tt = np.broadcast_to(ts, (len(cands), 5, 5))
+    s = _score(a, pp, tt, lat=_far_points(a.shape, p))
+    k = int(np.argmax(s))
+    return float(pp.flat[k]), float(tt.flat[k])
 
 
-def _refine(a: np.ndarray, p0: float, t0: float) -> Lattice:
-    h, w = a.shape
-    reach = max(1, int(max(h, w) / 2 / p0))
-    ij = np.array([(i, j) for i in range(-reach, reach + 1) for j in range(0, reach + 1)])
-    ij = ij[(ij[:, 1] > 0) | ((ij[:, 1] == 0) & (ij[:, 0] > 0))]
+def _far_points(shape: tuple[int, int], p: float) -> np.ndarray:
+    """Every lattice point (one of each +- pair) within half the image of the origin."""
+    reach = max(1, int(max(shape) / 2 / p))
+    far = np.array([(i, j) for i in range(-reach, reach + 1) for j in range(0, reach + 1)])
+    return far[(far[:, 1] > 0) | ((far[:, 1] == 0) & (far[:, 0] > 0))]
+
+
+# A lattice also scores (less) as its sub- and super-lattices: half or twice
+# the period, or the period / sqrt(2) at 45 degrees. Those are one candidate.
+_HARMONICS = ((1.0, 0.0), (0.5, 0.0), (2.0, 0.0), (2**-0.5, 45.0), (2**0.5, 45.0), (2**-1.5, 45.0))
+
+
+_SAME = ((1.0, 0.0),)
+
+
+def _related(p: float, t: float, f: Lattice, family=_HARMONICS) -> bool:
+    for ratio, turn in family:
+        dt = abs((t - f.angle - turn + 45.0) % 90.0 - 45.0)
+        if abs(np.log(p / (f.period * ratio))) < 0.04 and dt < 2.0:
+            return True
+    return False
+
+
+def _refine(sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float) -> Lattice:
+    """Coarse-to-fine: near lattice points on the smooth copy, then all points on the sharp one."""
+    far = _far_points(sharp.shape, p0)
     p, t = p0, t0
-    for dp, dt in ((p0 * 0.01, 0.5), (p0 * 0.0025, 0.12), (p0 * 0.0006, 0.03)):
-        ps = p + np.linspace(-dp, dp, 9)
-        ts = t + np.linspace(-dt, dt, 9)
+    for a, pts, dp, dt in (
+        (smooth, _LAT, 0.015, 0.8),
+        (sharp, far, 0.004, 0.2),
+        (sharp, far, 0.001, 0.05),
+    ):
+        ps = p + p0 * np.linspace(-dp, dp, 11)
+        ts = t + np.linspace(-dt, dt, 11)
         pp, tt = np.meshgrid(ps, ts, indexing="ij")
-        s = _score(a, pp, tt, lat=ij, half=_HALF)
+        s = _score(a, pp, tt, lat=pts, half=_HALF)
         i, j = np.unravel_index(int(np.argmax(s)), s.shape)
         p, t = float(pp[i, j]), float(tt[i, j])
-    best = float(_score(a, np.array(p), np.array(t), lat=ij)[()])
+    best = float(_score(sharp, np.array(p), np.array(t), lat=far)[()])
     t = (t + 45.0) % 90.0 - 45.0
     return Lattice(period=p, angle=t, score=best)
 
