@@ -65,13 +65,24 @@ class LocalFeatures:
 
 
 _orb = None
+# CLAHE and a low FAST threshold give low-contrast images (microscopy, fundus,
+# moon) enough keypoints; ORB still keeps only the N_FEATURES strongest, so
+# textured images are unaffected. Measured: crop-50% misses 4 -> 2 of 22.
+_clahe_obj = None
+
+
+def _clahe():
+    global _clahe_obj
+    if _clahe_obj is None:
+        _clahe_obj = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    return _clahe_obj
 
 
 def _detector():
     # ORB objects are cheap to keep and not worth rebuilding per image
     global _orb
     if _orb is None:
-        _orb = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+        _orb = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
     return _orb
 
 
@@ -88,6 +99,7 @@ def extract_features(rgb: np.ndarray) -> LocalFeatures:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         gray = cv2.resize(gray, size, interpolation=interp)
+    gray = _clahe().apply(gray)
     keypoints, desc = _detector().detectAndCompute(gray, None)
     if desc is None or not keypoints:
         empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
@@ -101,6 +113,8 @@ class Verification:
     inliers: int
     matches: int
     scale: float
+    # bounding box of the inliers in the entry, as a share of the entry's area
+    spread: float = 0.0
 
 
 _bf = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -126,4 +140,7 @@ def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Ve
         # chance correspondences fit best by collapsing everything onto a few
         # points (scale near 0): measured on distinct skimage pairs, 0.00-0.08
         return Verification(0, len(good), scale)
-    return Verification(int(mask.sum()), len(good), scale)
+    inl = mask.ravel().astype(bool)
+    pts = dst[inl]
+    spread = float(np.ptp(pts[:, 0]) * np.ptp(pts[:, 1])) / max(1, entry.width * entry.height)
+    return Verification(int(inl.sum()), len(good), scale, spread)
