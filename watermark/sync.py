@@ -176,7 +176,7 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
     found: list[Lattice] = []
     for idx in cand[: 20 * count]:
         i, j = np.unravel_index(idx, score.shape)
-        p0, t0 = float(periods[i]), float(angles[j])
+        p0, t0 = _best_relative(sharp, float(periods[i]), float(angles[j]), p_max)
         if any(_related(p0, t0, f, _SAME) for f in found):
             continue
         found.append(Lattice(p0, t0, float(score[i, j])))
