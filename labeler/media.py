@@ -41,6 +41,8 @@ class Media:
     frames: tuple[np.ndarray, ...] = field(repr=False, default=())
     # for a video: each sampled frame's time in seconds (empty for an image)
     times: tuple[float, ...] = ()
+    # for a video: indices of the sampled frames that are keyframes (intra-coded)
+    key_frames: tuple[int, ...] = ()
 
     def summary(self) -> dict:
         return {
@@ -124,5 +126,13 @@ def _decode_video(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
 
     video = decode_video(data, VideoLimits.from_env(), max_pixels=limits.max_pixels)
     return Media(
-        data, mime, "video", digest, video.width, video.height, video.frames, video.timestamps
+        data,
+        mime,
+        "video",
+        digest,
+        video.width,
+        video.height,
+        video.frames,
+        video.timestamps,
+        video.key_frames,
     )

@@ -115,6 +115,8 @@ class DecodedVideo:
     timestamps: tuple[float, ...]
     # which sampled frames were taken because a scene cut preceded them
     scene_cuts: tuple[int, ...]
+    # which sampled frames are keyframes (intra-coded)
+    key_frames: tuple[int, ...]
     frames_decoded: int
     # decoded stream length (the last frame's time), not the declared one
     duration_s: float
@@ -208,6 +210,10 @@ def _turn(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
+# how far before a clock tick a keyframe may stand in for it
+_EARLY_S = 0.5
+
+
 def _thumb(frame) -> np.ndarray:
     grey = frame.reformat(width=32, height=32, format="gray", interpolation="AREA")
     return grey.to_ndarray().astype(np.float32) / 255.0
@@ -226,6 +232,8 @@ class Sample:
     rgb: np.ndarray = field(repr=False)
     # taken because a scene cut preceded it, not by the clock
     cut: bool = False
+    # an intra-coded frame (see _sample)
+    key_frame: bool = False
 
 
 @dataclass
@@ -253,6 +261,7 @@ def decode_video(
         frames=tuple(s.rgb for s in samples),
         timestamps=tuple(s.time_s for s in samples),
         scene_cuts=tuple(i for i, s in enumerate(samples) if s.cut),
+        key_frames=tuple(i for i, s in enumerate(samples) if s.key_frame),
         frames_decoded=stats.frames_decoded,
         duration_s=stats.duration_s,
         truncated=stats.truncated,
@@ -340,15 +349,24 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
                 f"the video runs past {limits.max_duration_s:g} s (its header said otherwise)"
             )
         thumb = _thumb(frame)
+        spare = t - last_sample >= limits.min_scene_gap_s and cuts < cut_budget
         cut = (
-            last_thumb is not None
+            spare
+            and last_thumb is not None
             and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
-            and t - last_sample >= limits.min_scene_gap_s
-            and cuts < cut_budget
         )
         last_thumb = thumb
+        # Keyframes are intra-coded at the best quality of their group: after a
+        # low-bitrate re-encode they keep the most of any pixel-level signal
+        # (the watermark). A keyframe shortly before a tick takes the tick's
+        # place; one far from any sample is taken as an extra.
+        key = bool(frame.key_frame)
         on_clock = t + 1e-6 >= next_time
-        if not (on_clock or cut):
+        early = (
+            key and not (on_clock or cut) and t + 1e-6 >= next_time - min(interval / 2, _EARLY_S)
+        )
+        keyed = key and spare and t - last_sample >= interval / 2
+        if not (on_clock or early or cut or keyed):
             continue
         if taken >= limits.max_samples:
             stats.truncated = True
@@ -356,11 +374,15 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
         width, height = _scaled_size(frame.width, frame.height, limits.max_side)
         rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
         taken += 1
-        cuts += not on_clock
         last_sample = t
         if on_clock:
             next_time = (math.floor(t / interval + 1e-6) + 1) * interval
-        yield Sample(round(t, 4), _turn(rgb.to_ndarray(), rotation), cut=not on_clock)
+        elif early:
+            next_time += interval
+        else:
+            cuts += 1
+        rgb = _turn(rgb.to_ndarray(), rotation)
+        yield Sample(round(t, 4), rgb, cut=cut and not on_clock, key_frame=key)
 
 
 # ---------------------------------------------------------------- writing

@@ -4,10 +4,11 @@
     aigc watermark detect IN... [--key-file F] [--json]
 
 The key comes from --key-file or the file named by AIGC_WATERMARK_KEY_FILE
-(hex, at least 16 bytes); there is no default key. Images only for now: the
-frame-level API (`watermark.embed_frames` / `detect_frames`) is where video
-plugs in. Exit codes: 0 success (whether or not a mark was found), 1 a file
-could not be processed, 2 usage error (no key, bad payload).
+(hex, at least 16 bytes); there is no default key. Videos (MP4/MOV in, OUT
+ending .mp4/.mov) are marked frame by frame and re-encoded as H.264; detection
+pools the sampled frames (issue 8). Exit codes: 0 success (whether or not a
+mark was found), 1 a file could not be processed, 2 usage error (no key, bad
+payload).
 """
 
 from __future__ import annotations
@@ -63,15 +64,49 @@ def _read_rgb(path: Path) -> np.ndarray:
     """The image's pixels as the labeler sees them (EXIF orientation applied)."""
     media = decode(path.read_bytes(), path.name)
     if media.kind != "image":
-        raise LabelerError("video files are not supported by this command yet")
+        raise LabelerError("this is a video: give OUT a .mp4 or .mov name")
     return media.frames[0]
+
+
+# issue 8: videos ------------------------------------------------------------
+_VIDEO_SUFFIXES = (".mp4", ".mov")
+VIDEO_CRF = 18  # visually lossless for H.264; re-shares at CRF 28-32 keep the mark
+
+
+def _embed_video(src: Path, dst: Path, payload: bytes, key: bytes) -> None:
+    from labeler.media import VIDEO_MIMES, sniff_mime
+    from labeler.video import reencode
+
+    try:
+        data = src.read_bytes()
+        if sniff_mime(data) not in VIDEO_MIMES:
+            raise LabelerError(f"{dst.name} is a video name but IN is not an MP4/MOV video")
+        out = reencode(data, lambda rgb, _i: watermark.embed(rgb, payload, key), crf=VIDEO_CRF)
+    except OSError as exc:
+        raise _fail(f"{src}: {exc.strerror or exc}", 1) from None
+    except (LabelerError, watermark.WatermarkError) as exc:
+        raise _fail(f"{src}: {exc}", 1) from None
+    try:
+        dst.write_bytes(out)
+    except OSError as exc:
+        raise _fail(f"{dst}: {exc.strerror or exc}", 1) from None
+    sys.stdout.write(f"{dst}: embedded payload {payload.hex()} in every frame\n")
+
+
+def _detect_media(path: Path, key: bytes):
+    media = decode(path.read_bytes(), path.name)
+    if media.kind == "video":
+        from labeler.video_watermark import detect_video
+
+        return detect_video(media.frames, key, media.key_frames)
+    return watermark.detect(media.frames[0], key)
 
 
 @wm_app.command("embed")
 def embed_cmd(
-    src: Path = typer.Argument(..., metavar="IN", help="Image to mark."),
+    src: Path = typer.Argument(..., metavar="IN", help="Image or video to mark."),
     dst: Path = typer.Argument(
-        ..., metavar="OUT", help="Where to write it (.png, .jpg, .webp, .tif)."
+        ..., metavar="OUT", help="Where to write it (.png, .jpg, .webp, .tif; .mp4, .mov)."
     ),
     payload: str = typer.Option(..., "--payload", help="8 bytes as 16 hex digits."),
     key_file: Path | None = typer.Option(None, "--key-file", help="Key file (hex)."),
@@ -84,6 +119,9 @@ def embed_cmd(
         raise _fail("--payload must be hex digits", 2) from None
     if len(data) != 8:
         raise _fail(f"--payload must be 8 bytes (16 hex digits), got {len(data)} bytes", 2)
+    if dst.suffix.lower() in _VIDEO_SUFFIXES:  # issue 8
+        _embed_video(src, dst, data, _key(key_file))
+        return
     fmt = _SAVE_FORMATS.get(dst.suffix.lower())
     if fmt is None:
         raise _fail(
@@ -110,7 +148,7 @@ def embed_cmd(
 
 def _detect_row(path: Path, key: bytes) -> dict:
     try:
-        found = watermark.detect(_read_rgb(path), key)
+        found = _detect_media(path, key)  # issue 8: videos pool their sampled frames
     except OSError as exc:
         return {
             "path": str(path),
@@ -134,7 +172,7 @@ def _detect_row(path: Path, key: bytes) -> dict:
 
 @wm_app.command("detect")
 def detect_cmd(
-    paths: list[Path] = typer.Argument(..., metavar="IN...", help="Images to check."),
+    paths: list[Path] = typer.Argument(..., metavar="IN...", help="Images or videos to check."),
     key_file: Path | None = typer.Option(None, "--key-file", help="Key file (hex)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
 ) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 import labeler
 from labeler import Engine
@@ -15,6 +14,7 @@ from labeler.signal_match import bank_from_env, drop_caches
 from labeler.video import encode_frames, reencode
 from labeler.video_match import drop_cache
 from service import bank
+from service.cli import app
 
 from .conftest import OTHER_SCENES, SCENES
 
@@ -26,6 +26,7 @@ def _fresh_caches():
     yield
     drop_caches()
     drop_cache()
+    labeler.reset_default_engine()
 
 
 @pytest.fixture(scope="module")
@@ -91,18 +92,15 @@ def test_bank_cli_adds_a_video_and_scan_finds_a_clip(known_fake, tmp_path):
     clip.write_bytes(reencode(known_fake, crf=30, max_height=120, start_s=6.0))
 
     def aigc(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-        )
+        # in-process (an interpreter start costs more than the work); the
+        # default engine is rebuilt so it reads this test's database
+        labeler.reset_default_engine()
+        return CliRunner().invoke(app, [str(a) for a in args])
 
     added = aigc("bank", "add", str(fake), "--category", "misleading_deepfake")
-    assert added.returncode == 0, added.stderr
+    assert added.exit_code == 0, added.output
     scanned = aigc("scan", "--json", str(clip))
-    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.exit_code == 0, scanned.output
     row = json.loads(scanned.stdout.splitlines()[0])
     assert row["signals"]["match"]["matched"] is True
     assert row["action"] != "none"

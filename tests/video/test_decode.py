@@ -98,6 +98,16 @@ def test_short_clips_are_sampled_faster_up_to_min_samples(make_clip):
     assert decode_video(short).timestamps[-1] >= 3.5
 
 
+def test_keyframes_are_reported_and_preferred(make_clip):
+    # x264 starts a group of pictures at each of the 4 scene cuts (0, 2, 4, 6 s)
+    video = decode_video(make_clip(), VideoLimits(min_samples=1))
+    key_times = [video.timestamps[i] for i in video.key_frames]
+    assert key_times[0] == 0.0 and {2.0, 4.0, 6.0}.issubset(key_times)
+    # a sparse budget still spreads to the end while keyframes stand in for ticks
+    sparse = decode_video(make_clip(), VideoLimits(max_samples=4, min_samples=1))
+    assert sparse.timestamps[-1] >= 5.0 and sparse.key_frames[0] == 0
+
+
 def test_frames_are_scaled_down_to_the_long_side_limit(make_clip):
     video = decode_video(make_clip(), VideoLimits(max_side=160))
     assert {f.shape for f in video.frames} == {(120, 160, 3)}
