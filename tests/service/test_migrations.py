@@ -63,3 +63,25 @@ def test_unrelated_tables_are_left_alone(svc_db_url_empty):
     )
     migrations.upgrade(url)
     assert "someone_elses" in _tables(url)
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_migrate_once(svc_pg_url):
+    import threading
+
+    errors = []
+
+    def start():
+        try:
+            migrations.upgrade(svc_pg_url)
+        except Exception as exc:  # collected: a race shows up as an error here
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "workers deadlocked while migrating"
+    assert errors == []
+    migrations.check(svc_pg_url)

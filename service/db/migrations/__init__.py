@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,20 +33,34 @@ def config(url: str | None = None) -> Config:
     return cfg
 
 
+# any fixed number: PostgreSQL advisory locks are named by integers
+_LOCK_ID = 0x41494743
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     from service.db.base import Base, database_url, get_engine
     from service.db.models import Base  # noqa: F811  (importing it registers every table)
 
     url = url or database_url()
     engine = get_engine(url)
-    tables = set(inspect(engine).get_table_names())
-    cfg = config(url)
-    if "alembic_version" not in tables and tables & set(Base.metadata.tables):
-        # made by create_all before migrations: fill the gaps, then record the version
-        Base.metadata.create_all(engine)
-        command.stamp(cfg, revision)
-        return
-    command.upgrade(cfg, revision)
+    with engine.connect() as lock:
+        # several workers start at once: one migrates, the others wait and find it done
+        if lock.dialect.name == "postgresql":
+            lock.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _LOCK_ID})
+            lock.commit()
+        try:
+            tables = set(inspect(engine).get_table_names())
+            cfg = config(url)
+            if "alembic_version" not in tables and tables & set(Base.metadata.tables):
+                # made by create_all before migrations: fill the gaps, then record the version
+                Base.metadata.create_all(engine)
+                command.stamp(cfg, revision)
+            else:
+                command.upgrade(cfg, revision)
+        finally:
+            if lock.dialect.name == "postgresql":
+                lock.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK_ID})
+                lock.commit()
 
 
 def check(url: str | None = None) -> None:
