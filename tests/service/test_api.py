@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 
 import numpy as np
 import pytest
@@ -391,3 +392,26 @@ def test_creator_page_and_assets_are_served(svc_make_client):
     assert client.get("/static/check.js").headers["content-type"].startswith("text/javascript")
     assert_error(client.get("/static/..%2Fcheck.html"), 404, "not_found")
     assert_error(client.get("/static/secret.py"), 404, "not_found")
+
+
+def test_every_corpus_file_gets_a_decision_or_a_clear_4xx(svc_make_client, svc_keys, fixtures_dir):
+    """The C2PA conformance corpus, hostile files included: never a 500, never a hang."""
+    client = svc_make_client()
+    key = auth(svc_keys["pipeline"])
+    seen = {}
+    for path in sorted(fixtures_dir.iterdir()):
+        if not path.is_file() or path.suffix in (".md", ".pem", ".pub") or "LICENSE" in path.name:
+            continue
+        started = time.perf_counter()
+        response = client.post("/v1/scan", headers=key, **upload(path.read_bytes(), path.name))
+        elapsed = time.perf_counter() - started
+        assert response.status_code in (200, 415, 422), (path.name, response.text)
+        body = response.json()
+        assert ("decision" in body) == (response.status_code == 200), path.name
+        assert elapsed < 30, (path.name, elapsed)
+        seen[path.name] = response.status_code
+    assert seen["C.jpg"] == 200
+    assert seen["riff_bomb_1000.wav"] == 415
+    assert seen["nested_moov_1000.mp4"] in (200, 422)
+    # the service still answers normally afterwards
+    assert client.get("/healthz").status_code == 200
