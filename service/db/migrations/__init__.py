@@ -12,10 +12,12 @@ old development databases keep working.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +63,23 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
             if lock.dialect.name == "postgresql":
                 lock.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK_ID})
                 lock.commit()
+
+
+@lru_cache(maxsize=1)
+def head() -> str | None:
+    return ScriptDirectory.from_config(config("sqlite://")).get_current_head()
+
+
+def is_current(url: str | None = None) -> bool:
+    """True when the database is at the newest revision (one cheap SELECT)."""
+    from service.db.base import get_engine
+
+    try:
+        with get_engine(url).connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no table yet, no database yet: not current
+        return False
+    return version is not None and version == head()
 
 
 def check(url: str | None = None) -> None:
