@@ -80,8 +80,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if watermark_routes is not None
             else None
         )
-        app.state.runner = Runner(built, settings.scan_concurrency)
-        yield
+        app.state.runner = Runner(built, settings.scan_concurrency, settings.scan_timeout_s)
+        try:
+            yield
+        finally:
+            app.state.runner.close()
 
     app = FastAPI(
         title="AIGC provenance",

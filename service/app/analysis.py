@@ -1,20 +1,22 @@
 """Run the labeler on one upload, off the event loop, with bounded concurrency.
 
 Decoding, C2PA reading, watermark detection and hashing are CPU work; they run
-in worker threads (numpy, Pillow, OpenCV and the c2pa library release the GIL
-for their heavy parts) behind a limiter, so the event loop stays free for
-health checks and small requests while scans run, and a burst of uploads
-queues instead of thrashing the CPU.
+on a small pool of threads (numpy, Pillow, OpenCV and the c2pa library release
+the GIL for their heavy parts), so the event loop stays free for health checks
+and small requests while scans run, and a burst of uploads queues instead of
+thrashing the CPU.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import numpy as np
 
 from labeler import Decision, Engine, UploadContext
@@ -64,26 +66,53 @@ def analyze_upload(
     return Analysis(decision, media.summary(), phash, (time.perf_counter() - start) * 1000)
 
 
-class Runner:
-    """Runs analyses in threads, at most `concurrency` at a time."""
+class AnalysisTimeout(Exception):
+    """The analysis ran past the deadline (its thread finishes on its own)."""
 
-    def __init__(self, engine: Engine, concurrency: int) -> None:
+
+class Overloaded(Exception):
+    """The analysis waited in the queue past the deadline without starting."""
+
+
+class Runner:
+    """Runs analyses on `concurrency` threads of its own, each under a deadline.
+
+    A thread cannot be killed, so an analysis past its deadline is abandoned:
+    the request gets its answer at once, while the thread keeps its slot until
+    it finishes. CPU use therefore never exceeds `concurrency` threads, even
+    when hostile files keep arriving; at worst new scans queue and time out
+    with a clear error while /healthz stays fast.
+    """
+
+    def __init__(self, engine: Engine, concurrency: int, timeout_s: float = 60.0) -> None:
         self.engine = engine
         self.concurrency = concurrency
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        # made lazily: a CapacityLimiter belongs to the event loop that first uses it
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.concurrency)
-        return self._limiter
+        self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="aigc-scan")
 
     async def analyze(self, data: bytes, filename: str | None, context: UploadContext) -> Analysis:
-        return await anyio.to_thread.run_sync(
-            analyze_upload, self.engine, data, filename, context, limiter=self.limiter
-        )
+        return await self.call(analyze_upload, self.engine, data, filename, context)
 
     async def call(self, fn, *args):
-        """Any other CPU-heavy call (watermark embedding), under the same limit."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        """Run `fn(*args)` on a scan thread under the deadline; the caller awaits it."""
+        started = threading.Event()
+
+        def task():
+            started.set()
+            return fn(*args)
+
+        future = self._pool.submit(task)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+        except TimeoutError:
+            future.cancel()  # drops it from the queue when it never started
+            if started.is_set():
+                raise AnalysisTimeout(
+                    f"the analysis took longer than {self.timeout_s:g} s"
+                ) from None
+            raise Overloaded(
+                f"the server is busy: the analysis did not start within {self.timeout_s:g} s"
+            ) from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

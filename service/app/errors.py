@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeler import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
 
+from .analysis import AnalysisTimeout, Overloaded
+
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +79,15 @@ def install(app: FastAPI) -> None:
     async def _labeler_error(_request: Request, exc: LabelerError) -> JSONResponse:
         err = labeler_error(exc)
         return error_response(err.status, err.code, err.message)
+
+    @app.exception_handler(AnalysisTimeout)
+    async def _timeout(_request: Request, exc: AnalysisTimeout) -> JSONResponse:
+        # the upload itself is the likely cause (a hostile or pathological file)
+        return error_response(422, "analysis_timeout", str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(_request: Request, exc: Overloaded) -> JSONResponse:
+        return error_response(503, "overloaded", str(exc), {"Retry-After": "10"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

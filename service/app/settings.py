@@ -30,6 +30,8 @@ class Settings:
     max_pixels: int = 50_000_000
     # scans that may run at once in this worker; the rest wait their turn
     scan_concurrency: int = 2
+    # an analysis running (or queued) longer than this answers 422 (or 503 if never started)
+    scan_timeout_s: float = 60.0
     # label checks allowed per creator (or key, or client address) per window
     label_check_limit: int = 20
     label_check_window_s: int = 60
@@ -48,6 +50,7 @@ class Settings:
             max_batch_upload_bytes=_int("AIGC_MAX_BATCH_UPLOAD_BYTES", cls.max_batch_upload_bytes),
             max_pixels=_int("AIGC_MAX_PIXELS", cls.max_pixels),
             scan_concurrency=max(1, _int("AIGC_SCAN_CONCURRENCY", cls.scan_concurrency)),
+            scan_timeout_s=float(_int("AIGC_SCAN_TIMEOUT_S", int(cls.scan_timeout_s))),
             label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
             label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
             creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),

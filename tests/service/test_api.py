@@ -415,3 +415,21 @@ def test_every_corpus_file_gets_a_decision_or_a_clear_4xx(svc_make_client, svc_k
     assert seen["nested_moov_1000.mp4"] in (200, 422)
     # the service still answers normally afterwards
     assert client.get("/healthz").status_code == 200
+
+
+def test_an_analysis_past_its_deadline_is_abandoned_with_a_clear_error(
+    svc_make_client, svc_keys, svc_db_url
+):
+    # 12 MP of noise cannot be decoded, hashed and judged in 100 ms (it takes ~0.5 s here),
+    # while an idle scan thread starts in far less
+    client = svc_make_client(scan_timeout_s=0.1, scan_concurrency=1)
+    rgb = np.random.default_rng(3).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=80)
+    response = client.post(
+        "/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(buf.getvalue(), "slow.jpg")
+    )
+    body = assert_error(response, 422, "analysis_timeout")
+    assert "longer than" in body["error"]["message"]
+    assert client.get("/healthz").status_code == 200
+    assert audit_count(svc_db_url) == 0
