@@ -2,17 +2,17 @@
 
 Steps: luminance at the working resolution (long side REF_LONG_SIDE, so cost
 does not grow with the upload's size) -> whitening -> lattice candidates
-(`sync.find_lattices`, key-free) -> fold to one T x T tile -> for each of
-the 8 dihedral transforms (rotations by 90 degrees, mirror images) the pilot
-correlation at every cyclic shift via one FFT -> the best hypothesis gives z
-and its Bonferroni-corrected p-value; the payload is read there by soft
-Viterbi decoding. Presence is decided by the pilot alone, never by whether
-the payload decoded.
+(`sync.lattices`: the nominal one first, then estimated ones; key-free) ->
+fold to one T x T tile -> for each of the 8 dihedral transforms (rotations
+by 90 degrees, mirror images) the pilot correlation at every cyclic shift
+via one FFT -> the best hypothesis gives z and its Bonferroni-corrected
+p-value; the payload is read there by soft Viterbi decoding. Presence is
+decided by the pilot alone, never by whether the payload decoded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,7 +22,7 @@ import scipy.fft as sfft
 from . import ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
 from .pattern import Pattern, T, check_key, pattern_for
-from .sync import LATTICES, Lattice, find_lattices, fold, whiten
+from .sync import LATTICES, Lattice, fold, lattices, whiten
 
 DIHEDRAL = 8
 HYPOTHESES = LATTICES * DIHEDRAL * T * T
@@ -138,10 +138,10 @@ def _working(rgb: np.ndarray) -> np.ndarray:
     return whiten(resize(luminance(rgb), rh, rw))
 
 
-def _decide(works: list[np.ndarray], lattices: list[Lattice], key: bytes, frames: int):
+def _decide(works: list[np.ndarray], candidates: Iterable[Lattice], key: bytes, frames: int):
     z_thr = stats.threshold(HYPOTHESES)
     best = None
-    for lat in lattices:
+    for lat in candidates:
         folded = np.zeros((T, T), dtype=np.float32)
         for r in works:
             folded += fold(r, lat)
@@ -200,4 +200,4 @@ def detect_frames(frames: Sequence[np.ndarray], key: bytes) -> Detection:
     for f in frames:
         check_rgb(f)
     works = [_working(f) for f in frames]
-    return _decide(works, find_lattices(works), key, len(frames))
+    return _decide(works, lattices(works), key, len(frames))

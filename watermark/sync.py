@@ -12,6 +12,7 @@ is left of translation is a cyclic shift of one T x T tile.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -37,9 +38,12 @@ class Lattice:
 def whiten(y: np.ndarray) -> np.ndarray:
     """Band-pass and locally normalize so host content correlates little with the mark."""
     band = cv2.GaussianBlur(y, (0, 0), 0.6) - cv2.GaussianBlur(y, (0, 0), 4.0)
-    energy = cv2.GaussianBlur(band * band, (0, 0), 6.0)
-    r = band / np.sqrt(energy + 1.0)
-    return np.clip(r, -3.0, 3.0)
+    energy = cv2.GaussianBlur(band * band, (0, 0), 6.0) + 1.0
+    # the mark's amplitude grows like sqrt(local contrast) and the host's
+    # variance like its square: weight = amplitude / variance
+    r = band * energy**-0.75
+    r *= 1.0 / (float(np.sqrt(np.mean(r * r))) + 1e-9)
+    return np.clip(r, -4.0, 4.0)
 
 
 def autocorrelation(rs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -184,12 +188,20 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
             break
     refined = [_refine(sharp, smooth, f.period, f.angle) for f in found]
     refined.sort(key=lambda f: -f.score)
-    # Whole-image resizes, recompression and colour changes leave the lattice
-    # exactly where embedding put it (the working resolution undoes any
-    # resize): that hypothesis is always tried first, whatever the
-    # autocorrelation says, and counted like the others.
-    nominal = Lattice(period=float(T), angle=0.0, score=float("inf"))
-    return [nominal, _refine(sharp, smooth, float(T), 0.0), *refined]
+    return [_refine(sharp, smooth, float(T), 0.0), *refined]
+
+
+# Whole-image resizes, recompression and colour changes leave the lattice
+# exactly where embedding put it (the working resolution undoes any resize):
+# that hypothesis is tried first, before any autocorrelation is computed, and
+# counted like the others.
+NOMINAL = Lattice(period=float(T), angle=0.0, score=float("inf"))
+
+
+def lattices(rs: list[np.ndarray]) -> Iterator[Lattice]:
+    """The nominal lattice, then (computed only if asked for) the estimated ones."""
+    yield NOMINAL
+    yield from find_lattices(rs)
 
 
 def _best_relative(a: np.ndarray, p: float, t: float, p_max: float) -> tuple[float, float]:
