@@ -122,3 +122,20 @@ def test_server_side_paths_stay_below_the_operator_root(api, tmp_path, monkeypat
     assert started.status_code == 202, started.text
     body = _wait(client, keys["analyst"], started.json()["id"])
     assert (body["status"], body["done"], body["failed"]) == ("done", len(keys_made), 0)
+
+
+def test_a_corrupt_archive_fails_its_job_with_the_reason(api):
+    client, keys = api
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.jpg", image_bytes("coffee"))
+    truncated = buf.getvalue()[:80]  # zip magic, no central directory
+    started = client.post(
+        "/v1/batch",
+        files={"file": ("set.zip", truncated, "application/zip")},
+        headers=_auth(keys["analyst"]),
+    )
+    assert started.status_code == 202, started.text
+    body = _wait(client, keys["analyst"], started.json()["id"])
+    assert body["status"] == "failed"
+    assert "could not read the archive" in body["error"]
