@@ -185,3 +185,34 @@ def test_limits_from_environment():
         VideoLimits.from_env({"AIGC_VIDEO_MAX_SECONDS": "ten"})
     with pytest.raises(ValueError, match="positive"):
         VideoLimits(sample_fps=0)
+
+
+def test_mutated_fixture_videos_decode_or_fail_typed_and_fast(fixtures_dir):
+    """Seeded corruption of a real MP4 (box headers, sample data, truncation)."""
+    import random
+
+    from labeler import LabelerError
+
+    base = (fixtures_dir / "video1.mp4").read_bytes()
+    rng = random.Random(8)
+    outcomes = set()
+    for n in range(12):
+        data = bytearray(base)
+        if n % 3 == 0:  # the header and moov region
+            for _ in range(20):
+                data[rng.randrange(120_000)] = rng.randrange(256)
+        elif n % 3 == 1:  # box sizes of the sample tables scrambled
+            for box in (b"trak", b"stbl", b"stsz", b"stco", b"avcC"):
+                at = data.find(box)
+                data[at - 4 : at] = rng.randbytes(4)
+        else:
+            data = data[: rng.randrange(100, len(data))]
+        started = time.monotonic()
+        try:
+            media = decode(bytes(data))
+            outcomes.add("decoded")
+            assert media.frames and all(f.dtype == np.uint8 for f in media.frames)
+        except LabelerError as exc:
+            outcomes.add(type(exc).__name__)
+        assert time.monotonic() - started < 5.0
+    assert "MediaDecodeError" in outcomes  # the corruption did reach the decoder
