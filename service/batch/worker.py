@@ -7,7 +7,6 @@ environment) and keeps it for every file after.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import time
@@ -15,7 +14,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from labeler import Decision, Engine, LabelerError, UploadContext
 from labeler.media import decode
@@ -67,10 +65,15 @@ def thumbnail(rgb: np.ndarray, px: int = THUMB_PX) -> bytes | None:
         scale = px / max(h, w)
         if scale < 1:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            if scale < 0.5:
+                # area-averaging a full frame costs ~12 ms; a bilinear step to
+                # twice the size first keeps the quality for well under 1 ms
+                twice = (size[0] * 2, size[1] * 2)
+                rgb = cv2.resize(rgb, twice, interpolation=cv2.INTER_LINEAR)
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        out = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(rgb)).save(out, "JPEG", quality=70, optimize=True)
-        return out.getvalue()
+        bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+        ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 75])
+        return encoded.tobytes() if ok else None
     except Exception:  # a thumbnail is a nicety; the decision is already made
         return None
 
