@@ -23,9 +23,12 @@ from .pattern import T
 
 # search range of the lattice period in working pixels (nominal: 128)
 P_MIN, P_MAX = 40.0, 300.0
-CANDIDATES = 8  # lattice candidates found in the autocorrelation
+CANDIDATES = 6  # lattice candidates found in the autocorrelation
 LATTICES = CANDIDATES + 2  # plus the nominal one, as is and refined: the hypothesis factor
 _CENTRAL_RADIUS = 12
+# candidates the autocorrelation barely supports are not worth a fold: where
+# the mark is that weak the pilot would not pass the threshold either
+MIN_LATTICE_SCORE = 3.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,8 @@ def _score(
     return z(lat) - 0.5 * np.maximum(z(half), 0.0)
 
 
-_LOG_STEP = 0.004
-_ANGLE_STEP = 0.25  # degrees
+_LOG_STEP = 0.006
+_ANGLE_STEP = 0.35  # degrees
 # near lattice points only: a coarse grid cannot hit far peaks
 _COARSE = np.array([(1, 0), (0, 1), (1, 1), (-1, 1), (2, 0), (0, 2)])
 
@@ -187,6 +190,7 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
         if len(found) == count:
             break
     refined = [_refine(sharp, smooth, f.period, f.angle) for f in found]
+    refined = [f for f in refined if f.score >= MIN_LATTICE_SCORE]
     refined.sort(key=lambda f: -f.score)
     return [_refine(sharp, smooth, float(T), 0.0), *refined]
 
