@@ -21,12 +21,12 @@ from . import errors
 from .analysis import Runner
 from .limits import BodyLimitMiddleware, RateLimiter
 from .metrics import Metrics, MetricsMiddleware
-from .routes import health, scans, web
+from .routes import health, keys, scans, web
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROUTERS: list[APIRouter] = [health.router, scans.router, web.router]
+ROUTERS: list[APIRouter] = [health.router, scans.router, keys.router, web.router]
 # (module, attribute) of routers that need other issues' packages; included when importable
 OPTIONAL_ROUTERS = [
     ("service.app.routes.bank", "router"),

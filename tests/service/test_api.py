@@ -433,3 +433,33 @@ def test_an_analysis_past_its_deadline_is_abandoned_with_a_clear_error(
     assert "longer than" in body["error"]["message"]
     assert client.get("/healthz").status_code == 200
     assert audit_count(svc_db_url) == 0
+
+
+def test_admins_create_list_and_revoke_keys_over_http(svc_client, svc_keys, svc_photo, svc_db_url):
+    admin = auth(svc_keys["admin"])
+    made = svc_client.post("/v1/keys", headers=admin, json={"role": "pipeline", "note": "edge"})
+    assert made.status_code == 201, made.text
+    new = made.json()
+    assert new["role"] == "pipeline" and new["key"].startswith(new["hint"])
+    scan = svc_client.post("/v1/scan", headers=auth(new["key"]), **upload(svc_photo))
+    assert scan.status_code == 200
+    listed = svc_client.get("/v1/keys", headers=admin)
+    assert new["key"] not in listed.text
+    assert new["id"] in [k["id"] for k in listed.json()]
+    revoked = svc_client.delete(f"/v1/keys/{new['id']}", headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    after = svc_client.post("/v1/scan", headers=auth(new["key"]), **upload(svc_photo))
+    assert_error(after, 401, "unauthenticated")
+    assert_error(svc_client.delete("/v1/keys/nope", headers=admin), 404, "not_found")
+    bad = svc_client.post("/v1/keys", headers=admin, json={"role": "root"})
+    assert_error(bad, 422, "invalid_role")
+    for role in ("pipeline", "creator", "analyst", "partner"):
+        denied = svc_client.post("/v1/keys", headers=auth(svc_keys[role]), json={"role": "admin"})
+        assert_error(denied, 403, "forbidden")
+    from service.db.audit import admin_events
+
+    with session_scope(svc_db_url) as session:
+        actions = [
+            (e.action, e.target) for e in admin_events(session) if e.action.startswith("key.")
+        ]
+    assert actions == [("key.create", new["id"]), ("key.revoke", new["id"])]

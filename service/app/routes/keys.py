@@ -1,0 +1,92 @@
+"""API key administration over HTTP (admin): the same store as `aigc keys`."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from service.db import keys as key_store
+from service.db import session_scope
+from service.db.audit import add_admin_event
+
+from ..auth import Principal, require_role
+from ..errors import ApiError
+from ..schemas import ErrorBody
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+admin = require_role("admin")
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "no or unknown API key"},
+    403: {"model": ErrorBody, "description": "not an admin key"},
+}
+
+
+class KeyModel(BaseModel):
+    id: str = Field(examples=["0b8f3c1e6a2d4f7e9c5b1a3d2e4f6a8b"])
+    role: str = Field(examples=["pipeline"])
+    hint: str = Field(examples=["aigc_Xy3kP0"], description="the key's first characters")
+    note: str | None = Field(examples=["upload service, eu-west"])
+    created_at: str
+    revoked_at: str | None
+
+
+class NewKeyModel(KeyModel):
+    key: str = Field(description="the key itself: shown once, stored only as a hash")
+
+
+class NewKeyRequest(BaseModel):
+    role: str = Field(examples=["pipeline"], description=", ".join(key_store.ROLES))
+    note: str | None = Field(default=None, max_length=200)
+
+
+def _audit(url, action: str, principal: Principal, target: str, detail: dict) -> None:
+    with session_scope(url) as session:
+        add_admin_event(session, action, principal.key_id, target, detail)
+
+
+@router.post(
+    "", status_code=201, response_model=NewKeyModel, responses=_ERRORS | {422: {"model": ErrorBody}}
+)
+async def create_key(body: NewKeyRequest, request: Request, principal: Principal = Depends(admin)):
+    """Create a key; the response is the only place the key itself ever appears."""
+    url = request.app.state.db_url
+    if body.role not in key_store.ROLES:
+        raise ApiError(
+            422,
+            "invalid_role",
+            f"unknown role {body.role!r}; expected one of {', '.join(key_store.ROLES)}",
+        )
+    info, secret = await anyio.to_thread.run_sync(
+        lambda: key_store.create_key(body.role, body.note, url=url)
+    )
+    await anyio.to_thread.run_sync(
+        _audit, url, "key.create", principal, info.id, {"role": info.role}
+    )
+    return {**info.to_dict(), "key": secret}
+
+
+@router.get("", response_model=list[KeyModel], responses=_ERRORS)
+async def list_keys(request: Request, _principal: Principal = Depends(admin)):
+    rows = await anyio.to_thread.run_sync(key_store.list_keys, request.app.state.db_url)
+    return [info.to_dict() for info in rows]
+
+
+@router.delete(
+    "/{key_id}", response_model=KeyModel, responses=_ERRORS | {404: {"model": ErrorBody}}
+)
+async def revoke_key(key_id: str, request: Request, principal: Principal = Depends(admin)):
+    """Revoke a key: every request with it gets 401 from now on."""
+    url = request.app.state.db_url
+
+    def revoke():
+        try:
+            return key_store.revoke_key(key_id, url=url)
+        except key_store.ApiKeyError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+
+    info = await anyio.to_thread.run_sync(revoke)
+    await anyio.to_thread.run_sync(
+        _audit, url, "key.revoke", principal, info.id, {"role": info.role}
+    )
+    return info.to_dict()
