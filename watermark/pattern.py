@@ -24,7 +24,7 @@ from .errors import BadKey
 
 T = 128  # tile size in reference pixels
 R_LO, R_HI = 8.0, 32.0  # ring of the spectrum, cycles per tile
-PILOT_FRACTION = 0.25
+PILOT_FRACTION = 0.3
 MIN_KEY_BYTES = 16
 _DOMAIN = b"aigc-provenance/watermark/v1"
 

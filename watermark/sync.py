@@ -40,7 +40,7 @@ class Lattice:
 
 def whiten(y: np.ndarray) -> np.ndarray:
     """Band-pass and locally normalize so host content correlates little with the mark."""
-    band = cv2.GaussianBlur(y, (0, 0), 0.6) - cv2.GaussianBlur(y, (0, 0), 4.0)
+    band = cv2.GaussianBlur(y, (0, 0), 0.6) - cv2.GaussianBlur(y, (0, 0), 2.5)
     energy = cv2.GaussianBlur(band * band, (0, 0), 6.0) + 1.0
     # the mark's amplitude grows like sqrt(local contrast) and the host's
     # variance like its square: weight = amplitude / variance
