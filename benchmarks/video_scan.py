@@ -32,7 +32,8 @@ _HERE = Path(__file__).parent.resolve()
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from labeler.media import decode  # noqa: E402
-from labeler.video import VideoLimits, encode_frames, iter_samples  # noqa: E402
+from labeler.video import encode_frames, iter_samples  # noqa: E402
+from labeler.video_match import REFERENCE_LIMITS  # noqa: E402
 from labeler.video_watermark import detect_video  # noqa: E402
 from matching.video import FrameHash, VideoFingerprint, VideoIndex, fingerprint  # noqa: E402
 
@@ -169,7 +170,7 @@ def main() -> None:
 
 
 def _dense(clip: bytes):
-    samples = list(iter_samples(clip, VideoLimits(sample_fps=5, max_samples=3000, max_side=512)))
+    samples = list(iter_samples(clip, REFERENCE_LIMITS))
     return [s.rgb for s in samples], [s.time_s for s in samples]
 
 

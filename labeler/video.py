@@ -70,10 +70,15 @@ class VideoLimits:
     scene_threshold: float = 0.15
     # a cut closer than this to the previous sample adds no sample
     min_scene_gap_s: float = 0.4
+    # decode the frames nothing refers to as well (dense bank references, where
+    # a sample should land on its tick rather than on the next reference frame)
+    every_frame: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
             if not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"VideoLimits.{f.name} must be a positive number, not {value!r}")
 
@@ -282,7 +287,7 @@ def iter_samples(
         # Samples 1-5 times a second need no frame that nothing refers to
         # (B-frames, mostly): skipping them halves the decoding work. A
         # stream made only of such frames is decoded again in full.
-        for skip in ("NONREF", "DEFAULT"):
+        for skip in ("DEFAULT",) if limits.every_frame else ("NONREF", "DEFAULT"):
             with _open(data) as container:
                 probe, stream = _probe(container, limits, max_pixels)
                 stats.probe = probe

@@ -89,7 +89,7 @@ def test_bank_cli_adds_a_video_and_scan_finds_a_clip(known_fake, tmp_path):
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(known_fake)
     clip = tmp_path / "clip.mp4"
-    clip.write_bytes(reencode(known_fake, crf=30, max_height=120, start_s=6.0))
+    clip.write_bytes(reencode(known_fake, crf=28, start_s=6.0))
 
     def aigc(*args):
         # in-process (an interpreter start costs more than the work); the
