@@ -335,6 +335,7 @@ def test_health_and_readiness(svc_client):
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["engine"] == "ok"
+    assert ready.json()["checks"]["bank_index"] == "ok"  # the (empty) bank index loads
 
 
 def _sample(text: str, name: str, **labels) -> float | None:
