@@ -19,10 +19,10 @@ def test_fixture_video_is_sampled_once_per_second(fixtures_dir):
     assert media.kind == "video" and media.mime == "video/mp4"
     assert (media.width, media.height) == (720, 1280)
     # 2 s at 30 fps: short, so sampled up to min_samples (16) rather than at 1 fps;
-    # portrait, at most 1280 on the long side
+    # portrait, scaled to 1024 on the long side
     assert len(media.frames) == 16 and len(media.times) == 16
     assert media.times[0] == 0.0 and media.times[-1] > 1.8
-    assert all(f.shape == (1280, 720, 3) and f.dtype == np.uint8 for f in media.frames)
+    assert all(f.shape == (1024, 576, 3) and f.dtype == np.uint8 for f in media.frames)
     assert media.frames[0].std() > 5  # real picture, not a blank buffer
 
 
