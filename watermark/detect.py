@@ -106,16 +106,11 @@ def _search(folded: np.ndarray, key: bytes) -> tuple[float, int]:
 
 
 def _locate(folded: np.ndarray, pat: Pattern, d: int) -> tuple[int, int, np.ndarray]:
-    """The cyclic shift of the pilot in the transformed fold, and its full spectrum."""
-    g = sfft.fft2(_dihedral(folded, d))
-    g = sfft.fftshift(g)  # normalize with the same ring statistics as the search
-    g = sfft.ifftshift(g)
-    half = _normalize_spectrum(g[:, : T // 2 + 1])
-    ring_rms = np.abs(half) / (np.abs(g[:, : T // 2 + 1]) + 1e-30)
-    scale = np.ones((T, T))
-    scale[:, : T // 2 + 1] = ring_rms
-    scale[:, T // 2 + 1 :] = ring_rms[(-np.arange(T)) % T][:, 1 : T // 2][:, ::-1]
-    g = g * scale
+    """The cyclic shift of the pilot in the transformed fold, and the fold's spectrum.
+
+    The ring's bins all have 0 <= kx <= R_HI, so the rfft2 half holds them.
+    """
+    g = _normalize_spectrum(sfft.rfft2(_dihedral(folded, d)))
     pil = pat.pilot
     x = np.zeros((T, T), dtype=np.complex128)
     x[pat.rows[pil], pat.cols[pil]] = np.conj(pat.chips[pil]) * g[pat.rows[pil], pat.cols[pil]]
