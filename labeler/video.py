@@ -1,8 +1,10 @@
 """Video decoding with PyAV: probe, sample frames, and write frames back to MP4.
 
 Signals never see every frame of a video: they see frames sampled at a fixed
-rate (1 per second by default) plus the first frame after each scene cut, so
-that a short inserted shot is not skipped. Everything an uploader controls
+rate (1 per second by default, faster for clips shorter than 16 s so that
+there are at least 16), plus the first frame after each scene cut, so that a
+short inserted shot is not skipped, with keyframes preferred where one is
+near a tick (they survive re-encoding best). Everything an uploader controls
 (duration, frame rate, resolution, box structure, codec) is bounded by
 `VideoLimits` before or while decoding, so a hostile file costs a bounded
 amount of work and ends in a typed error, never a hang.
