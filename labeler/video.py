@@ -412,10 +412,14 @@ def encode_frames(
     crf: int = 18,
     codec: str = "libx264",
     preset: str = "veryfast",
+    container_format: str = "mp4",
 ) -> bytes:
-    """RGB uint8 frames (all the same size) to an H.264 MP4, as bytes."""
+    """RGB uint8 frames (all the same size) to an MP4 (H.264 unless told), as bytes.
+
+    `container_format="mov"` writes QuickTime; `codec="libx265"` writes HEVC.
+    """
     out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
+    with av.open(out, mode="w", format=container_format) as container:
         stream = None
         for rgb in frames:
             rgb = np.ascontiguousarray(rgb, dtype=np.uint8)

@@ -216,3 +216,16 @@ def test_mutated_fixture_videos_decode_or_fail_typed_and_fast(fixtures_dir):
             outcomes.add(type(exc).__name__)
         assert time.monotonic() - started < 5.0
     assert "MediaDecodeError" in outcomes  # the corruption did reach the decoder
+
+
+def test_hevc_in_quicktime_decodes():
+    from skimage import data as skdata
+
+    frame = np.ascontiguousarray(skdata.astronaut()[::4, ::4])  # 128 x 128
+    mov = encode_frames([frame] * 6, fps=6, codec="libx265", container_format="mov")
+    media = decode(mov, "clip.mov")
+    assert media.mime == "video/quicktime" and media.kind == "video"
+    assert probe_video(mov).codec == "hevc"
+    assert media.frames[0].shape == (128, 128, 3)
+    # the picture survives: close to the source, not a grey or garbled frame
+    assert np.abs(media.frames[0].astype(int) - frame).mean() < 12
