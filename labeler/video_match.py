@@ -31,7 +31,10 @@ from .video import VideoLimits, iter_samples
 # References are hashed five times a second: PDQ moves 30+ bits under a few
 # frames of camera motion, so a clip cut out of the video at any offset must
 # find a reference frame within ~0.1 s of each of its own samples.
-REFERENCE_LIMITS = VideoLimits(sample_fps=5, max_samples=3000, max_side=512, every_frame=True)
+# Adding to the bank is rare and done by staff, so it may decode for longer.
+REFERENCE_LIMITS = VideoLimits(
+    sample_fps=5, max_samples=3000, max_side=512, every_frame=True, max_decode_s=600
+)
 
 _meta = MetaData()
 VIDEOS = Table(
