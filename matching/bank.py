@@ -33,8 +33,6 @@ DEFAULT_NEAR_RADIUS = 43
 DEFAULT_MIN_QUALITY = 50
 
 HASH_TYPES = ("pdq", "pdq_unboxed")
-# stacked ORB descriptors from which votes use FLANN's LSH instead of brute force
-FLANN_FROM = 50_000
 _TYPE_CODE = {name: i for i, name in enumerate(HASH_TYPES)}
 
 
@@ -344,20 +342,18 @@ class Bank:
         return self._features_stack
 
     def _vote_matcher(self):
-        """Nearest bank descriptor per query descriptor: exact below FLANN_FROM, else LSH.
+        """Nearest bank descriptor per query descriptor, through FLANN's LSH tables.
 
-        Brute force costs ~4 ns per descriptor pair (55 ms for 700 x 13,000);
-        FLANN's LSH tables answer the same votes in ~14 ms and grow
-        sub-linearly, at the price of missing a few neighbours (votes only
-        pick candidates; verification is exact).
+        Votes only pick candidates (verification is exact), so approximate
+        neighbours suffice. Measured on the accuracy benchmark: the same
+        recall and false matches as a brute-force matcher, lookup p99 190 ms
+        instead of 957 ms with 13,000 bank descriptors, and LSH grows
+        sub-linearly where brute force grows with every entry.
         """
         if self._matcher is None:
             _, descs = self._stack()
-            if len(descs) >= FLANN_FROM:
-                params = dict(algorithm=6, table_number=6, key_size=12, multi_probe_level=1)
-                matcher = cv2.FlannBasedMatcher(params, dict(checks=32))
-            else:
-                matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+            params = dict(algorithm=6, table_number=6, key_size=12, multi_probe_level=1)
+            matcher = cv2.FlannBasedMatcher(params, dict(checks=32))
             matcher.add([descs])
             matcher.train()
             self._matcher = matcher

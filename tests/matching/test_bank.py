@@ -129,15 +129,3 @@ def test_radius_is_configurable():
     assert b.lookup_pdq(code, radius=20)[0].distance == 20
     with pytest.raises(ValueError):
         matching.MatchConfig(radius=40, near_radius=30)
-
-
-def test_lsh_votes_for_large_banks_find_the_same_crop(monkeypatch):
-    import matching.bank as bank_module
-
-    monkeypatch.setattr(bank_module, "FLANN_FROM", 0)  # what a bank of ~70+ media entries uses
-    b = matching.Bank()
-    for name in NAMES[:4]:
-        b.add(name, matching.compute_hashes(_rgb(name), features=True), category="known_aigc")
-    best = b.lookup(_query(_caption(_crop(_rgb("rocket"), 0.75)))).best
-    assert best is not None and best.entry_id == "rocket" and best.stage == "local_features"
-    assert not b.lookup(_query(_rgb("moon"), mirrored_features=True)).matched
