@@ -27,6 +27,7 @@ import numpy as np
 import pdqhash
 
 from .bars import find_content_box
+from .index import HammingIndex
 
 MATCH_DISTANCE = 31  # Meta's recommended PDQ threshold (research note)
 MIN_QUALITY = 50
@@ -390,11 +391,10 @@ def _score(query, ref_words, ref_times, reference_interval, rule, variants=None)
 
 
 class VideoIndex:
-    """Reference videos held in memory; a lookup scores every entry in one pass.
+    """Reference videos held in memory: candidates by exact multi-index
+    Hamming search over every entry's frames, then each candidate scored in full.
 
-    One (frames x 4) uint64 matrix for all entries: a lookup costs one
-    XOR-popcount sweep per dihedral variant, ~10^5 reference frames in
-    tens of milliseconds. Safe to drop and rebuild from the bank.
+    Safe to drop and rebuild from the bank.
     """
 
     def __init__(self) -> None:
@@ -404,6 +404,7 @@ class VideoIndex:
         self._owner = np.zeros(0, np.int64)
         self._times = np.zeros(0)
         self._pending: list[tuple[int, VideoFingerprint]] = []
+        self._mih: HammingIndex | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -431,6 +432,7 @@ class VideoIndex:
         self._owner = np.concatenate([self._owner, *owners])
         self._times = np.concatenate([self._times, *(times for _, _, times in rows)])
         self._pending = []
+        self._mih = HammingIndex(self._words) if len(self._words) else None
 
     def lookup(
         self, query: VideoFingerprint, rule: MatchRule | None = None, *, limit: int = 5
@@ -443,10 +445,15 @@ class VideoIndex:
         variants = _variants(query)
         if not rule.dihedral:
             variants = variants[:1]
-        # every variant in one sweep over the bank
-        stacked = [w for _, words, alt in variants for w in (words, alt) if w is not None]
-        hits = _distances(np.vstack(stacked), self._words) <= rule.distance
-        candidates = np.unique(self._owner[hits.any(axis=0)]).tolist()
+        # candidate entries: any frame within the radius of any variant of any
+        # query frame, found by the exact multi-index search (matching/index.py)
+        stacked = np.vstack(
+            [w for _, words, alt in variants for w in (words, alt) if w is not None]
+        )
+        codes = [row.astype(">u8").tobytes() for row in stacked]
+        rows = [r for r, _ in self._mih.search(codes, rule.distance)] if self._mih else []
+        hit_rows = np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+        candidates = np.unique(self._owner[hit_rows]).tolist()
         results = []
         for owner in candidates:
             rows = self._owner == owner
