@@ -277,6 +277,7 @@ def main() -> None:
         falses = dict.fromkeys(cols, 0)
         stage2 = 0
         n = 0
+        missed = []
         for name in entry_hashes:
             q = matching.compute_hashes(fn(images[name]), features=True, mirrored_features=True)
             v, hms, fms, full = verdicts(q, name)
@@ -287,9 +288,11 @@ def main() -> None:
                 falses[c] += v[c][1]
             if v["full"][1]:
                 false_examples.append((tname, name, [m.entry_id for m in full.matches]))
+            if not v["full"][0]:
+                missed.append(name)
             if full.best is not None and full.best.stage == "local_features" and v["full"][0]:
                 stage2 += 1
-        rows.append((tname, n, hits, falses, stage2))
+        rows.append((tname, n, hits, falses, stage2, missed))
 
     distinct = distinct_images()
     dfalse = dict.fromkeys(cols, 0)
@@ -306,7 +309,7 @@ def main() -> None:
         "| transform | n | " + " | ".join(f"{c} recall" for c in cols) + " | found by ORB stage |"
     )
     print("|---|---|" + "---|" * len(cols) + "---|")
-    for tname, n, hits, _, stage2 in rows:
+    for tname, n, hits, _, stage2, _ in rows:
         cells = " | ".join(f"{hits[c] / n:.2f}" for c in cols)
         print(f"| {tname} | {n} | {cells} | {stage2} |")
     print()
@@ -326,6 +329,9 @@ def main() -> None:
     )
     for ex in false_examples[:10]:
         print("false match (full):", ex)
+    for tname, *_, missed in rows:
+        if missed:
+            print(f"missed (full), {tname}: {', '.join(missed)}")
     hash_ms = np.array([a for a, _ in lookup_ms])
     full_ms = np.array([b for _, b in lookup_ms])
     print(

@@ -28,7 +28,8 @@ from .hashing import DIHEDRAL_NAMES, Hashes
 from .index import HammingIndex, brute_force
 
 DEFAULT_RADIUS = 31
-# the largest radius that keeps probes at 3 bit flips on 11 tables (43 // 11 == 3)
+# the weak-evidence band 32..43 (unrelated photos sit at 78+ per the research
+# note); found among the radius-31 candidates, so it costs nothing extra
 DEFAULT_NEAR_RADIUS = 43
 DEFAULT_MIN_QUALITY = 50
 
@@ -230,17 +231,26 @@ class Bank:
         return any(e.active and e.features is not None and len(e.features) for e in self._entries)
 
     # --- searching ------------------------------------------------------
-    def search_codes(self, queries: list[bytes], radius: int) -> list[list[tuple[int, int, int]]]:
-        """Per query: (entry index, hash type code, distance) of active codes within radius."""
+    def search_codes(
+        self, queries: list[bytes], radius: int, near: int | None = None
+    ) -> list[list[tuple[int, int, int]]]:
+        """Per query: (entry index, hash type code, distance) of active codes within radius.
+
+        With `near`, also codes up to `near` that the radius search reached
+        (exhaustive for codes not yet folded into the index, best effort
+        beyond `radius` otherwise; see HammingIndex.search).
+        """
         results = [[] for _ in queries]
         if not queries:
             return results
-        for q, (rows, dists) in enumerate(self._index.search(queries, radius)):
+        found = self._index.search(queries, radius, also_up_to=near)
+        for q, (rows, dists) in enumerate(found):
             for row, d in zip(rows.tolist(), dists.tolist(), strict=True):
                 results[q].append((int(self._row_entry[row]), int(self._row_type[row]), d))
         if self._pending:
             words = codes.pack_words([p[0] for p in self._pending])
-            for q, (rows, dists) in enumerate(brute_force(words, queries, radius)):
+            limit = radius if near is None else max(radius, near)
+            for q, (rows, dists) in enumerate(brute_force(words, queries, limit)):
                 for row, d in zip(rows.tolist(), dists.tolist(), strict=True):
                     _, idx, t = self._pending[row]
                     results[q].append((idx, t, d))
@@ -277,27 +287,22 @@ class Bank:
             ]
         stages: list[str] = []
         best: dict[int, Match] = {}
+        near: dict[int, Match] = {}
         if queries:
             stages.append("hash")
-            found = self.search_codes([q[0] for q in queries], cfg.radius)
+            # one search: matches within the radius (exact), and the near band
+            # from the same candidates (free, best effort; a separate exact
+            # search at 43 bits cost 15 ms per hash at 10^6 entries, measured)
+            found = self.search_codes([q[0] for q in queries], cfg.radius, cfg.near_radius)
             for (_, kind, variant), hits in zip(queries, found, strict=True):
                 for idx, t, d in hits:
                     hash_type = _hash_type(kind, HASH_TYPES[t], variant)
                     m = self._match(idx, d, hash_type, variant, hashes.phash)
-                    if idx not in best or _rank(m) < _rank(best[idx]):
-                        best[idx] = m
-        near: dict[int, Match] = {}
-        if queries and not best and cfg.near_radius > cfg.radius:
-            # only the untransformed hashes: the band is weak evidence, not worth 16 probes
-            plain = [q for q in queries if q[2] == "original"]
-            found = self.search_codes([q[0] for q in plain], cfg.near_radius)
-            for (_, kind, variant), hits in zip(plain, found, strict=True):
-                for idx, t, d in hits:
-                    m = self._match(
-                        idx, d, _hash_type(kind, HASH_TYPES[t], variant), variant, hashes.phash
-                    )
-                    if idx not in near or d < near[idx].distance:
-                        near[idx] = m
+                    pool = best if d <= cfg.radius else near
+                    if idx not in pool or _rank(m) < _rank(pool[idx]):
+                        pool[idx] = m
+        if best:
+            near = {}
         if not best and self.wants_features:
             for feats, variant in (
                 (hashes.features, "original"),

@@ -177,10 +177,20 @@ class HammingIndex:
             self._template[k] = (np.concatenate(tables), np.concatenate(masks))
         return self._template[k]
 
-    def search(self, queries, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(rows, distances) of the codes within `radius` of each query, rows ascending."""
+    def search(
+        self, queries, radius: int, *, also_up_to: int | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(rows, distances) of the codes within `radius` of each query.
+
+        Exact within `radius`. With `also_up_to`, candidates that the probes
+        for `radius` happened to reach and that lie within `also_up_to` are
+        returned too, at no extra cost but without a guarantee (a code at 43
+        bits shares a substring within the probe depth with probability
+        ~0.9-0.99 on random codes): good enough for weak "near" evidence.
+        """
         if radius < 0:
             raise ValueError("radius must be >= 0")
+        keep = radius if also_up_to is None else max(radius, also_up_to)
         qw = query_words(queries)
         nq = len(qw)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -210,7 +220,7 @@ class HammingIndex:
         d = np.bitwise_count(x[:, 0]).astype(np.int64)
         for j in (1, 2, 3):
             d += np.bitwise_count(x[:, j])
-        hit = d <= radius
+        hit = d <= keep
         rows, qs, d = rows[hit], qs[hit], d[hit]
         # a code found through several substrings is reported once
         _, first = np.unique(qs * len(self.words) + rows, return_index=True)

@@ -89,3 +89,20 @@ def test_bad_queries_are_typed_errors():
         index.search(bytes(32), -1)
     with pytest.raises(ValueError):
         HammingIndex(np.zeros((3, 32), np.uint8), tables=8)
+
+
+@pytest.mark.parametrize("tables", [16, 11])
+def test_near_band_comes_free_and_is_never_wrong(tables):
+    codes, queries = _bank(99 + tables, 20000, 40, (3, 20, 31, 34, 38, 43, 50))
+    index = HammingIndex(codes, tables=tables)
+    got = index.search(queries, 31, also_up_to=43)
+    exact = brute_force(index.words, queries, 31)
+    wide = brute_force(index.words, queries, 43)
+    found = total = 0
+    for (rows, dists), (er, _), (wr, wd) in zip(got, exact, wide, strict=True):
+        assert set(rows[dists <= 31].tolist()) == set(er.tolist())  # exact inside the radius
+        assert set(rows.tolist()) <= set(wr.tolist()) and dists.max() <= 43  # nothing wrong
+        band = set(wr[wd > 31].tolist())
+        found += len(band & set(rows.tolist()))
+        total += len(band)
+    assert total >= 100 and found / total >= 0.8  # best effort, but most of the band
