@@ -106,9 +106,13 @@ def run_job(
         store.mark(job_id, "running")
         notify = progress or (lambda event, payload: None)
         notify("start", {"total": total, "done": len(done), "job": job_id})
+        item_keys = {it.key for it in batch.items}
         for skip in batch.skipped:
-            if skip.key not in done:
-                row = error_row(skip.key, skip.code, skip.message, status="skipped")
+            # a refused second copy of a member that was extracted must not take
+            # the extracted file's row (one row per key)
+            key = f"{skip.key} [{skip.code}]" if skip.key in item_keys else skip.key
+            if key not in done:
+                row = error_row(key, skip.code, skip.message, status="skipped")
                 if store.record(job_id, row):
                     notify("file", {"row": row})
         todo = [it for it in batch.items if it.key not in done]

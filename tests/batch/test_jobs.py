@@ -143,3 +143,21 @@ def test_cli_exit_codes_and_plain_progress(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "error:" in result.output
+
+
+def test_a_refused_duplicate_member_does_not_hide_the_extracted_one(tmp_path):
+    import warnings
+    import zipfile
+
+    archive = tmp_path / "dup.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(archive, "w") as zf:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        zf.writestr("a.jpg", image_bytes("coffee"))
+        zf.writestr("a.jpg", b"second copy")
+    store = JobStore()
+    options = BatchOptions(workers=1)
+    job_id = create_job(archive, options, store=store)
+    run_job(job_id, options, store=store)
+    rows = _rows(store, job_id)
+    assert rows["a.jpg"]["status"] == "ok"
+    assert rows["a.jpg [archive.duplicate]"]["status"] == "skipped"
