@@ -129,7 +129,10 @@ class LocalPool:
                         slot.index = counter
                         slot.deadline = time.monotonic() + self.timeout
                         inflight[counter] = task
-                        slot.conn.send((counter, task))
+                        # a worker that died since its last file shows up on its
+                        # sentinel below and its task comes back as worker_crashed
+                        with contextlib.suppress(OSError):
+                            slot.conn.send((counter, task))
                 busy = [s for s in slots if s.index is not None]
                 if not busy:
                     return
