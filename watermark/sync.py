@@ -184,7 +184,7 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
     for idx in cand[: 20 * count]:
         i, j = np.unravel_index(idx, score.shape)
         p0, t0 = _best_relative(sharp, float(periods[i]), float(angles[j]), p_max)
-        if any(_related(p0, t0, f, _SAME) for f in found):
+        if any(_same(p0, t0, f) for f in found):
             continue
         found.append(Lattice(p0, t0, float(score[i, j])))
         if len(found) == count:
@@ -232,19 +232,15 @@ def _far_points(shape: tuple[int, int], p: float) -> np.ndarray:
 
 
 # A lattice also scores (less) as its sub- and super-lattices: half or twice
-# the period, or the period / sqrt(2) at 45 degrees. Those are one candidate.
+# the period, or the period / sqrt(2) at 45 degrees; `_best_relative` picks
+# the member of that family the autocorrelation supports best.
 _HARMONICS = ((1.0, 0.0), (0.5, 0.0), (2.0, 0.0), (2**-0.5, 45.0), (2**0.5, 45.0), (2**-1.5, 45.0))
 
 
-_SAME = ((1.0, 0.0),)
-
-
-def _related(p: float, t: float, f: Lattice, family=_HARMONICS) -> bool:
-    for ratio, turn in family:
-        dt = abs((t - f.angle - turn + 45.0) % 90.0 - 45.0)
-        if abs(np.log(p / (f.period * ratio))) < 0.04 and dt < 2.0:
-            return True
-    return False
+def _same(p: float, t: float, f: Lattice) -> bool:
+    """Within 4% in period and 2 degrees (mod 90) of a lattice already found."""
+    dt = abs((t - f.angle + 45.0) % 90.0 - 45.0)
+    return abs(np.log(p / f.period)) < 0.04 and dt < 2.0
 
 
 def _refine(sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float) -> Lattice:
