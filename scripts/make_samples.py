@@ -17,6 +17,13 @@ read `valid` (untrusted signer), which the policy treats like `trusted`.
 | stripped_ai_generated.jpg | the AI image re-encoded: manifest gone | none |
 | no_credentials.jpg | a plain photo | none |
 | metadata_hint_sd_parameters.png | PNG text `parameters` (SD web UI) | require_disclosure |
+| watermarked_partner_generator.jpg | a registered AI partner's watermark | label ai_generated |
+| reupload_known_deepfake.jpg | resized, re-encoded copy of a bank entry | escalate |
+
+The last two need the demo configuration in `demo/` (what `scripts/demo.sh`
+sets up): the watermark key registry `demo/watermark-keys.yaml`, whose key is
+a committed TEST-ONLY key, and the bank list `demo/known-fakes.csv` (PDQ
+hashes only, as a fact-checker's export would be), which this script writes.
 """
 
 from __future__ import annotations
@@ -30,10 +37,14 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 from skimage import data as skdata
 
+import matching
 import provenance
+import watermark
+from labeler.watermark_keys import load_registry
 from provenance import Ingredient, SignerCredentials, sign
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo"
 MAX_BYTES = 100 * 1024
 
 SD_PARAMETERS = (
@@ -72,6 +83,23 @@ def _flip_scan_byte(jpeg: bytes) -> bytes:
     while jpeg[pos] in (0xFF, 0x00) or jpeg[pos - 1] == 0xFF:
         pos += 1
     return jpeg[:pos] + bytes([jpeg[pos] ^ 0x01]) + jpeg[pos + 1 :]
+
+
+def _demo_partner_key() -> bytes:
+    return load_registry(DEMO / "watermark-keys.yaml").get("demo-partner").key
+
+
+def _known_fake() -> Image.Image:
+    """The picture the demo bank lists as a confirmed misleading deepfake."""
+    return Image.fromarray(np.asarray(skdata.camera())).convert("RGB").resize((384, 384))
+
+
+def write_demo_bank(path: Path) -> None:
+    pdq = matching.compute_hashes(np.asarray(_known_fake())).pdq_hex
+    path.write_text(
+        "pdq,category,severity,note,source\n"
+        f"{pdq},misleading_deepfake,high,demo: a debunked fake photo,fact-checker\n"
+    )
 
 
 def make_samples(out: Path) -> dict[str, bytes]:
@@ -143,6 +171,16 @@ def make_samples(out: Path) -> dict[str, bytes]:
             _picture("chelsea", 200).transpose(Image.Transpose.FLIP_LEFT_RIGHT),
             {"parameters": SD_PARAMETERS},
         ),
+        "watermarked_partner_generator.jpg": _jpeg(
+            Image.fromarray(
+                watermark.embed(
+                    np.asarray(_picture("rocket", 480).transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+                    bytes.fromhex("00000000c0ffee01"),
+                    _demo_partner_key(),
+                )
+            )
+        ),
+        "reupload_known_deepfake.jpg": _jpeg(_known_fake().resize((300, 300)), quality=70),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, blob in samples.items():
@@ -154,6 +192,7 @@ def make_samples(out: Path) -> dict[str, bytes]:
 
 def main(argv: list[str]) -> None:
     out = Path(argv[0]) if argv else ROOT / "samples"
+    write_demo_bank(DEMO / "known-fakes.csv")
     for name, blob in make_samples(out).items():
         print(f"{out / name}  {len(blob) // 1024} KB")
 

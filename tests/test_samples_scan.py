@@ -26,13 +26,41 @@ EXPECTED = {
     "stripped_ai_generated.jpg": ("none", None, None, None, "unknown"),
     "no_credentials.jpg": ("none", None, None, None, "unknown"),
     "metadata_hint_sd_parameters.png": ("require_disclosure", None, None, None, "unknown"),
+    "watermarked_partner_generator.jpg": (
+        "label",
+        "ai_generated",
+        "watermark.detected",
+        None,
+        "unknown",
+    ),
+    "reupload_known_deepfake.jpg": (
+        "escalate",
+        "ai_generated",
+        "bank.match.misleading_deepfake",
+        None,
+        "unknown",
+    ),
 }
+DEMO = ROOT / "demo"
 
 
 @pytest.fixture(scope="module")
-def rows() -> dict[str, dict]:
+def rows(tmp_path_factory) -> dict[str, dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_TRUST")}
     env.pop("AIGC_ALLOWED_MANIFEST_HOSTS", None)
+    # the same set-up as scripts/demo.sh: a bank with one known fake, a partner's watermark key
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    env["AIGC_DATABASE_URL"] = f"sqlite:///{db}"
+    env["AIGC_WATERMARK_KEYS"] = str(DEMO / "watermark-keys.yaml")
+    imported = subprocess.run(
+        [str(AIGC), "bank", "import", str(DEMO / "known-fakes.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+    assert imported.returncode == 0, imported.stderr
     done = subprocess.run(
         [str(AIGC), "scan", "--json", str(SAMPLES)],
         capture_output=True,
