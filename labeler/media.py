@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 
+from provenance.formats import sniff as sniff_container
+
 from .errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
 
 MAX_PIXELS = 50_000_000  # per frame; operators change it through Limits
@@ -56,26 +58,13 @@ class Media:
 
 
 def sniff_mime(data: bytes) -> str | None:
-    """The media type from the leading bytes, or None if it is not one we handle."""
-    head = data[:32]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video/quicktime"
-        if brand[:3] in (b"hei", b"hev", b"mif", b"avi"):
-            return None  # HEIF/AVIF stills: not decoded yet
-        return "video/mp4"
-    return None
+    """The media type from the leading bytes, or None if it is not one we decode.
+
+    The container sniffing is provenance's (C2PA reads the same containers);
+    HEIF/AVIF stills carry credentials but are not decoded yet.
+    """
+    mime = sniff_container(data)
+    return mime if mime in IMAGE_MIMES + VIDEO_MIMES else None
 
 
 def decode(data: bytes, filename: str | None = None, limits: Limits | None = None) -> Media:

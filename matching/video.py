@@ -27,6 +27,7 @@ import numpy as np
 import pdqhash
 
 from .bars import find_content_box
+from .hashing import DIHEDRAL_NAMES
 from .index import HammingIndex
 
 MATCH_DISTANCE = 31  # Meta's recommended PDQ threshold (research note)
@@ -37,17 +38,6 @@ DEDUP_DISTANCE = 8
 # PDQ reduces to 64 x 64 anyway; reducing first makes it ~3x cheaper and
 # makes a 1080p original and its 480p re-share hash alike
 HASH_SIDE = 512
-# pdqhash.compute_dihedral's order
-DIHEDRAL_NAMES = (
-    "original",
-    "rot90",
-    "rot180",
-    "rot270",
-    "flip_vertical",
-    "flip_horizontal",
-    "transpose",
-    "transverse",
-)
 
 
 class VideoFingerprintError(ValueError):
