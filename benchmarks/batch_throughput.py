@@ -218,16 +218,22 @@ def _load_dwtdctsvd():
     return module.EmbedDwtDctSvd
 
 
-def run_naive(paths: list[Path], bank_phashes: list) -> tuple[float, dict]:
-    import c2pa
-    import cv2
-    import imagehash
+class Naive:
+    """The glued pipeline, one file at a time."""
 
-    embed_cls = _load_dwtdctsvd()
-    cv2.setNumThreads(1)  # one core, as each of our workers has
-    counts = {"manifest": 0, "bank_match": 0, "errors": 0}
-    started = time.perf_counter()
-    for path in paths:
+    def __init__(self, bank_phashes: list):
+        import cv2
+
+        cv2.setNumThreads(1)  # one core, as each of our workers has
+        self.embed_cls = _load_dwtdctsvd()
+        self.bank = bank_phashes
+        self.counts = {"manifest": 0, "bank_match": 0, "errors": 0}
+
+    def __call__(self, path: Path) -> None:
+        import c2pa
+        import cv2
+        import imagehash
+
         data = path.read_bytes()
         try:
             img = Image.open(io.BytesIO(data)).convert("RGB")
@@ -236,15 +242,44 @@ def run_naive(paths: list[Path], bank_phashes: list) -> tuple[float, dict]:
             if reader is not None:
                 with reader:
                     json.loads(reader.json())
-                counts["manifest"] += 1
+                self.counts["manifest"] += 1
             bgr = cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
-            embed_cls(watermarks=[], wmLen=32, scales=[0, 36, 0], block=4).decode(bgr)
+            self.embed_cls(watermarks=[], wmLen=32, scales=[0, 36, 0], block=4).decode(bgr)
             h = imagehash.phash(img)
-            if min(h - b for b in bank_phashes) <= 10:
-                counts["bank_match"] += 1
+            if min(h - b for b in self.bank) <= 10:
+                self.counts["bank_match"] += 1
         except Exception:
-            counts["errors"] += 1
-    return time.perf_counter() - started, counts
+            self.counts["errors"] += 1
+
+
+def run_naive(paths: list[Path], bank_phashes: list) -> tuple[float, dict]:
+    naive = Naive(bank_phashes)
+    started = time.perf_counter()
+    for path in paths:
+        naive(path)
+    return time.perf_counter() - started, naive.counts
+
+
+def cpu_per_file(paths: list[Path], bank_phashes: list) -> tuple[float, float]:
+    """CPU seconds per file of each pipeline, alternating file by file in this process.
+
+    Other work on the machine slows wall time but barely CPU time, and
+    alternating puts both pipelines under the same conditions.
+    """
+    from service.batch.worker import process_file
+
+    naive = Naive(bank_phashes)
+    process_file("warm-up", str(paths[0]))
+    naive(paths[0])
+    ours_cpu = naive_cpu = 0.0
+    for path in paths:
+        t = time.process_time()
+        naive(path)
+        naive_cpu += time.process_time() - t
+        t = time.process_time()
+        process_file(path.name, str(path))
+        ours_cpu += time.process_time() - t
+    return naive_cpu / len(paths), ours_cpu / len(paths)
 
 
 def _load() -> str:
@@ -259,6 +294,7 @@ def main(argv=None) -> int:
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--bank", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--cpu-sample", type=int, default=100, help="files in the CPU comparison")
     parser.add_argument(
         "--bank-features",
         action="store_true",
@@ -299,6 +335,13 @@ def main(argv=None) -> int:
     print(f"scaling 1 -> 2 workers:       {len(paths) / rows[2][2] / one:.2f}x   (target >= 1.8x)")
     for name, workers, _s, info in rows:
         print(f"  {name} x{workers}: {info}")
+    sample = paths[:: max(1, len(paths) // args.cpu_sample)][: args.cpu_sample]
+    naive_cpu, ours_cpu = cpu_per_file(sample, corpus["bank_phashes"])
+    print(
+        f"CPU per file, alternating on {len(sample)} files in one process: naive "
+        f"{naive_cpu * 1000:.0f} ms, ours {ours_cpu * 1000:.0f} ms -> "
+        f"{naive_cpu / ours_cpu:.2f}x per core"
+    )
     print(f"load after {_load()}")
     if not args.keep:
         import shutil
