@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/matching.py                    # 10^5 and 10^6
     .venv/bin/python benchmarks/matching.py --sizes 1e5,1e6,1e7 # the full run (~1.5 GB peak)
+    .venv/bin/python benchmarks/matching.py --sizes "" --load 1e5,1e6  # start-up load only
 
 Banks of N random 256-bit codes plus planted near-duplicates of every query
 (at distances 0..31 inside the radius and 32..40 outside). For each method:
@@ -17,6 +18,13 @@ the radius. Every MIH answer is compared with the brute-force answer
   which is what calling imagehash's comparison per bank entry costs. It is
   measured at 10^5 only (a few queries) and extrapolated linearly to larger N
   (marked "extrapolated"): it is linear in N by construction.
+
+With `--load SIZES`: the start-up cost of a worker, i.e. building the
+in-memory Bank from a SQLite bank of N imported PDQ hashes (hex rows, as
+`aigc bank import` writes them), side by side: `labeler.signal_match.
+load_bank` (one query, hex columns decoded in bulk, entries kept as
+columns) against the previous path (one `Bank.add` per row, kept here as
+the peer). Both banks are checked to give the same answers.
 
 Single core: OMP/BLAS threads are pinned to 1 before numpy loads.
 """
@@ -156,6 +164,99 @@ def measure_imagehash(n: int = 100_000, nq: int = 3) -> float:
     return float(np.median(times) * 1000)
 
 
+def _sqlite_bank(path: Path, n: int, seed: int = 5) -> tuple[str, np.ndarray]:
+    """A SQLite file holding n imported PDQ hashes in the service's schema."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from service.db.models import ensure_schema
+
+    url = f"sqlite:///{path}"
+    ensure_schema(url)
+    codes = np.random.default_rng(seed).integers(0, 256, (n, 32), dtype=np.uint8)
+    cats = ("misleading_deepfake", "known_aigc", "manipulated_media")
+    now = datetime.now(UTC).isoformat(sep=" ")
+    con = sqlite3.connect(path)
+    con.executemany(
+        "INSERT INTO bank_entries (category, severity, added_at, active, pdq, phash)"
+        " VALUES (?, ?, ?, 1, ?, NULL)",
+        ((cats[i % 3], "high", now, bytes(c).hex()) for i, c in enumerate(codes)),
+    )
+    con.execute("INSERT INTO bank_state (id, version, updated_at) VALUES (1, 1, ?)", (now,))
+    con.commit()
+    con.close()
+    return url, codes
+
+
+def load_per_entry(url: str):
+    """The previous load path: one Bank.add per row (the peer)."""
+    from sqlalchemy import select
+
+    import matching
+    from labeler.signal_match import ENTRIES, _engine
+
+    bank = matching.Bank()
+    c = ENTRIES.c
+    with _engine(url).connect() as conn:
+        rows = conn.execute(
+            select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.features, c.category, c.severity)
+            .where(c.active.is_(True))
+            .order_by(c.id)
+        )
+        for eid, pdq, unboxed, phash, blob, category, severity in rows:
+            features = matching.LocalFeatures.from_blob(blob) if blob else None
+            bank.add(
+                str(eid),
+                pdq=pdq,
+                pdq_unboxed=unboxed or None,
+                phash=phash or None,
+                features=features,
+                category=category,
+                severity=severity,
+                compact=False,
+            )
+    bank.compact()
+    return bank
+
+
+def bench_load(sizes: list[int], with_peer: bool) -> None:
+    import gc
+    import tempfile
+
+    from labeler.signal_match import load_bank
+
+    print("\nstart-up load of the bank from SQLite (imported PDQ hashes), one core")
+    print("| N | method | load s | same answers |")
+    print("|---|---|---|---|")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            url, codes = _sqlite_bank(Path(tmp) / "bank.db", n)
+            gc.collect()
+            t = time.perf_counter()
+            bulk, _ = load_bank(url)
+            bulk_s = time.perf_counter() - t
+            assert len(bulk) == n
+            rows = [("load_bank, bulk columns (this pass)", bulk_s, "-")]
+            if with_peer:
+                gc.collect()
+                t = time.perf_counter()
+                ref = load_per_entry(url)
+                ref_s = time.perf_counter() - t
+                rng = np.random.default_rng(9)
+                same = True
+                for i in rng.choice(n, 50, replace=False):
+                    q = bytearray(codes[i].tobytes())
+                    for bit in rng.choice(256, int(rng.integers(0, 32)), replace=False):
+                        q[bit // 8] ^= 0x80 >> (bit % 8)
+                    same &= bulk.lookup_pdq(bytes(q)) == ref.lookup_pdq(bytes(q))
+                rows[0] = (rows[0][0], bulk_s, "yes" if same else "NO")
+                rows.append(("Bank.add per row (previous path)", ref_s, "-"))
+                del ref
+            del bulk
+            for name, secs, same in rows:
+                print(f"| {n:.0e} | {name} | {secs:.2f} | {same} |", flush=True)
+
+
 def fmt_mem(nbytes):
     return "-" if nbytes is None else f"{nbytes / 2**20:,.0f} MiB"
 
@@ -167,8 +268,14 @@ def main(argv=None) -> None:
     ap.add_argument("--tables", type=int, default=None, help="MIH tables (default: by size)")
     ap.add_argument("--no-faiss", action="store_true")
     ap.add_argument("--no-imagehash", action="store_true")
+    ap.add_argument("--load", default="", help="bank sizes for the start-up load table")
+    ap.add_argument("--no-load-peer", action="store_true", help="skip the per-row load peer")
     args = ap.parse_args(argv)
-    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s]
+    if not sizes:
+        if args.load:
+            bench_load([int(float(s)) for s in args.load.split(",")], not args.no_load_peer)
+        return
     try:
         import faiss  # noqa: F401
 
@@ -191,6 +298,8 @@ def main(argv=None) -> None:
                 f"{'-' if exact is None else ('yes' if exact else 'NO')} |",
                 flush=True,
             )
+    if args.load:
+        bench_load([int(float(s)) for s in args.load.split(",")], not args.no_load_peer)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of the whole run (all methods, largest bank): {peak:,.0f} MiB")
 

@@ -12,11 +12,13 @@ and machines on PostgreSQL, like HMA's bank checkpoints).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import (
     Boolean,
     Column,
@@ -103,34 +105,75 @@ def load_bank(
     if not inspect(engine).has_table(ENTRIES.name):
         return bank, 0
     c = ENTRIES.c
+    active = c.active.is_(True)
     with engine.connect() as conn, conn.begin():
         # the version read in the same transaction as the rows it describes
         version = int(conn.scalar(select(STATE.c.version).where(STATE.c.id == 1)) or 0)
-        rows = conn.execute(
-            select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.features, c.category, c.severity)
-            .where(c.active.is_(True))
+        query = (
+            select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.category, c.severity)
+            .where(active)
             .order_by(c.id)
         )
-        for eid, pdq, unboxed, phash, blob, category, severity in rows:
-            try:
-                features = matching.LocalFeatures.from_blob(blob) if blob else None
-            except matching.InvalidFeatures:
-                features = None  # a corrupt blob costs the second stage, not the entry
-            try:
-                bank.add(
-                    str(eid),
-                    pdq=pdq,
-                    pdq_unboxed=unboxed or None,
-                    phash=phash or None,
-                    features=features,
-                    category=category,
-                    severity=severity,
-                    compact=False,
-                )
-            except matching.InvalidHash:
-                continue  # a hand-edited row must not take the whole bank down
-    bank.compact()
+        # plain DBAPI tuples: SQLAlchemy's Row objects cost ~1 s per 10^6 rows and
+        # none of these columns needs a result processor (ids, text)
+        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # only entries added from media carry features: a second, small query
+        blobs = conn.execute(select(c.id, c.features).where(active, c.features.is_not(None))).all()
+    if rows:
+        bank.add_entries(**_columns(rows, blobs))
     return bank, version
+
+
+def _columns(rows, blobs) -> dict:
+    """Bank.add_entries arguments from (id, pdq, pdq_unboxed, phash, category, severity) rows.
+
+    Hex columns are decoded in bulk (matching.codes.from_hex_column). A row
+    whose PDQ does not parse is left out (a hand-edited row must not take
+    the whole bank down); a bad unboxed PDQ or pHash only loses that hash.
+    """
+    # an object array transposes 10^6 rows about twice as fast as zip(*rows)
+    table = np.array(rows, dtype=object).reshape(len(rows), 6)
+    ids, pdq_hex, unboxed_hex, phash_hex, categories, severities = (
+        table[:, j].tolist() for j in range(6)
+    )
+    pdq, ok = matching.codes.from_hex_column(pdq_hex, matching.codes.PDQ_BYTES)
+    unboxed, has_unboxed = matching.codes.from_hex_column(unboxed_hex, matching.codes.PDQ_BYTES)
+    phash, has_phash = matching.codes.from_hex_column(phash_hex, matching.codes.PHASH_BYTES)
+    features = {}
+    if blobs:
+        row_of = {eid: i for i, eid in enumerate(ids)}
+        for eid, blob in blobs:
+            # a corrupt blob costs the second stage, not the entry
+            with contextlib.suppress(matching.InvalidFeatures):
+                if eid in row_of:
+                    features[row_of[eid]] = matching.LocalFeatures.from_blob(blob)
+    keep = None if ok.all() else np.flatnonzero(ok)
+    if keep is not None:
+        position = np.full(len(ids), -1, np.int64)
+        position[keep] = np.arange(len(keep))
+        features = {int(position[r]): f for r, f in features.items() if position[r] >= 0}
+        ids, categories, severities = (
+            [col[i] for i in keep.tolist()] for col in (ids, categories, severities)
+        )
+        pdq, unboxed, has_unboxed = pdq[keep], unboxed[keep], has_unboxed[keep]
+        phash, has_phash = phash[keep], has_phash[keep]
+    return dict(
+        entry_ids=ids,
+        pdq=pdq,
+        pdq_unboxed=unboxed,
+        unboxed_mask=has_unboxed,
+        phash=phash,
+        phash_mask=has_phash,
+        categories=categories,
+        severities=severities,
+        features=features,
+    )
 
 
 class BankIndexCache:

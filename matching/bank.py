@@ -16,6 +16,7 @@ service's tables and rebuilds it when the bank version changes.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 import cv2
@@ -100,24 +101,27 @@ class LookupResult:
 
 
 @dataclass
-class _Entry:
-    entry_id: str
-    category: str | None
-    severity: str | None
-    phash: bytes | None
-    features: LocalFeatures | None
-    active: bool = True
-
-
-@dataclass
 class Bank:
     """Entries with PDQ codes (and optionally pHash and ORB features), searchable."""
 
     config: MatchConfig = field(default_factory=MatchConfig)
 
     def __post_init__(self):
-        self._entries: list[_Entry] = []
-        self._by_id: dict[str, int] = {}
+        # Entries are kept as columns, not one Python object each: a bank of
+        # 10^6 imported hashes then loads in about a second (benchmarks/
+        # matching.py, "load" table) instead of ~50 s through add().
+        self._ids: list[str] = []
+        self._names: list[str | None] = [None]  # category and severity texts
+        self._name_codes: dict[str | None, int] = {None: 0}
+        self._cat = array("i")
+        self._sev = array("i")
+        self._active = bytearray()
+        self._phash = bytearray()  # PHASH_BYTES per entry, zeros when absent
+        self._has_phash = bytearray()
+        self._features: dict[int, LocalFeatures] = {}
+        self._n_active = 0
+        # entry id -> position; built on first need (bulk loads never need it)
+        self._by_id: dict[str, int] | None = None
         # indexed codes: row -> (entry index, hash type)
         self._index = HammingIndex(np.zeros((0, 4), np.uint64))
         self._row_entry = np.zeros(0, np.int64)
@@ -125,6 +129,34 @@ class Bank:
         self._pending: list[tuple[bytes, int, int]] = []
         self._features_stack = None
         self._matcher = None
+
+    # --- entry columns --------------------------------------------------
+    def _name_code(self, name: str | None) -> int:
+        code = self._name_codes.get(name)
+        if code is None:
+            code = self._name_codes[name] = len(self._names)
+            self._names.append(name)
+        return code
+
+    def _name_column(self, values, n: int) -> array:
+        if values is None or isinstance(values, str):
+            return array("i", [self._name_code(values)]) * n
+        values = list(values)
+        if len(values) != n:
+            raise BankError(f"expected {n} categories or severities, got {len(values)}")
+        for name in set(values):
+            self._name_code(name)
+        # a C-level dict lookup per value: ~20x faster than a method call each
+        return array("i", map(self._name_codes.__getitem__, values))
+
+    def _position(self, entry_id: str) -> int | None:
+        if self._by_id is None:
+            # later positions win: a re-added id points at its newest entry
+            self._by_id = {eid: i for i, eid in enumerate(self._ids)}
+        return self._by_id.get(entry_id)
+
+    def _is_active(self, idx: int | None) -> bool:
+        return idx is not None and bool(self._active[idx])
 
     # --- building -------------------------------------------------------
     def add(
@@ -143,11 +175,10 @@ class Bank:
         """Add one entry from an image's Hashes or from bare codes (e.g. a PDQ export).
 
         New codes are scanned linearly until `max_pending` of them gather and
-        the index is rebuilt; a bulk load passes compact=False and calls
-        `compact()` once at the end instead.
+        the index is rebuilt; many entries at once go through `add_entries`.
         """
         entry_id = str(entry_id)
-        if entry_id in self._by_id and self._entries[self._by_id[entry_id]].active:
+        if self._is_active(self._position(entry_id)):
             raise BankError(f"entry {entry_id} is already in the bank")
         if hashes is not None:
             pdq = pdq or hashes.pdq
@@ -159,41 +190,113 @@ class Bank:
         pdq = _code(pdq, codes.PDQ_BYTES, "PDQ hash")
         pdq_unboxed = _code(pdq_unboxed, codes.PDQ_BYTES, "unboxed PDQ hash")
         phash = _code(phash, codes.PHASH_BYTES, "pHash")
-        idx = len(self._entries)
-        self._entries.append(_Entry(entry_id, category, severity, phash, features))
+        idx = len(self._ids)
+        self._ids.append(entry_id)
         self._by_id[entry_id] = idx
+        self._cat.append(self._name_code(category))
+        self._sev.append(self._name_code(severity))
+        self._active.append(1)
+        self._n_active += 1
+        self._phash += phash or bytes(codes.PHASH_BYTES)
+        self._has_phash.append(phash is not None)
+        if features is not None and len(features):
+            self._features[idx] = features
+            self._features_stack = self._matcher = None
         self._pending.append((pdq, idx, _TYPE_CODE["pdq"]))
         if pdq_unboxed is not None and pdq_unboxed != pdq:
             self._pending.append((pdq_unboxed, idx, _TYPE_CODE["pdq_unboxed"]))
-        if features is not None and len(features):
-            self._features_stack = self._matcher = None
         if compact and len(self._pending) > self.config.max_pending:
             self.compact()
 
+    def add_entries(
+        self,
+        entry_ids,
+        pdq: np.ndarray,
+        *,
+        pdq_unboxed: np.ndarray | None = None,
+        unboxed_mask: np.ndarray | None = None,
+        phash: np.ndarray | None = None,
+        phash_mask: np.ndarray | None = None,
+        categories=None,
+        severities=None,
+        features: dict[int, LocalFeatures] | None = None,
+    ) -> None:
+        """Add N entries from columns and rebuild the index once.
+
+        `pdq` is (N, 32) uint8; `pdq_unboxed` (N, 32) and `phash` (N, 8) come
+        with boolean masks of the rows that have one. `categories` and
+        `severities` are one value for all or one per entry; `features` maps
+        a row to its LocalFeatures (only media-added entries have them).
+        """
+        entry_ids = list(map(str, entry_ids))
+        n = len(entry_ids)
+        pdq = np.ascontiguousarray(pdq, dtype=np.uint8)
+        if pdq.shape != (n, codes.PDQ_BYTES):
+            raise InvalidHash("pdq must be (N, 32) uint8 with one row per entry id")
+        if len(set(entry_ids)) != n:
+            raise BankError("entry ids must be unique")
+        if self._ids and any(self._is_active(self._position(e)) for e in entry_ids):
+            raise BankError("some entries are already in the bank")
+        cats = self._name_column(categories, n)
+        sevs = self._name_column(severities, n)
+        ph = np.zeros((n, codes.PHASH_BYTES), np.uint8)
+        has_ph = np.zeros(n, bool)
+        if phash is not None:
+            has_ph = np.ones(n, bool) if phash_mask is None else np.asarray(phash_mask, bool)
+            ph = np.where(has_ph[:, None], np.asarray(phash, np.uint8), 0).astype(np.uint8)
+            if ph.shape != (n, codes.PHASH_BYTES):
+                raise InvalidHash("phash must be (N, 8) uint8")
+        extra_rows = np.zeros(0, np.int64)
+        extra = np.zeros((0, codes.PDQ_BYTES), np.uint8)
+        if pdq_unboxed is not None:
+            pdq_unboxed = np.asarray(pdq_unboxed, np.uint8)
+            if pdq_unboxed.shape != (n, codes.PDQ_BYTES):
+                raise InvalidHash("pdq_unboxed must be (N, 32) uint8")
+            has = np.ones(n, bool) if unboxed_mask is None else np.asarray(unboxed_mask, bool)
+            # an unboxed hash equal to the full one adds nothing to search
+            has &= (pdq_unboxed != pdq).any(axis=1)
+            extra_rows = np.flatnonzero(has)
+            extra = pdq_unboxed[extra_rows]
+        self.compact()
+        start = len(self._ids)
+        self._ids.extend(entry_ids)
+        if self._by_id is not None:
+            self._by_id.update(zip(entry_ids, range(start, start + n), strict=True))
+        self._cat.extend(cats)
+        self._sev.extend(sevs)
+        self._active.extend(b"\x01" * n)
+        self._n_active += n
+        self._phash.extend(ph.tobytes())
+        self._has_phash.extend(has_ph.astype(np.uint8).tobytes())
+        for row, feats in (features or {}).items():
+            if feats is not None and len(feats):
+                self._features[start + int(row)] = feats
+        self._features_stack = self._matcher = None
+        new_words = codes.pack_words(np.concatenate([pdq, extra]))
+        self._row_entry = np.concatenate(
+            [self._row_entry, np.arange(start, start + n), extra_rows + start]
+        )
+        self._row_type = np.concatenate(
+            [
+                self._row_type,
+                np.full(n, _TYPE_CODE["pdq"], np.int8),
+                np.full(len(extra_rows), _TYPE_CODE["pdq_unboxed"], np.int8),
+            ]
+        )
+        self._index = HammingIndex(np.concatenate([self._index.words, new_words]))
+
     def add_codes(self, entry_ids, pdq_codes: np.ndarray, category=None, severity=None) -> None:
         """Bulk add bare PDQ codes ((N, 32) uint8), e.g. a large import or a benchmark."""
-        pdq_codes = np.ascontiguousarray(pdq_codes, dtype=np.uint8)
-        entry_ids = [str(e) for e in entry_ids]
-        if pdq_codes.ndim != 2 or pdq_codes.shape != (len(entry_ids), codes.PDQ_BYTES):
-            raise InvalidHash("pdq_codes must be (N, 32) uint8 with one row per entry id")
-        self.compact()
-        start = len(self._entries)
-        for i, entry_id in enumerate(entry_ids):
-            if entry_id in self._by_id and self._entries[self._by_id[entry_id]].active:
-                raise BankError(f"entry {entry_id} is already in the bank")
-            self._entries.append(_Entry(entry_id, category, severity, None, None))
-            self._by_id[entry_id] = start + i
-        words = np.concatenate([self._index.words, codes.pack_words(pdq_codes)])
-        self._row_entry = np.concatenate([self._row_entry, np.arange(start, len(self._entries))])
-        self._row_type = np.concatenate([self._row_type, np.zeros(len(entry_ids), np.int8)])
-        self._index = HammingIndex(words)
+        self.add_entries(entry_ids, pdq_codes, categories=category, severities=severity)
 
     def remove(self, entry_id: str) -> None:
-        idx = self._by_id.get(str(entry_id))
-        if idx is None or not self._entries[idx].active:
+        idx = self._position(str(entry_id))
+        if not self._is_active(idx):
             raise BankError(f"entry {entry_id} is not in the bank")
-        self._entries[idx].active = False
-        self._features_stack = self._matcher = None
+        self._active[idx] = 0
+        self._n_active -= 1
+        if idx in self._features:
+            self._features_stack = self._matcher = None
 
     def compact(self) -> None:
         """Fold pending codes into the index (drops removed entries' codes too)."""
@@ -211,15 +314,15 @@ class Bank:
         self._row_entry, self._row_type = row_entry.astype(np.int64), row_type
 
     def _active_rows(self) -> np.ndarray:
-        active = np.array([e.active for e in self._entries], dtype=bool)
-        return active[self._row_entry] if len(self._row_entry) else np.zeros(0, bool)
+        if not len(self._row_entry):
+            return np.zeros(0, bool)
+        return np.frombuffer(self._active, np.uint8).view(bool)[self._row_entry]
 
     def __len__(self) -> int:
-        return sum(1 for e in self._entries if e.active)
+        return self._n_active
 
     def __contains__(self, entry_id) -> bool:
-        idx = self._by_id.get(str(entry_id))
-        return idx is not None and self._entries[idx].active
+        return self._is_active(self._position(str(entry_id)))
 
     @property
     def nbytes(self) -> int:
@@ -228,7 +331,7 @@ class Bank:
     @property
     def wants_features(self) -> bool:
         """Whether a query should bring ORB features (some entry has them)."""
-        return any(e.active and e.features is not None and len(e.features) for e in self._entries)
+        return any(self._active[i] for i in self._features)
 
     # --- searching ------------------------------------------------------
     def search_codes(
@@ -255,7 +358,7 @@ class Bank:
                     _, idx, t = self._pending[row]
                     results[q].append((idx, t, d))
         for q in range(len(queries)):
-            results[q] = [r for r in results[q] if self._entries[r[0]].active]
+            results[q] = [r for r in results[q] if self._active[r[0]]]
         return results
 
     def lookup_pdq(self, pdq: bytes | str, radius: int | None = None) -> list[Match]:
@@ -312,8 +415,8 @@ class Bank:
                     continue
                 if "local_features" not in stages:
                     stages.append("local_features")
-                for m in self._feature_stage(feats, hashes.phash, variant):
-                    best[self._by_id[m.entry_id]] = m
+                for idx, m in self._feature_stage(feats, hashes.phash, variant):
+                    best[idx] = m
                 if best:
                     break
         matches = sorted(best.values(), key=_rank)
@@ -325,21 +428,33 @@ class Bank:
             stages=tuple(stages),
         )
 
-    def _match(self, idx, distance, hash_type, variant, phash=None) -> Match:
-        e = self._entries[idx]
-        pd = codes.hamming(phash, e.phash) if phash is not None and e.phash is not None else None
+    def _phash_distance(self, idx: int, phash: bytes | None) -> int | None:
+        if phash is None or not self._has_phash[idx]:
+            return None
+        at = idx * codes.PHASH_BYTES
+        return codes.hamming(phash, bytes(self._phash[at : at + codes.PHASH_BYTES]))
+
+    def _match(self, idx, distance, hash_type, variant, phash=None, stage="hash", inliers=None):
         return Match(
-            e.entry_id, e.category, e.severity, distance, hash_type, "hash", variant, None, pd
+            self._ids[idx],
+            self._names[self._cat[idx]],
+            self._names[self._sev[idx]],
+            distance,
+            hash_type,
+            stage,
+            variant,
+            inliers,
+            self._phash_distance(idx, phash),
         )
 
     # --- local features -------------------------------------------------
     def _stack(self):
         if self._features_stack is None:
             owners, descs = [], []
-            for idx, e in enumerate(self._entries):
-                if e.active and e.features is not None and len(e.features):
-                    owners.append(np.full(len(e.features), idx, np.int64))
-                    descs.append(e.features.descriptors)
+            for idx, feats in sorted(self._features.items()):
+                if self._active[idx]:
+                    owners.append(np.full(len(feats), idx, np.int64))
+                    descs.append(feats.descriptors)
             if descs:
                 self._features_stack = (np.concatenate(owners), np.concatenate(descs))
             else:
@@ -364,7 +479,7 @@ class Bank:
             self._matcher = matcher
         return self._matcher
 
-    def _feature_stage(self, query: LocalFeatures, phash, variant: str) -> list[Match]:
+    def _feature_stage(self, query: LocalFeatures, phash, variant: str) -> list[tuple[int, Match]]:
         cfg = self.config
         owners, descs = self._stack()
         if len(descs) == 0:
@@ -373,33 +488,16 @@ class Bank:
         voters = [owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance]
         if not voters:
             return []
-        votes = np.bincount(np.array(voters), minlength=len(self._entries))
+        votes = np.bincount(np.array(voters), minlength=len(self._ids))
         order = np.argsort(-votes, kind="stable")[: cfg.max_candidates]
         out = []
         for idx in order:
             if votes[idx] < cfg.min_votes:
                 break
-            e = self._entries[idx]
-            v = verify(query, e.features)
+            v = verify(query, self._features[idx])
             if v.inliers >= cfg.min_inliers and v.spread >= cfg.min_spread:
-                pd = (
-                    codes.hamming(phash, e.phash)
-                    if phash is not None and e.phash is not None
-                    else None
-                )
-                out.append(
-                    Match(
-                        e.entry_id,
-                        e.category,
-                        e.severity,
-                        None,
-                        "orb",
-                        "local_features",
-                        variant,
-                        v.inliers,
-                        pd,
-                    )
-                )
+                m = self._match(idx, None, "orb", variant, phash, "local_features", v.inliers)
+                out.append((int(idx), m))
         return out
 
 

@@ -100,3 +100,92 @@ def _media(rgb: np.ndarray):
     from labeler.media import decode
 
     return decode(_jpeg(rgb, 90), "x.jpg")
+
+
+def _per_entry_bank(url: str) -> matching.Bank:
+    """The reference: every active row through Bank.add, one by one (the old load path)."""
+    from sqlalchemy import create_engine, select
+
+    c = signal_match.ENTRIES.c
+    bank = matching.Bank()
+    with create_engine(url).connect() as conn:
+        rows = conn.execute(
+            select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.features, c.category, c.severity)
+            .where(c.active.is_(True))
+            .order_by(c.id)
+        ).all()
+    for eid, pdq, unboxed, phash, blob, category, severity in rows:
+        try:
+            features = matching.LocalFeatures.from_blob(blob) if blob else None
+        except matching.InvalidFeatures:
+            features = None
+        try:
+            pdq = matching.from_hex(pdq)
+        except matching.InvalidHash:
+            continue
+        for name, value, n in (("unboxed", unboxed, 32), ("phash", phash, 8)):
+            try:
+                value = matching.from_hex(value, n) if value else None
+            except matching.InvalidHash:
+                value = None  # the bulk path keeps the entry and drops the bad hash
+            if name == "unboxed":
+                unboxed = value
+            else:
+                phash = value
+        bank.add(
+            str(eid),
+            pdq=pdq,
+            pdq_unboxed=unboxed,
+            phash=phash,
+            features=features,
+            category=category,
+            severity=severity,
+        )
+    return bank
+
+
+def test_bulk_load_answers_like_adding_entries_one_by_one():
+    from service.db.base import database_url, session_scope
+
+    rng = np.random.default_rng(11)
+    codes = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc", severity="high")
+    store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake")
+    cats = ("misleading_deepfake", "known_aigc", "operator_x")
+    with session_scope() as session:
+        for i, code in enumerate(codes):
+            session.add(
+                BankEntryRow(
+                    category=cats[i % 3],
+                    severity=("low", None)[i % 2],
+                    pdq=bytes(code).hex(),
+                    pdq_unboxed=bytes(codes[-1 - i]).hex() if i % 7 == 0 else None,
+                    phash=bytes(code[:8]).hex() if i % 5 == 0 else "",
+                    active=i % 11 != 0,
+                )
+            )
+        # hand-edited rows: a bad PDQ drops the entry, a bad pHash or blob only that part
+        session.add(BankEntryRow(category="known_aigc", pdq="zz" * 32))
+        session.add(BankEntryRow(category="known_aigc", pdq="ab" * 31))
+        session.add(BankEntryRow(category="known_aigc", pdq="cd" * 32, phash="xyz"))
+        session.add(BankEntryRow(category="known_aigc", pdq="ef" * 32, features=b"ORB1junk"))
+        from service.bank import _bump_version
+
+        _bump_version(session)
+    store.remove_entry(1)  # coffee: its features leave the second stage
+
+    bulk, version = signal_match.load_bank(database_url())
+    ref = _per_entry_bank(database_url())
+    assert version >= 2 and len(bulk) == len(ref) == 1 + 3000 - 273 + 2
+    assert bulk.wants_features and "1" not in bulk and "2" in bulk
+    for i in rng.choice(len(codes), 60, replace=False):
+        q = bytearray(codes[i].tobytes())
+        for bit in rng.choice(256, int(rng.integers(0, 40)), replace=False):
+            q[bit // 8] ^= 0x80 >> (bit % 8)
+        for radius in (31, 64):
+            assert bulk.lookup_pdq(bytes(q), radius) == ref.lookup_pdq(bytes(q), radius)
+    for pdq in ("cd" * 32, "ef" * 32, bytes(codes[-1]).hex()):
+        assert bulk.lookup_pdq(pdq) == ref.lookup_pdq(pdq) != []
+    for img in (skdata.astronaut()[40:-40, 60:-60], skdata.coffee()[:, ::-1]):
+        h = matching.compute_hashes(img, features=True)
+        assert bulk.lookup(h) == ref.lookup(h)

@@ -125,3 +125,22 @@ def test_feature_blobs_round_trip_and_reject_corruption(astronaut):
     for blob in (b"", b"XXXX" + feats.to_blob()[4:], feats.to_blob()[:-5]):
         with pytest.raises(matching.InvalidFeatures):
             matching.LocalFeatures.from_blob(blob)
+
+
+def test_hex_columns_decode_in_bulk_and_mask_bad_rows():
+    from matching.codes import from_hex_column
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (9000, 32), dtype=np.uint8)
+    texts = [bytes(c).hex() for c in codes]
+    out, ok = from_hex_column(texts)
+    assert ok.all() and np.array_equal(out, codes)
+    bad = {5: None, 7: "zz" * 32, 11: "ab", 13: "\u00e9" * 64, 15: " " + "a" * 63, 8000: ""}
+    for i, v in bad.items():
+        texts[i] = v
+    texts[9] = texts[9].upper()  # upper case is still hex
+    out, ok = from_hex_column(texts)
+    assert sorted(np.flatnonzero(~ok)) == sorted(bad)
+    assert np.array_equal(out[ok], codes[ok]) and not out[~ok].any()
+    short, ok = from_hex_column(["00ff" * 4, "0g" * 8], 8)
+    assert ok.tolist() == [True, False] and short[0].tobytes() == bytes.fromhex("00ff" * 4)
