@@ -279,7 +279,9 @@ def main() -> None:
         n = 0
         missed = []
         for name in entry_hashes:
-            q = matching.compute_hashes(fn(images[name]), features=True, mirrored_features=True)
+            q = matching.compute_hashes(
+                fn(images[name]), features=True, mirrored_features=True, for_query=True
+            )
             v, hms, fms, full = verdicts(q, name)
             lookup_ms.append((hms, fms))
             n += 1
@@ -297,7 +299,7 @@ def main() -> None:
     distinct = distinct_images()
     dfalse = dict.fromkeys(cols, 0)
     for name, img in distinct.items():
-        q = matching.compute_hashes(img, features=True, mirrored_features=True)
+        q = matching.compute_hashes(img, features=True, mirrored_features=True, for_query=True)
         v, hms, fms, full = verdicts(q, None)
         for c in cols:
             dfalse[c] += v[c][1]

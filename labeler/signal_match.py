@@ -270,7 +270,9 @@ def gather(media: Media, engine) -> MatchSignal | None:
     if len(bank) == 0:
         return MatchSignal()
     wants = bank.wants_features
-    hashes = matching.compute_hashes(media.frames[0], features=wants, mirrored_features=wants)
+    hashes = matching.compute_hashes(
+        media.frames[0], features=wants, mirrored_features=wants, for_query=True
+    )
     return to_signal(bank.lookup(hashes))
 
 

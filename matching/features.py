@@ -64,11 +64,21 @@ class LocalFeatures:
         return cls(points, desc, width, height)
 
 
-_orb = None
 # CLAHE and a low FAST threshold give low-contrast images (microscopy, fundus,
 # moon) enough keypoints; ORB still keeps only the N_FEATURES strongest, so
 # textured images are unaffected. Measured: crop-50% misses 4 -> 2 of 22.
 _clahe_obj = None
+_detectors: dict[int, cv2.ORB] = {}
+
+# A crop keeping 50% is a 2x zoom of the entry: the query's own 8-level
+# pyramid (1.2^7 = 3.6x) meets the entry's fine levels only at its coarsest
+# levels, where ORB keeps few points. A query therefore also brings the
+# features of its picture at half size (points mapped back to the 640 frame).
+# Only queries: on an entry the two scales would make near-duplicate
+# descriptors that the ratio test in `verify` then throws away.
+# Measured on benchmarks/matching_accuracy.py: see matching/README.md.
+COARSE_SIDE = FEATURE_SIDE // 2
+COARSE_FEATURES = 350
 
 
 def _clahe():
@@ -78,34 +88,52 @@ def _clahe():
     return _clahe_obj
 
 
-def _detector():
+def _detector(n: int = N_FEATURES):
     # ORB objects are cheap to keep and not worth rebuilding per image
-    global _orb
-    if _orb is None:
-        _orb = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
-    return _orb
+    if n not in _detectors:
+        _detectors[n] = cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=8, fastThreshold=5)
+    return _detectors[n]
 
 
-def extract_features(rgb: np.ndarray) -> LocalFeatures:
-    """ORB keypoints of the image scaled to FEATURE_SIDE on its long side.
-
-    Small images are enlarged too: a 128-pixel crop has almost no keypoints
-    at ORB's 31-pixel patch size, and enlarged it matches its source well.
-    """
-    h, w = rgb.shape[:2]
-    scale = FEATURE_SIDE / max(h, w)
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+def _detect(gray: np.ndarray, side: int, n: int) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """ORB on the grey image scaled to `side` on its long side: (points, descriptors, scale)."""
+    h, w = gray.shape[:2]
+    scale = side / max(h, w)
     if abs(scale - 1) > 0.01:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         gray = cv2.resize(gray, size, interpolation=interp)
     gray = _clahe().apply(gray)
-    keypoints, desc = _detector().detectAndCompute(gray, None)
+    keypoints, desc = _detector(n).detectAndCompute(gray, None)
     if desc is None or not keypoints:
+        return np.zeros((0, 2), np.float32), None, scale
+    return np.array([k.pt for k in keypoints], dtype=np.float32), desc, scale
+
+
+def extract_features(rgb: np.ndarray, *, coarse: bool = False) -> LocalFeatures:
+    """ORB keypoints of the image scaled to FEATURE_SIDE on its long side.
+
+    Small images are enlarged too: a 128-pixel crop has almost no keypoints
+    at ORB's 31-pixel patch size, and enlarged it matches its source well.
+    `coarse` (queries only) adds the keypoints of the image at COARSE_SIDE.
+    """
+    h, w = rgb.shape[:2]
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    points, desc, scale = _detect(gray, FEATURE_SIDE, N_FEATURES)
+    width, height = max(1, round(w * scale)), max(1, round(h * scale))
+    if abs(scale - 1) <= 0.01:
+        width, height = w, h
+    parts = [(points, desc)]
+    if coarse:
+        cpoints, cdesc, cscale = _detect(gray, COARSE_SIDE, COARSE_FEATURES)
+        parts.append((cpoints * np.float32(scale / cscale), cdesc))
+    parts = [(p, d) for p, d in parts if d is not None and len(p)]
+    if not parts:
         empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
-        return LocalFeatures(*empty, gray.shape[1], gray.shape[0])
-    points = np.array([k.pt for k in keypoints], dtype=np.float32)
-    return LocalFeatures(points, desc, gray.shape[1], gray.shape[0])
+        return LocalFeatures(*empty, width, height)
+    points = np.concatenate([p for p, _ in parts]).astype(np.float32)
+    desc = np.concatenate([d for _, d in parts])
+    return LocalFeatures(points, desc, width, height)
 
 
 @dataclass(frozen=True)
@@ -143,4 +171,7 @@ def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Ve
     inl = mask.ravel().astype(bool)
     pts = dst[inl]
     spread = float(np.ptp(pts[:, 0]) * np.ptp(pts[:, 1])) / max(1, entry.width * entry.height)
-    return Verification(int(inl.sum()), len(good), scale, spread)
+    # count entry keypoints, not pairs: a query's two scales can pair the same
+    # entry point twice, which would let chance inliers count double
+    confirmed = len(np.unique(np.array([m.trainIdx for m in good])[inl]))
+    return Verification(confirmed, len(good), scale, spread)

@@ -119,8 +119,14 @@ def compute_hashes(
     phash: bool = True,
     features: bool = False,
     mirrored_features: bool = False,
+    for_query: bool = False,
 ) -> Hashes:
-    """PDQ (+ dihedrals, + unboxed), pHash and optionally local features of one image."""
+    """PDQ (+ dihedrals, + unboxed), pHash and optionally local features of one image.
+
+    `for_query`: the image will be looked up, not banked; its local features
+    then also cover a coarser scale (crops of an entry are zooms of it; see
+    matching/features.py).
+    """
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
     small = reduce(rgb, max_side)
@@ -147,8 +153,10 @@ def compute_hashes(
         pdq_unboxed_dihedral=unboxed_dihedral,
         content_box=box,
         phash=_phash(small) if phash else None,
-        features=extract_features(rgb) if features else None,
-        features_mirrored=extract_features(rgb[:, ::-1]) if mirrored_features else None,
+        features=extract_features(rgb, coarse=for_query) if features else None,
+        features_mirrored=(
+            extract_features(rgb[:, ::-1], coarse=for_query) if mirrored_features else None
+        ),
         width=width,
         height=height,
     )

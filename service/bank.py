@@ -255,7 +255,8 @@ def hash_media(
 ) -> tuple[matching.Hashes, str]:
     """Decode media bytes and compute every hash the bank stores; (hashes, sha256).
 
-    `mirrored_features` adds what a lookup (not an entry) needs for mirrored crops.
+    `mirrored_features` marks a lookup (not an entry): it adds what a lookup
+    needs, the mirrored crops' features and the queries' coarser scale.
     """
     try:
         media = decode(data, filename)
@@ -270,7 +271,10 @@ def hash_media(
         still = clearest_frame(media.frames)
     try:
         hashes = matching.compute_hashes(
-            media.frames[still], features=True, mirrored_features=mirrored_features
+            media.frames[still],
+            features=True,
+            mirrored_features=mirrored_features,
+            for_query=mirrored_features,
         )
     except matching.MatchingError as exc:
         raise InvalidMedia(str(exc)) from None

@@ -129,3 +129,38 @@ def test_radius_is_configurable():
     assert b.lookup_pdq(code, radius=20)[0].distance == 20
     with pytest.raises(ValueError):
         matching.MatchConfig(radius=40, near_radius=30)
+
+
+def _centre_half(img):
+    h, w = img.shape[:2]
+    return np.ascontiguousarray(img[h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2])
+
+
+def test_a_half_crop_is_found_through_the_query_coarse_scale():
+    b = matching.Bank()
+    for name in ("microaneurysms", "moon", "camera", "coffee"):
+        b.add(name, matching.compute_hashes(_rgb(name), features=True), category="known_aigc")
+    crop = _centre_half(_rgb("microaneurysms"))  # low contrast: few keypoints at one scale
+    assert not b.lookup(matching.compute_hashes(crop, features=True)).matched
+    best = b.lookup(matching.compute_hashes(crop, features=True, for_query=True)).best
+    assert best.entry_id == "microaneurysms" and best.stage == "local_features"
+    # entries keep one scale: two would give near-duplicate descriptors to the ratio test
+    entry = matching.compute_hashes(_rgb("moon"), features=True, for_query=False).features
+    assert len(entry) <= matching.features.N_FEATURES
+
+
+def test_inliers_count_entry_points_once():
+    from matching.features import LocalFeatures, extract_features, verify
+
+    entry = extract_features(_rgb("astronaut"))
+    query = extract_features(_centre_half(_rgb("astronaut")))
+    doubled = LocalFeatures(
+        np.concatenate([query.points, query.points]),
+        np.concatenate([query.descriptors, query.descriptors]),
+        query.width,
+        query.height,
+    )
+    once, twice = verify(query, entry), verify(doubled, entry)
+    assert once.inliers >= 30
+    # every pair is there twice, yet each entry point confirms the transform once
+    assert twice.matches == 2 * once.matches and abs(twice.inliers - once.inliers) <= 3
