@@ -10,7 +10,13 @@ __all__ = ["Base"]
 
 
 def ensure_schema(url: str | None = None) -> None:
-    """Create or upgrade the schema (the service issue moves this to Alembic)."""
-    from .base import get_engine
+    """Bring the database to the newest schema: Alembic's upgrade to head.
 
-    Base.metadata.create_all(get_engine(url))
+    The migrations live in service/db/migrations; this is cheap when the
+    database is already current (one SELECT of its version), so callers may
+    call it before every use.
+    """
+    from . import migrations
+
+    if not migrations.is_current(url):
+        migrations.upgrade(url)
