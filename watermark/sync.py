@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -44,7 +45,7 @@ def whiten(y: np.ndarray) -> np.ndarray:
     energy = cv2.GaussianBlur(band * band, (0, 0), 6.0) + 1.0
     # the mark's amplitude grows like sqrt(local contrast) and the host's
     # variance like its square: weight = amplitude / variance
-    r = band * energy**-0.75
+    r = band / (np.sqrt(energy) * np.sqrt(np.sqrt(energy)))  # energy^-0.75, 3x faster
     r *= 1.0 / (float(np.sqrt(np.mean(r * r))) + 1e-9)
     return np.clip(r, -4.0, 4.0)
 
@@ -133,9 +134,9 @@ _ANGLE_STEP = 0.35  # degrees
 _COARSE = np.array([(1, 0), (0, 1), (1, 1), (-1, 1), (2, 0), (0, 2)])
 
 
-def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Score every (period, angle) on a log-polar grid: each lattice point is a shifted slice."""
-    h, w = a.shape
+@lru_cache(maxsize=4)  # ~5 MB each; working images share a few shapes
+def _coarse_grid(h: int, w: int, p_min: float, p_max: float):
+    """The log-polar sampling grid and its overlap weights: they depend on the shape only."""
     offsets = [(np.log(np.hypot(i, j)), np.degrees(np.arctan2(j, i))) for i, j in _COARSE]
     halves = [(np.log(np.hypot(i, j)), np.degrees(np.arctan2(j, i))) for i, j in _HALF]
     lo = np.log(p_min) + min(o for o, _ in offsets + halves)
@@ -146,27 +147,52 @@ def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.n
     rr = np.exp(logr)[:, None]
     cs, sn = np.cos(np.deg2rad(phi))[None, :], np.sin(np.deg2rad(phi))[None, :]
     lx, ly = (rr * cs).astype(np.float32), (rr * sn).astype(np.float32)
-    lp = cv2.remap(a, lx + w // 2, ly + h // 2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     wt = np.clip(1 - np.abs(lx) / w, 0, None) * np.clip(1 - np.abs(ly) / h, 0, None)
-    wlp, w2 = wt * lp, wt * wt
     n_p = int((np.log(p_max) - np.log(p_min)) / _LOG_STEP)
     base = int(round((np.log(p_min) - lo) / _LOG_STEP))
     n_t = int(90 / _ANGLE_STEP)
-    t_idx = (np.arange(n_t) - n_t // 2) % phi.size  # angles -45 .. 45
 
-    def z(pts):
-        num = np.zeros((n_p, n_t), dtype=np.float32)
-        den = np.zeros((n_p, n_t), dtype=np.float32)
-        for o, ang in pts:
-            r0 = base + int(round(o / _LOG_STEP))
-            cols = (t_idx + int(round(ang / _ANGLE_STEP))) % phi.size
-            num += wlp[r0 : r0 + n_p][:, cols]
-            den += w2[r0 : r0 + n_p][:, cols]
-        return num / np.sqrt(den + 1e-6)
+    def windows(pts):
+        # (row, column) of each lattice point's slice; angles -45 .. 45
+        return [
+            (
+                base + int(round(o / _LOG_STEP)),
+                (int(round(ang / _ANGLE_STEP)) - n_t // 2) % phi.size,
+            )
+            for o, ang in pts
+        ]
 
-    score = z(offsets) - np.maximum(z(halves), 0.0)
+    def den(win):
+        out = np.zeros((n_p, n_t), dtype=np.float32)
+        for r0, c0 in win:
+            out += w2[r0 : r0 + n_p, c0 : c0 + n_t]
+        return np.sqrt(out + 1e-6)
+
+    # a turn and a bit side by side: every angle window is a plain slice (a view)
+    w2 = np.concatenate([wt * wt, (wt * wt)[:, :n_t]], axis=1)
+    win_o, win_h = windows(offsets), windows(halves)
+    grid = (lx + w // 2, ly + h // 2, wt, n_t)
     periods = np.exp(np.log(p_min) + np.arange(n_p) * _LOG_STEP)
     angles = (np.arange(n_t) - n_t // 2) * _ANGLE_STEP
+    return grid, (win_o, den(win_o)), (win_h, den(win_h)), periods, angles
+
+
+def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score every (period, angle) on a log-polar grid: each lattice point is a shifted slice."""
+    grid, (win_o, den_o), (win_h, den_h), periods, angles = _coarse_grid(*a.shape, p_min, p_max)
+    mx, my, wt, n_t = grid
+    lp = cv2.remap(a, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    wlp = wt * lp
+    wlp = np.concatenate([wlp, wlp[:, :n_t]], axis=1)
+    n_p = periods.size
+
+    def z(win, den):
+        num = np.zeros((n_p, n_t), dtype=np.float32)
+        for r0, c0 in win:
+            num += wlp[r0 : r0 + n_p, c0 : c0 + n_t]
+        return num / den
+
+    score = z(win_o, den_o) - np.maximum(z(win_h, den_h), 0.0)
     return score, periods, angles
 
 
@@ -265,11 +291,16 @@ def _refine(sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float) -> Latt
 
 def fold(r: np.ndarray, lattice: Lattice) -> np.ndarray:
     """Resample so the lattice becomes axis-aligned with period T, then sum modulo T."""
+    h, w = r.shape
+    if lattice.period == T and lattice.angle == 0.0:
+        # the nominal lattice: no resampling, only the zero padding to whole tiles
+        out = np.zeros((-(-h // T) * T, -(-w // T) * T), dtype=r.dtype)
+        out[:h, :w] = r
+        return out.reshape(out.shape[0] // T, T, out.shape[1] // T, T).sum(axis=(0, 2))
     k = T / lattice.period
     th = np.deg2rad(lattice.angle)
     c, s = np.cos(th) * k, np.sin(th) * k
     m = np.array([[c, s, 0.0], [-s, c, 0.0]])  # (T/P) R(-theta)
-    h, w = r.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64)
     mapped = corners @ m[:, :2].T
     lo = mapped.min(axis=0)

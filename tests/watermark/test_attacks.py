@@ -68,3 +68,14 @@ def test_geometry_is_estimated(marked, key, payload):
     )
     flipped = watermark.detect(np.ascontiguousarray(img[:, ::-1]), key)
     assert flipped.payload == payload and flipped.flipped
+
+
+@pytest.mark.parametrize("name", ["gravel", "grass"])
+def test_edge_crop_of_a_texture(natural, name, key, payload):
+    """A few edge pixels cut off a texture: the lattice estimate misses, the keyed
+    refinement around the nominal lattice (counted in the bound) finds it."""
+    img = watermark.embed(natural(name, 1024), payload, key)
+    found = watermark.detect(np.ascontiguousarray(img[7:, 7:]), key)
+    assert found.detected, (found.score, found.threshold)
+    assert found.payload == payload
+    assert found.scale == pytest.approx(1017 / 1024, abs=0.006)
