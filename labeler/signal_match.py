@@ -278,29 +278,17 @@ def gather(media: Media, engine) -> MatchSignal | None:
 
 def to_signal(result: matching.LookupResult) -> MatchSignal:
     """The flat summary the policy reads: the best match, else the nearest near match."""
-    best = result.best
-    if best is not None:
+    hit = result.best or (result.near[0] if result.near else None)
+    if hit is not None:
         return MatchSignal(
-            matched=True,
-            entry_id=best.entry_id,
-            category=best.category,
-            severity=best.severity,
-            distance=best.distance,
-            hash_type=best.hash_type,
-            stage=best.stage,
-            low_quality=result.low_quality,
-        )
-    if result.near:
-        near = result.near[0]
-        return MatchSignal(
-            matched=False,
-            entry_id=near.entry_id,
-            category=near.category,
-            severity=near.severity,
-            distance=near.distance,
-            hash_type=near.hash_type,
-            stage=near.stage,
-            near_match=True,
+            matched=result.best is not None,
+            entry_id=hit.entry_id,
+            category=hit.category,
+            severity=hit.severity,
+            distance=hit.distance,
+            hash_type=hit.hash_type,
+            stage=hit.stage,
+            near_match=result.best is None,
             low_quality=result.low_quality,
         )
     return MatchSignal(low_quality=result.low_quality)
