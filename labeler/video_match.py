@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, select
 
 from matching.video import (
     MatchRule,
@@ -25,6 +25,7 @@ from matching.video import (
 )
 
 from .media import Media
+from .signal_match import ENTRIES
 from .signals import MatchSignal
 from .video import VideoLimits, iter_samples
 
@@ -42,14 +43,6 @@ VIDEOS = Table(
     _meta,
     Column("entry_id", Integer, primary_key=True),
     Column("fingerprint", Text),
-)
-ENTRIES = Table(
-    "bank_entries",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("category", String),
-    Column("severity", String),
-    Column("active", Boolean),
 )
 
 
