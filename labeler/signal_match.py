@@ -273,10 +273,10 @@ def gather(media: Media, engine) -> MatchSignal | None:
     hashes = matching.compute_hashes(
         media.frames[0], features=wants, mirrored_features=wants, for_query=True
     )
-    return to_signal(bank.lookup(hashes))
+    return to_signal(bank.lookup(hashes), query_pdq=hashes.pdq_hex)
 
 
-def to_signal(result: matching.LookupResult) -> MatchSignal:
+def to_signal(result: matching.LookupResult, query_pdq: str | None = None) -> MatchSignal:
     """The flat summary the policy reads: the best match, else the nearest near match."""
     hit = result.best or (result.near[0] if result.near else None)
     if hit is not None:
@@ -290,5 +290,6 @@ def to_signal(result: matching.LookupResult) -> MatchSignal:
             stage=hit.stage,
             near_match=result.best is None,
             low_quality=result.low_quality,
+            query_pdq=query_pdq,
         )
-    return MatchSignal(low_quality=result.low_quality)
+    return MatchSignal(low_quality=result.low_quality, query_pdq=query_pdq)

@@ -86,6 +86,9 @@ class MatchSignal:
     # cut out of it) and share of the entry found in the upload (it contains it)
     query_contained: float | None = None
     reference_contained: float | None = None
+    # PDQ of the upload (its first frame) as 64 hex digits when the match
+    # signal hashed it, so the service's audit row need not hash it again
+    query_pdq: str | None = None
 
     @classmethod
     def from_dict(cls, data):

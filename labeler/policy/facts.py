@@ -97,6 +97,7 @@ FACTS: dict[str, Fact] = {
         _signal_field("match", "low_quality", BOOL, "upload too plain to match by hash"),
         _signal_field("match", "query_contained", NUMBER, "video: share of upload in entry"),
         _signal_field("match", "reference_contained", NUMBER, "video: share of entry in upload"),
+        _signal_field("match", "query_pdq", TEXT, "the upload's PDQ, 64 hex digits"),
         _signal_field("context", "creator_id", TEXT, "who uploads"),
         _signal_field(
             "context", "creator_disclosed_ai", BOOL, "true: ticked AI; false: said no AI; null"

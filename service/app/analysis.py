@@ -62,7 +62,11 @@ def analyze_upload(
     media = decode(data, filename, engine.limits)
     signals = engine.gather(media)
     decision = engine.policy.decide(signals, context, media=media.summary())
-    phash = perceptual_hash(media.frames[0]) if media.frames else None
+    # the match signal already hashed the first frame when the bank is not
+    # empty (same reduction, same plain PDQ): reuse it instead of hashing twice
+    phash = signals.match.query_pdq if signals.match is not None else None
+    if phash is None and media.frames:
+        phash = perceptual_hash(media.frames[0])
     return Analysis(decision, media.summary(), phash, (time.perf_counter() - start) * 1000)
 
 

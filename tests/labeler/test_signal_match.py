@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -73,7 +74,8 @@ def test_unrelated_uploads_do_not_match():
     engine = Engine(bank=signal_match.bank_from_env())
     for img in (skdata.coffee(), skdata.chelsea(), skdata.rocket()):
         signal = signal_match.gather(_media(img), engine)
-        assert signal == MatchSignal()
+        assert len(signal.query_pdq) == 64  # carried for the audit row
+        assert dataclasses.replace(signal, query_pdq=None) == MatchSignal()
 
 
 def test_flat_uploads_are_flagged_low_quality():
@@ -189,3 +191,32 @@ def test_bulk_load_answers_like_adding_entries_one_by_one():
     for img in (skdata.astronaut()[40:-40, 60:-60], skdata.coffee()[:, ::-1]):
         h = matching.compute_hashes(img, features=True)
         assert bulk.lookup(h) == ref.lookup(h)
+
+
+def test_the_audit_hash_comes_from_the_match_signal_not_a_second_hashing(monkeypatch):
+    from labeler import UploadContext
+    from service.app import analysis
+
+    store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
+    engine = Engine(bank=signal_match.bank_from_env())
+    upload = _jpeg(skdata.astronaut(), 85)
+    calls = []
+    hash_once = analysis.perceptual_hash
+    monkeypatch.setattr(analysis, "perceptual_hash", lambda rgb: calls.append(1) or hash_once(rgb))
+    result = analysis.analyze_upload(engine, upload, "a.jpg", UploadContext())
+    match = MatchSignal.from_dict(result.decision.signals["match"])
+    # the audit row's PDQ is the match signal's, and it is the frame's plain PDQ
+    assert calls == [] and result.perceptual_hash == match.query_pdq
+    frame = np.asarray(Image.open(io.BytesIO(upload)).convert("RGB"))
+    assert match.query_pdq == matching.compute_hashes(frame, strip_bars=False).pdq_hex
+
+
+def test_with_an_empty_bank_the_audit_still_hashes_the_upload(tmp_path, monkeypatch):
+    from labeler import UploadContext
+    from service.app import analysis
+
+    monkeypatch.setenv("AIGC_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
+    engine = Engine(bank=signal_match.bank_from_env())
+    result = analysis.analyze_upload(engine, _jpeg(skdata.astronaut()), "a.jpg", UploadContext())
+    assert MatchSignal.from_dict(result.decision.signals["match"]).query_pdq is None
+    assert len(result.perceptual_hash) == 64
