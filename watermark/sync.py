@@ -24,8 +24,16 @@ from .pattern import T
 
 # search range of the lattice period in working pixels (nominal: 128)
 P_MIN, P_MAX = 40.0, 300.0
-CANDIDATES = 6  # lattice candidates found in the autocorrelation
-LATTICES = CANDIDATES + 2  # plus the nominal one, as is and refined: the hypothesis factor
+CANDIDATES = 3  # lattice candidates found in the autocorrelation
+# Most geometric edits move along one axis of the (period, angle) plane: a
+# crop, a screenshot or a re-shared crop keeps the angle (0) and changes the
+# period; a rotation inside the same canvas keeps the period (nominal) and
+# changes the angle. On heavy texture the true lattice rarely wins the whole
+# plane but often wins its axis, where far fewer chance peaks compete: the
+# best AXIS_CANDIDATES peaks of each axis are tried as well.
+AXIS_CANDIDATES = 2
+# plus the nominal one, as is and refined: the hypothesis factor
+LATTICES = CANDIDATES + 2 * AXIS_CANDIDATES + 2
 _CENTRAL_RADIUS = 12
 # candidates the autocorrelation barely supports are not worth a fold: where
 # the mark is that weak the pilot would not pass the threshold either
@@ -218,7 +226,42 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
     refined = [_refine(sharp, smooth, f.period, f.angle) for f in found]
     refined = [f for f in refined if f.score >= MIN_LATTICE_SCORE]
     refined.sort(key=lambda f: -f.score)
-    return [_refine(sharp, smooth, float(T), 0.0), *refined]
+    nominal = _refine(sharp, smooth, float(T), 0.0)
+    tried = [nominal, *refined]
+    axis = [
+        _refine(sharp, smooth, p, t, turn=t != 0.0)
+        for p, t in _axis_peaks(score, periods, angles, tried)
+    ]
+    return [*tried, *axis]
+
+
+def _axis_peaks(score, periods, angles, tried: list[Lattice]) -> list[tuple[float, float]]:
+    """The best peaks along the angle-0 column and the nominal-period row of the coarse grid.
+
+    Not gated by MIN_LATTICE_SCORE: on an axis the competition is ~100x
+    smaller than on the plane, so a weak peak there is still a fair guess.
+    """
+    j0 = int(np.argmin(np.abs(angles)))
+    i0 = int(np.argmin(np.abs(np.log(periods / T))))
+    column = [(float(p), 0.0) for p in periods]
+    row = [(float(T), float(t)) for t in angles]
+    out: list[tuple[float, float]] = []
+    for line, points, wraps in ((score[:, j0], column, False), (score[i0, :], row, True)):
+        left, right = np.roll(line, 1), np.roll(line, -1)
+        if not wraps:  # periods do not wrap round; angles do, every 90 degrees
+            left[0] = right[-1] = -np.inf
+        peaks = np.flatnonzero((line >= left) & (line >= right) & np.isfinite(line))
+        taken = 0
+        for k in peaks[np.argsort(line[peaks])[::-1]]:
+            p, t = points[k]
+            seen = tried + [Lattice(q, a, 0.0) for q, a in out]
+            if any(_same(p, t, f) for f in seen):
+                continue
+            out.append((p, t))
+            taken += 1
+            if taken == AXIS_CANDIDATES:
+                break
+    return out
 
 
 # Whole-image resizes, recompression and colour changes leave the lattice
@@ -269,8 +312,13 @@ def _same(p: float, t: float, f: Lattice) -> bool:
     return abs(np.log(p / f.period)) < 0.04 and dt < 2.0
 
 
-def _refine(sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float) -> Lattice:
-    """Coarse-to-fine: near lattice points on the smooth copy, then all points on the sharp one."""
+def _refine(
+    sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float, turn: bool = True
+) -> Lattice:
+    """Coarse-to-fine: near lattice points on the smooth copy, then all points on the sharp one.
+
+    With turn=False only the period moves (an angle-0 hypothesis stays one).
+    """
     far = _far_points(sharp.shape, p0)
     p, t = p0, t0
     for a, pts, dp, dt in (
@@ -279,7 +327,7 @@ def _refine(sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float) -> Latt
         (sharp, far, 0.001, 0.05),
     ):
         ps = p + p0 * np.linspace(-dp, dp, 11)
-        ts = t + np.linspace(-dt, dt, 11)
+        ts = t + np.linspace(-dt, dt, 11) if turn else np.array([t])
         pp, tt = np.meshgrid(ps, ts, indexing="ij")
         s = _score(a, pp, tt, lat=pts, half=_HALF)
         i, j = np.unravel_index(int(np.argmax(s)), s.shape)
@@ -298,6 +346,16 @@ def fold(r: np.ndarray, lattice: Lattice) -> np.ndarray:
         out[:h, :w] = r
         return out.reshape(out.shape[0] // T, T, out.shape[1] // T, T).sum(axis=(0, 2))
     k = T / lattice.period
+    if lattice.angle == 0.0:
+        # axis-aligned (crops, screenshots): a plain resize is ~8x cheaper than
+        # a general warp and differs from it by a constant shift only, which
+        # the cyclic shift search absorbs
+        # (fx, fy given, not a size: the scale is then exactly k)
+        out = cv2.resize(r, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
+        bh, bw = out.shape
+        tw, th_ = -(-bw // T) * T, -(-bh // T) * T
+        out = np.pad(out, ((0, th_ - bh), (0, tw - bw)))
+        return out.reshape(th_ // T, T, tw // T, T).sum(axis=(0, 2))
     th = np.deg2rad(lattice.angle)
     c, s = np.cos(th) * k, np.sin(th) * k
     m = np.array([[c, s, 0.0], [-s, c, 0.0]])  # (T/P) R(-theta)
