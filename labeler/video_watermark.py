@@ -26,11 +26,18 @@ SINGLE_FRAMES = 8
 
 
 def detect_video(
-    frames: Sequence[np.ndarray], key: bytes, key_frames: Sequence[int] = ()
+    frames: Sequence[np.ndarray],
+    key: bytes,
+    key_frames: Sequence[int] = (),
+    *,
+    thorough: bool = False,
 ) -> watermark.Detection:
-    """Pooled detection, else the best of a few single frames (keyframes first)."""
+    """Pooled detection, else the best of a few single frames (keyframes first).
+
+    thorough=True applies to the pooled test only (it costs ~2 s a try).
+    """
     frames = list(frames)
-    pooled = watermark.detect_frames(frames, key)
+    pooled = watermark.detect_frames(frames, key, thorough=thorough)
     if pooled.detected or len(frames) < 2:
         return pooled
     tests = [pooled] + [watermark.detect(frames[i], key) for i in _picks(len(frames), key_frames)]

@@ -1,7 +1,7 @@
 """`aigc watermark embed|detect`: mark an image with a keyed payload, or look for the mark.
 
     aigc watermark embed IN OUT --payload HEX [--key-file F] [--quality Q]
-    aigc watermark detect IN... [--key-file F] [--json]
+    aigc watermark detect IN... [--key-file F] [--json] [--thorough]
 
 The key comes from --key-file or the file named by AIGC_WATERMARK_KEY_FILE
 (hex, at least 16 bytes); there is no default key. Videos (MP4/MOV in, OUT
@@ -93,13 +93,13 @@ def _embed_video(src: Path, dst: Path, payload: bytes, key: bytes) -> None:
     sys.stdout.write(f"{dst}: embedded payload {payload.hex()} in every frame\n")
 
 
-def _detect_media(path: Path, key: bytes):
+def _detect_media(path: Path, key: bytes, thorough: bool = False):
     media = decode(path.read_bytes(), path.name)
     if media.kind == "video":
         from labeler.video_watermark import detect_video
 
-        return detect_video(media.frames, key, media.key_frames)
-    return watermark.detect(media.frames[0], key)
+        return detect_video(media.frames, key, media.key_frames, thorough=thorough)
+    return watermark.detect(media.frames[0], key, thorough=thorough)
 
 
 @wm_app.command("embed")
@@ -146,9 +146,9 @@ def embed_cmd(
     sys.stdout.write(f"{dst}: embedded payload {data.hex()}\n")
 
 
-def _detect_row(path: Path, key: bytes) -> dict:
+def _detect_row(path: Path, key: bytes, thorough: bool = False) -> dict:
     try:
-        found = _detect_media(path, key)  # issue 8: videos pool their sampled frames
+        found = _detect_media(path, key, thorough)  # issue 8: videos pool their sampled frames
     except OSError as exc:
         return {
             "path": str(path),
@@ -175,12 +175,18 @@ def detect_cmd(
     paths: list[Path] = typer.Argument(..., metavar="IN...", help="Images or videos to check."),
     key_file: Path | None = typer.Option(None, "--key-file", help="Key file (hex)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
+    thorough: bool = typer.Option(
+        False,
+        "--thorough",
+        help="Also scan crop and rotation geometry with the key when the fast search "
+        "misses (~2 s per file instead of ~50 ms; same 1e-9 false-positive bound).",
+    ),
 ) -> None:
     """Look for the key's watermark; print whether it is there and its payload (hex)."""
     key = _key(key_file)
     failed = False
     for path in paths:
-        row = _detect_row(path, key)
+        row = _detect_row(path, key, thorough)
         failed |= "error" in row
         if as_json:
             sys.stdout.write(json.dumps(row) + "\n")

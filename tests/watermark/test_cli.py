@@ -98,3 +98,27 @@ def test_bad_files_exit_1_per_file(tmp_path, key):
         str(key_file),
     )
     assert emb.returncode == 1 and "256" in emb.stderr
+
+
+def test_detect_thorough_reports_its_own_hypothesis_count(tmp_path, natural, key):
+    import importlib
+
+    detect_mod = importlib.import_module("watermark.detect")
+    src, out, key_file = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "test.key"
+    Image.fromarray(natural("coffee", 600)).save(src)
+    key_file.write_text(key.hex())
+    made = _aigc(
+        "embed", str(src), str(out), "--payload", "DEADBEEF00112233", "--key-file", str(key_file)
+    )
+    assert made.returncode == 0, made.stderr
+    rows = {}
+    for flag in ((), ("--thorough",)):
+        res = _aigc("detect", str(out), "--json", "--key-file", str(key_file), *flag)
+        assert res.returncode == 0, res.stderr
+        rows[flag] = json.loads(res.stdout)
+    fast, slow = rows[()], rows[("--thorough",)]
+    assert fast["detected"] and slow["detected"]
+    assert slow["payload"] == fast["payload"] == "deadbeef00112233"
+    assert fast["hypotheses"] == detect_mod.HYPOTHESES
+    assert slow["hypotheses"] == detect_mod.THOROUGH_HYPOTHESES
+    assert slow["threshold"] > fast["threshold"]

@@ -1,0 +1,70 @@
+"""Thorough mode: the keyed scan of crop and rotation geometry, and its own counted bound."""
+
+from __future__ import annotations
+
+import importlib
+
+import cv2
+import numpy as np
+import pytest
+
+import watermark
+from watermark import stats
+
+detect_mod = importlib.import_module("watermark.detect")
+
+
+def rotate(img, deg):
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.fixture(scope="module")
+def grass_marked(natural, key, payload):
+    # heavy texture: the key-free lattice estimate is at its weakest here
+    img = natural("grass", 1024)
+    return img, watermark.embed(img, payload, key)
+
+
+def test_thorough_finds_a_rotated_texture_with_its_payload(grass_marked, key, payload):
+    _, marked = grass_marked
+    attacked = np.ascontiguousarray(rotate(marked, 5))
+    found = watermark.detect(attacked, key, thorough=True)
+    assert found.detected, (found.score, found.threshold)
+    assert found.payload == payload
+    assert found.hypotheses == detect_mod.THOROUGH_HYPOTHESES
+    assert found.rotation == pytest.approx(5.0, abs=0.6) or found.rotation == pytest.approx(
+        -5.0, abs=0.6
+    )
+
+
+def test_thorough_mode_is_one_test_with_a_higher_threshold(grass_marked, key):
+    original, _ = grass_marked
+    fast = watermark.detect(original, key)
+    slow = watermark.detect(original, key, thorough=True)
+    assert not fast.detected and not slow.detected
+    # more hypotheses searched, so a higher bar for the same 1e-9
+    assert slow.hypotheses > fast.hypotheses
+    assert slow.threshold > fast.threshold
+    assert slow.threshold == pytest.approx(stats.threshold(detect_mod.THOROUGH_HYPOTHESES))
+    assert stats.p_value(slow.threshold, slow.hypotheses) == pytest.approx(1e-9, rel=1e-6)
+    # the scan only adds hypotheses: its best score is at least the fast one's
+    assert slow.score >= fast.score - 1e-9
+
+
+def test_thorough_mode_with_the_wrong_key_finds_nothing(grass_marked, other_key):
+    _, marked = grass_marked
+    found = watermark.detect(np.ascontiguousarray(rotate(marked, 5)), other_key, thorough=True)
+    assert not found.detected
+    assert found.payload is None
+
+
+def test_scan_grid_is_fixed_and_covers_the_documented_ranges():
+    periods, angles = detect_mod.SCAN_PERIODS, detect_mod.SCAN_ANGLES
+    assert periods[0] == pytest.approx(64.0) and periods[-1] <= 300.0
+    assert np.all(np.diff(np.log(periods)) == pytest.approx(np.log(1.004)))
+    assert min(angles) == -15.0 and max(angles) == 15.0 and 0.0 not in angles
+    assert detect_mod.THOROUGH_HYPOTHESES == detect_mod.HYPOTHESES + (
+        len(periods) + len(angles)
+    ) * detect_mod.DIHEDRAL * 128 * 128
