@@ -26,11 +26,12 @@ def gather(media: Media, engine) -> WatermarkSignal | None:
         # below the documented minimum no mark is embedded or looked for
         return WatermarkSignal(detected=False)
     best, best_p = None, None
-    for entry in registry.keys:
-        if media.kind == "video":  # issue 8: pooled, else single frames (union bound)
-            found = detect_video(frames, entry.key, media.key_frames)
-        else:
-            found = watermark.detect_frames(frames, entry.key)
+    if media.kind == "video":  # issue 8: pooled, else single frames (union bound)
+        results = [detect_video(frames, entry.key, media.key_frames) for entry in registry.keys]
+    else:
+        # one pass over the pixels for every key (only the correlations are per key)
+        results = watermark.detect_keys(frames, [entry.key for entry in registry.keys])
+    for entry, found in zip(registry.keys, results, strict=True):
         if best_p is None or found.p_value < best_p:
             best_p = found.p_value
         if found.detected and (best is None or found.p_value < best[1].p_value):

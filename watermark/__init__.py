@@ -5,7 +5,7 @@
 bound holds for any unmarked image. Design and derivation: README.md.
 """
 
-from .detect import Detection, detect, detect_frames
+from .detect import Detection, detect, detect_frames, detect_keys
 from .embed import embed, embed_frames
 from .errors import BadImage, BadKey, BadPayload, ImageTooSmall, WatermarkError
 from .image import MIN_SIDE
@@ -24,6 +24,7 @@ __all__ = [
     "check_key",
     "detect",
     "detect_frames",
+    "detect_keys",
     "embed",
     "embed_frames",
 ]

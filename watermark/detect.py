@@ -2,7 +2,7 @@
 
 Steps: luminance at the working resolution (long side REF_LONG_SIDE, so cost
 does not grow with the upload's size) -> whitening -> lattice candidates
-(`sync.lattices`: the nominal one first, then estimated ones; key-free) ->
+(the nominal one first, then `sync.find_lattices`' estimates; key-free) ->
 fold to one T x T tile -> for each of the 8 dihedral transforms (rotations
 by 90 degrees, mirror images) the pilot correlation at every cyclic shift
 via one FFT -> the best hypothesis gives z and its Bonferroni-corrected
@@ -12,7 +12,7 @@ decided by the pilot alone, never by whether the payload decoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,7 +22,7 @@ import scipy.fft as sfft
 from . import ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
 from .pattern import Pattern, T, check_key, pattern_for
-from .sync import LATTICES, P_MAX, Lattice, fold, lattices, whiten
+from .sync import LATTICES, NOMINAL, P_MAX, Lattice, find_lattices, fold, whiten
 
 DIHEDRAL = 8
 # Keyed local refinement: a lattice whose best pilot z stands out of what
@@ -167,15 +167,38 @@ def _working(rgb: np.ndarray) -> np.ndarray:
     return whiten(resize(luminance(rgb), rh, rw))
 
 
-def _try(works: list[np.ndarray], lat: Lattice, key: bytes) -> tuple[float, int, np.ndarray]:
-    folded = np.zeros((T, T), dtype=np.float32)
-    for r in works:
-        folded += fold(r, lat)
+class _Folds:
+    """The working images and their folds per lattice: key-free, so shared by every key tried."""
+
+    def __init__(self, works: list[np.ndarray]):
+        self.works = works
+        self._cache: dict[tuple[float, float], np.ndarray] = {}
+        self._lattices: list[Lattice] | None = None
+
+    def fold(self, lat: Lattice) -> np.ndarray:
+        k = (lat.period, lat.angle)
+        if k not in self._cache:
+            folded = np.zeros((T, T), dtype=np.float32)
+            for r in self.works:
+                folded += fold(r, lat)
+            self._cache[k] = folded
+        return self._cache[k]
+
+    def lattices(self) -> Iterator[Lattice]:
+        """The nominal lattice, then the estimated ones (estimated once, on first need)."""
+        yield NOMINAL
+        if self._lattices is None:
+            self._lattices = find_lattices(self.works)
+        yield from self._lattices
+
+
+def _try(folds: _Folds, lat: Lattice, key: bytes) -> tuple[float, int, np.ndarray]:
+    folded = folds.fold(lat)
     z, d = _search(folded, key)
     return z, d, folded
 
 
-def _polish(works, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
+def _polish(works: _Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
     """Coordinate ascent of the pilot z in period and angle, in steps finer than the grid."""
     best = (z, d, lat, folded)
     for dp, dt in ((0.002, 0.1), (0.001, 0.05)):
@@ -193,7 +216,7 @@ def _polish(works, lat: Lattice, d: int, folded: np.ndarray, z: float, key: byte
 
 def _scan(works: list[np.ndarray]) -> Iterator[Lattice]:
     """Thorough mode's keyed grid: the angle-0 column, then the nominal-period row."""
-    p_max = min(P_MAX, max(works[0].shape) * 0.6)
+    p_max = min(P_MAX, max(works[0].shape) * 0.6)  # a fold needs ~2 periods
     for period in SCAN_PERIODS:
         if period <= p_max:
             yield Lattice(period, 0.0, 0.0)
@@ -201,17 +224,11 @@ def _scan(works: list[np.ndarray]) -> Iterator[Lattice]:
         yield Lattice(float(T), angle, 0.0)
 
 
-def _decide(
-    works: list[np.ndarray],
-    candidates: Iterable[Lattice],
-    key: bytes,
-    frames: int,
-    thorough: bool = False,
-):
+def _decide(works: _Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
     hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
     z_thr = stats.threshold(hypotheses)
     best = None
-    for lat in candidates:
+    for lat in works.lattices():
         z, d, folded = _try(works, lat, key)
         if best is None or z > best[0]:
             best = (z, d, lat, folded)
@@ -231,7 +248,7 @@ def _decide(
             if best[0] >= z_thr:
                 break
     if thorough and (best is None or best[0] < z_thr):
-        for lat in _scan(works):
+        for lat in _scan(works.works):
             z, d, folded = _try(works, lat, key)
             if best is None or z > best[0]:
                 best = (z, d, lat, folded)
@@ -286,7 +303,19 @@ def detect_frames(frames: Sequence[np.ndarray], key: bytes, *, thorough: bool = 
     folded tiles are summed before the one test: the mark adds up coherently,
     the content does not. Frames are assumed to share one geometry (a clip).
     """
-    key = check_key(key)
+    return detect_keys(frames, [key], thorough=thorough)[0]
+
+
+def detect_keys(
+    frames: Sequence[np.ndarray], keys: Sequence[bytes], *, thorough: bool = False
+) -> list[Detection]:
+    """`detect_frames` for several keys at once, one Detection per key, in order.
+
+    Everything before the pilot correlation (working images, lattices, folds)
+    never looks at the key, so it is computed once and shared: each extra key
+    costs its correlations only. Each key is its own test at its own bound.
+    """
+    keys = [check_key(k) for k in keys]
     frames = list(frames)
     if not frames:
         from .errors import BadImage
@@ -294,5 +323,5 @@ def detect_frames(frames: Sequence[np.ndarray], key: bytes, *, thorough: bool = 
         raise BadImage("no frames given")
     for f in frames:
         check_rgb(f)
-    works = [_working(f) for f in frames]
-    return _decide(works, lattices(works), key, len(frames), thorough)
+    folds = _Folds([_working(f) for f in frames])
+    return [_decide(folds, key, len(frames), thorough) for key in keys]

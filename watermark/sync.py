@@ -12,7 +12,6 @@ is left of translation is a cyclic shift of one T x T tile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -267,14 +266,8 @@ def _axis_peaks(score, periods, angles, tried: list[Lattice]) -> list[tuple[floa
 # Whole-image resizes, recompression and colour changes leave the lattice
 # exactly where embedding put it (the working resolution undoes any resize):
 # that hypothesis is tried first, before any autocorrelation is computed, and
-# counted like the others.
+# counted like the others (detect.py asks for `find_lattices` only if needed).
 NOMINAL = Lattice(period=float(T), angle=0.0, score=float("inf"))
-
-
-def lattices(rs: list[np.ndarray]) -> Iterator[Lattice]:
-    """The nominal lattice, then (computed only if asked for) the estimated ones."""
-    yield NOMINAL
-    yield from find_lattices(rs)
 
 
 def _best_relative(a: np.ndarray, p: float, t: float, p_max: float) -> tuple[float, float]:

@@ -91,3 +91,25 @@ def test_embed_frames_marks_every_frame(natural, key, payload):
     assert [f.shape for f in out] == [f.shape for f in frames]
     for f in out:
         assert watermark.detect(f, key).payload == payload
+
+
+def test_detect_keys_equals_one_detect_per_key(marked, key, other_key, payload):
+    _, img = marked["coffee"]
+    # a crop makes the estimated lattices (and their shared folds) matter
+    h, w = img.shape[:2]
+    view = np.ascontiguousarray(img[h // 6 :, w // 5 :])
+    third = b"a-third-test-key-not-a-secret..."
+    together = watermark.detect_keys([view], [other_key, key, third])
+    alone = [watermark.detect(view, k) for k in (other_key, key, third)]
+    assert [d.detected for d in together] == [False, True, False]
+    assert together[1].payload == payload
+    for a, b in zip(together, alone, strict=True):
+        assert a.detected == b.detected and a.payload == b.payload
+        assert a.score == pytest.approx(b.score, abs=1e-9)
+        assert a.hypotheses == b.hypotheses
+
+
+def test_detect_keys_checks_every_key():
+    img = np.zeros((300, 300, 3), np.uint8)
+    with pytest.raises(watermark.BadKey):
+        watermark.detect_keys([img], [b"a-valid-test-key-0123", b"short"])
