@@ -102,11 +102,36 @@ def _sample(a: np.ndarray, pts_x: np.ndarray, pts_y: np.ndarray) -> np.ndarray:
     holding only two tiles along a side still show its lattice.
     """
     h, w = a.shape
-    shape = pts_x.shape
-    mx = (pts_x + w // 2).astype(np.float32).reshape(-1, 1)
-    my = (pts_y + h // 2).astype(np.float32).reshape(-1, 1)
-    out = cv2.remap(a, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    return out.reshape(shape)
+    shape = np.broadcast_shapes(pts_x.shape, pts_y.shape)
+    n = int(np.prod(shape))
+    # remap's maps are an image (each side < 32767): lay the points out in rows
+    cols = 1024
+    rows = -(-n // cols)
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n] = np.broadcast_to(pts_x + w // 2, shape).ravel()
+    my[:n] = np.broadcast_to(pts_y + h // 2, shape).ravel()
+    out = cv2.remap(
+        a,
+        mx.reshape(rows, cols),
+        my.reshape(rows, cols),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_WRAP,
+    )
+    return out.ravel()[:n].reshape(shape)
+
+
+def _lattice_z(a: np.ndarray, c: np.ndarray, s: np.ndarray, i, j) -> np.ndarray:
+    """Overlap-weighted mean of the autocorrelation at lattice points i*v1 + j*v2.
+
+    v1 = p(cos, sin), v2 = p(-sin, cos); c, s = p cos, p sin carry a trailing
+    axis of length 1 that i and j (broadcastable) fill.
+    """
+    h, w = a.shape
+    lx, ly = i * c - j * s, i * s + j * c
+    wt = np.clip(1 - np.abs(lx) / w, 0, None) * np.clip(1 - np.abs(ly) / h, 0, None)
+    v = _sample(a, lx, ly)
+    return (wt * v).sum(axis=-1) / np.sqrt((wt * wt).sum(axis=-1) + 1e-6)
 
 
 def _score(
@@ -117,22 +142,19 @@ def _score(
     Each lattice point counts with the fraction of the image that overlaps
     itself at that lag (what is left of a peak there); points halfway between
     lattice points must NOT peak, which rules out the lattice of every
-    second tile.
+    second tile. `lat` is (L, 2), or (..., L, 2) with leading axes matching
+    period's leading axes (one point set per candidate, see `_refine_many`).
     """
-    h, w = a.shape
     th = np.deg2rad(angle)[..., None]
-    p = period[..., None]
+    p = np.asarray(period)[..., None]
     c, s = np.cos(th) * p, np.sin(th) * p
-
-    def z(ij):
-        i, j = ij[:, 0].astype(float), ij[:, 1].astype(float)
-        # lattice point i*v1 + j*v2 with v1 = p(cos, sin), v2 = p(-sin, cos)
-        lx, ly = i * c - j * s, i * s + j * c
-        wt = np.clip(1 - np.abs(lx) / w, 0, None) * np.clip(1 - np.abs(ly) / h, 0, None)
-        v = _sample(a, lx, ly)
-        return (wt * v).sum(axis=-1) / np.sqrt((wt * wt).sum(axis=-1) + 1e-6)
-
-    return z(lat) - 0.5 * np.maximum(z(half), 0.0)
+    lat = np.asarray(lat, dtype=float)
+    extra = np.ndim(period) - (lat.ndim - 2)  # grid axes the point set does not have
+    i = lat[..., 0].reshape(lat.shape[:-2] + (1,) * extra + lat.shape[-2:-1])
+    j = lat[..., 1].reshape(i.shape)
+    on = _lattice_z(a, c, s, i, j)
+    off = _lattice_z(a, c, s, half[:, 0].astype(float), half[:, 1].astype(float))
+    return on - 0.5 * np.maximum(off, 0.0)
 
 
 _LOG_STEP = 0.006
@@ -222,15 +244,15 @@ def find_lattices(rs: list[np.ndarray], count: int = CANDIDATES) -> list[Lattice
         found.append(Lattice(p0, t0, float(score[i, j])))
         if len(found) == count:
             break
-    refined = [_refine(sharp, smooth, f.period, f.angle) for f in found]
+    nominal, *refined = _refine_many(
+        sharp, smooth, [(float(T), 0.0, True)] + [(f.period, f.angle, True) for f in found]
+    )
     refined = [f for f in refined if f.score >= MIN_LATTICE_SCORE]
     refined.sort(key=lambda f: -f.score)
-    nominal = _refine(sharp, smooth, float(T), 0.0)
     tried = [nominal, *refined]
-    axis = [
-        _refine(sharp, smooth, p, t, turn=t != 0.0)
-        for p, t in _axis_peaks(score, periods, angles, tried)
-    ]
+    axis = _refine_many(
+        sharp, smooth, [(p, t, t != 0.0) for p, t in _axis_peaks(score, periods, angles, tried)]
+    )
     return [*tried, *axis]
 
 
@@ -305,29 +327,51 @@ def _same(p: float, t: float, f: Lattice) -> bool:
     return abs(np.log(p / f.period)) < 0.04 and dt < 2.0
 
 
-def _refine(
-    sharp: np.ndarray, smooth: np.ndarray, p0: float, t0: float, turn: bool = True
-) -> Lattice:
-    """Coarse-to-fine: near lattice points on the smooth copy, then all points on the sharp one.
+# refinement stages: (autocorrelation copy, lattice points, period span, angle span)
+_STAGES = (
+    ("smooth", "near", 0.015, 0.8),
+    ("sharp", "far", 0.004, 0.2),
+    ("sharp", "far", 0.001, 0.05),
+)
+# lattice points that pad a shorter point set: so far out their overlap weight is 0
+_PAD = 1.0e4
 
-    With turn=False only the period moves (an angle-0 hypothesis stays one).
+
+def _refine_many(
+    sharp: np.ndarray, smooth: np.ndarray, seeds: list[tuple[float, float, bool]]
+) -> list[Lattice]:
+    """Coarse-to-fine for several (period, angle, turn) seeds at once, one remap per stage.
+
+    Near lattice points on the smooth copy, then all points on the sharp one;
+    with turn=False only the period moves (an angle-0 hypothesis stays one).
     """
-    far = _far_points(sharp.shape, p0)
-    p, t = p0, t0
-    for a, pts, dp, dt in (
-        (smooth, _LAT, 0.015, 0.8),
-        (sharp, far, 0.004, 0.2),
-        (sharp, far, 0.001, 0.05),
-    ):
-        ps = p + p0 * np.linspace(-dp, dp, 11)
-        ts = t + np.linspace(-dt, dt, 11) if turn else np.array([t])
-        pp, tt = np.meshgrid(ps, ts, indexing="ij")
-        s = _score(a, pp, tt, lat=pts, half=_HALF)
-        i, j = np.unravel_index(int(np.argmax(s)), s.shape)
-        p, t = float(pp[i, j]), float(tt[i, j])
-    best = float(_score(sharp, np.array(p), np.array(t), lat=far)[()])
-    t = (t + 45.0) % 90.0 - 45.0
-    return Lattice(period=p, angle=t, score=best)
+    if not seeds:
+        return []
+    n = len(seeds)
+    p0 = np.array([q for q, _, _ in seeds], dtype=float)
+    p, t = p0.copy(), np.array([a for _, a, _ in seeds], dtype=float)
+    turn = np.array([bool(x) for _, _, x in seeds])
+    fars = [_far_points(sharp.shape, q) for q in p0]
+    far = np.full((n, max(len(f) for f in fars), 2), _PAD)
+    for k, f in enumerate(fars):
+        far[k, : len(f)] = f
+    near = np.broadcast_to(_LAT.astype(float), (n, *_LAT.shape))
+    steps = np.linspace(-1.0, 1.0, 11)
+    rows = np.arange(n)
+    for copy, points, dp, dt in _STAGES:
+        a = smooth if copy == "smooth" else sharp
+        ps = p[:, None] + p0[:, None] * dp * steps[None, :]
+        ts = t[:, None] + np.where(turn[:, None], dt * steps[None, :], 0.0)
+        pp = np.broadcast_to(ps[:, :, None], (n, 11, 11))
+        tt = np.broadcast_to(ts[:, None, :], (n, 11, 11))
+        sc = _score(a, pp, tt, lat=near if points == "near" else far)
+        k = sc.reshape(n, -1).argmax(axis=1)
+        p, t = pp.reshape(n, -1)[rows, k], tt.reshape(n, -1)[rows, k]
+    best = _score(sharp, p, t, lat=far)
+    return [
+        Lattice(period=float(p[k]), angle=float((t[k] + 45.0) % 90.0 - 45.0), score=float(best[k]))
+        for k in range(n)
+    ]
 
 
 def fold(r: np.ndarray, lattice: Lattice) -> np.ndarray:
