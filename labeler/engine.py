@@ -30,6 +30,8 @@ class Engine:
     credentials: Any = None
     # watermark key registry; None: no watermark signal
     watermark_keys: Any = None
+    # watermark thorough mode (analysts' batches: ~2 s per unmarked file and key)
+    watermark_thorough: bool = False
     # matching bank index; None: no match signal
     bank: Any = None
 
@@ -38,6 +40,7 @@ class Engine:
         return cls(
             credentials=signal_credentials.settings_from_env(),
             watermark_keys=signal_watermark.registry_from_env(),
+            watermark_thorough=signal_watermark.thorough_from_env(),
             bank=signal_match.bank_from_env(),
             policy=policy_from_env(),
         )

@@ -135,3 +135,40 @@ def test_key_file_reader(tmp_path):
     path = tmp_path / "k"
     path.write_text(" ".join(GEN_TEST_KEY.hex()[i : i + 8] for i in range(0, 64, 8)))
     assert read_key_file(path) == GEN_TEST_KEY
+
+
+def _rotate(img: np.ndarray, deg: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def test_thorough_engine_reaches_rotated_texture(registry_file):
+    # heavy texture, rotated 3 degrees, shrunk and re-encoded: the fast
+    # search's key-free lattice estimate fails on gravel (its pilot z ~4.8);
+    # the analysts' thorough mode scans the rotation axis with the key (z ~10.5)
+    gravel = cv2.resize(skdata.gravel(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    gravel = np.stack([gravel] * 3, axis=-1)
+    rotated = _rotate(watermark.embed(gravel, PAYLOAD, GEN_TEST_KEY), 3)
+    small = cv2.resize(rotated, (819, 819), interpolation=cv2.INTER_AREA)
+    upload = _jpeg(small, 80)
+    registry = load_registry(registry_file)
+    fast = Engine(watermark_keys=registry).analyze(upload, "rotated.jpg")
+    slow = Engine(watermark_keys=registry, watermark_thorough=True).analyze(upload, "rotated.jpg")
+    assert WatermarkSignal.from_dict(fast.signals["watermark"]).detected is False
+    signal = WatermarkSignal.from_dict(slow.signals["watermark"])
+    assert signal.detected and signal.key_id == "imagegen-1"
+    assert signal.payload_hex == PAYLOAD.hex() and signal.p_value <= 1e-9
+    assert slow.label == "ai_generated" and fast.label is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("0", False), ("", False)])
+def test_thorough_from_env(monkeypatch, value, expected):
+    monkeypatch.setenv("AIGC_WATERMARK_THOROUGH", value)
+    assert signal_watermark.thorough_from_env() is expected
+
+
+def test_thorough_from_env_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv("AIGC_WATERMARK_THOROUGH", "maybe")
+    with pytest.raises(WatermarkKeyError, match="AIGC_WATERMARK_THOROUGH"):
+        signal_watermark.thorough_from_env()
