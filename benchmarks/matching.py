@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/matching.py                    # 10^5 and 10^6
     .venv/bin/python benchmarks/matching.py --sizes 1e5,1e6,1e7 # the full run (~1.5 GB peak)
     .venv/bin/python benchmarks/matching.py --sizes "" --load 1e5,1e6  # start-up load only
+    .venv/bin/python benchmarks/matching.py --sizes "" --orb 100,1000,5000  # ORB stage only
 
 Banks of N random 256-bit codes plus planted near-duplicates of every query
 (at distances 0..31 inside the radius and 32..40 outside). For each method:
@@ -18,6 +19,13 @@ the radius. Every MIH answer is compared with the brute-force answer
   which is what calling imagehash's comparison per bank entry costs. It is
   measured at 10^5 only (a few queries) and extrapolated linearly to larger N
   (marked "extrapolated"): it is linear in N by construction.
+
+With `--orb SIZES` (e.g. 100,1000,5000): the local-feature (ORB) stage,
+which runs on every upload that no hash matches, against N media entries
+(views cut from skimage photos; see `_orb_entries`): lookup latency and
+whether crops are still found, with candidates picked by substring votes
+(`matching/votes.py`, now) and by FLANN LSH (before; slow, so it runs up to
+`--orb-peer-max` entries and on every 9th query above 100).
 
 With `--load SIZES`: the start-up cost of a worker, i.e. building the
 in-memory Bank from a SQLite bank of N imported PDQ hashes (hex rows, as
@@ -258,6 +266,148 @@ def bench_load(sizes: list[int], with_peer: bool) -> None:
                 print(f"| {n:.0e} | {name} | {secs[0]:.2f} | {secs[1]:.2f} | {same} |", flush=True)
 
 
+# --- the local-feature (ORB) stage with thousands of media entries -------
+ORB_BASES = (
+    "astronaut", "brick", "camera", "cell", "chelsea", "coins", "grass", "gravel",
+    "immunohistochemistry", "logo", "microaneurysms", "moon", "page", "retina",
+    "rocket", "hubble_deep_field", "motorcycle_left",
+)  # fmt: skip
+
+
+def _skimage_rgb(name: str) -> np.ndarray:
+    from skimage import data as skdata
+
+    img = skdata.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skdata, name)()
+    if img.dtype != np.uint8:
+        img = (255 * (img - img.min()) / max(1e-9, float(np.ptp(img)))).astype(np.uint8)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(img[:, :, :3])
+
+
+def _orb_entries(n: int, seed: int = 11):
+    """N media entries cut from skimage photos: random crop (30-75% a side),
+    dihedral turn, size and brightness, i.e. many overlapping views of 17
+    pictures (harder for the vote than N unrelated photos: similar content
+    spreads the votes)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    bases = [_skimage_rgb(b) for b in ORB_BASES]
+    out = []
+    for _ in range(n):
+        b = int(rng.integers(len(bases)))
+        img = bases[b]
+        h, w = img.shape[:2]
+        kh, kw = (int(max(64, d * rng.uniform(0.3, 0.75))) for d in (h, w))
+        y, x = int(rng.integers(0, h - kh + 1)), int(rng.integers(0, w - kw + 1))
+        img = np.rot90(img[y : y + kh, x : x + kw], int(rng.integers(4)))
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+        side = int(rng.integers(240, 720))
+        f = side / max(img.shape[:2])
+        img = cv2.resize(np.ascontiguousarray(img), None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        img = np.clip(img.astype(np.int16) + int(rng.integers(-30, 31)), 0, 255).astype(np.uint8)
+        out.append((b, (y, x, kh, kw), np.ascontiguousarray(img)))
+    return out
+
+
+def _orb_queries(entries, n_true: int, n_other: int, seed: int = 12):
+    """Crops keeping 60% of an entry (must match it, or an overlapping view of
+    the same picture) and photos that are in no entry (LFW faces enlarged to
+    200 px, coffee, text: must match nothing)."""
+    import cv2
+    from skimage import data as skdata
+
+    rng = np.random.default_rng(seed)
+    true = []
+    for i in rng.choice(len(entries), n_true, replace=False):
+        img = entries[i][2]
+        h, w = img.shape[:2]
+        ch, cw = int(h * 0.6), int(w * 0.6)
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        true.append((int(i), np.ascontiguousarray(img[y : y + ch, x : x + cw])))
+    other = [_skimage_rgb("coffee"), _skimage_rgb("text")]
+    for face in skdata.lfw_subset()[: max(0, n_other - 2)]:
+        g = (face * 255).astype(np.uint8)
+        g = cv2.resize(g, (200, 200), interpolation=cv2.INTER_CUBIC)
+        other.append(np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2)))
+    return true, other[:n_other]
+
+
+def bench_orb(sizes: list[int], peer_max: int, n_true: int = 30, n_other: int = 60) -> None:
+    """Lookup latency of uploads against N media entries, with the ORB stage's
+    candidate picking by substring votes (now) and by FLANN LSH (before)."""
+    import gc
+    from dataclasses import replace
+
+    import matching
+
+    largest = max(sizes)
+    t0 = time.perf_counter()
+    entries = _orb_entries(largest)
+    feats = [matching.extract_features(img) for _, _, img in entries]
+    print(
+        f"\nORB second stage: {largest} media entries cut from {len(ORB_BASES)} skimage photos, "
+        f"features in {time.perf_counter() - t0:.0f} s "
+        f"({np.mean([len(f) for f in feats]):.0f} keypoints each); queries: {n_true} crops "
+        f"keeping 60% of an entry, {n_other} photos in no entry (LFW faces, coffee, text); "
+        "hash codes are random, so every lookup runs the ORB stage"
+    )
+    true, other = _orb_queries(entries[: min(sizes)], n_true, n_other)
+    prepared = []
+    for kind, img, truth in [("true", img, i) for i, img in true] + [
+        ("other", img, None) for img in other
+    ]:
+        q = matching.compute_hashes(img, features=True, mirrored_features=True, for_query=True)
+        prepared.append((kind, q, truth))
+    rng = np.random.default_rng(13)
+    print(
+        "| entries | candidates | index build s | index MiB | lookups | lookup p50 ms | p99 ms "
+        "| CPU ms/lookup | crops found | false matches |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        pdq = rng.integers(0, 256, (n, 32), dtype=np.uint8)  # random: no hash stage hit
+        for method in ("substrings", "flann"):
+            if method == "flann" and n > peer_max:
+                continue
+            # the peer is slow: above 100 entries it runs every 9th query
+            qs = prepared if method == "substrings" or n <= 100 else prepared[::9]
+            gc.collect()
+            bank = matching.Bank(replace(matching.MatchConfig(), candidates=method))
+            bank.add_entries([f"e{i}" for i in range(n)], pdq, features=dict(enumerate(feats[:n])))
+            t = time.perf_counter()
+            if method == "substrings":
+                mib = f"{bank._vote_index().nbytes / 2**20:.0f}"
+            else:
+                bank._vote_matcher()
+                mib = "-"
+            build = time.perf_counter() - t
+            lat, found, false, n_true_q, n_other_q = [], 0, 0, 0, 0
+            c = time.process_time()
+            for kind, q, truth in qs:
+                t = time.perf_counter()
+                res = bank.lookup(q)
+                lat.append((time.perf_counter() - t) * 1000)
+                ids = {int(m.entry_id[1:]) for m in res.matches}
+                if kind == "true":
+                    n_true_q += 1
+                    # the entry itself, or another view of the same photo (they overlap)
+                    found += any(entries[i][0] == entries[truth][0] for i in ids)
+                else:
+                    n_other_q += 1
+                    false += bool(ids)
+            cpu = (time.process_time() - c) * 1000 / len(qs)
+            p50, p99 = np.percentile(lat, [50, 99])
+            print(
+                f"| {n:,} | {method} | {build:.2f} | {mib} | {len(qs)} | {p50:.0f} | {p99:.0f} | "
+                f"{cpu:.0f} | {found}/{n_true_q} | {false}/{n_other_q} |",
+                flush=True,
+            )
+            del bank
+
+
 def fmt_mem(nbytes):
     return "-" if nbytes is None else f"{nbytes / 2**20:,.0f} MiB"
 
@@ -271,8 +421,16 @@ def main(argv=None) -> None:
     ap.add_argument("--no-imagehash", action="store_true")
     ap.add_argument("--load", default="", help="bank sizes for the start-up load table")
     ap.add_argument("--no-load-peer", action="store_true", help="skip the per-row load peer")
+    ap.add_argument(
+        "--orb", default="", help="media-entry counts for the ORB-stage table, e.g. 100,1000,5000"
+    )
+    ap.add_argument(
+        "--orb-peer-max", type=int, default=1000, help="largest bank for the FLANN (before) rows"
+    )
     args = ap.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
+    if args.orb:
+        bench_orb([int(float(s)) for s in args.orb.split(",")], args.orb_peer_max)
     if not sizes:
         if args.load:
             bench_load([int(float(s)) for s in args.load.split(",")], not args.no_load_peer)

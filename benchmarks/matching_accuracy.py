@@ -1,6 +1,6 @@
 """Match accuracy on natural images: recall per transform and false matches.
 
-    .venv/bin/python benchmarks/matching_accuracy.py
+    .venv/bin/python benchmarks/matching_accuracy.py [--calibrate]
 
 Bank: the natural and scientific images that ship inside scikit-image
 (`skimage.data`; nothing is downloaded). The largest, hubble_deep_field
@@ -234,7 +234,51 @@ TRANSFORMS = {
 }
 
 
+class Calibration:
+    """`--calibrate`: every query's features verified against every entry.
+
+    Whatever the candidate stage picks, these are the counts the acceptance
+    rule sees: the largest RANSAC and guided counts between a query and an
+    entry it is not a copy of (chance), and the counts of the true pairs.
+    """
+
+    def __init__(self, entries: dict):
+        self.entries = entries
+        self.chance = {"inliers": (0, None), "guided": (0, None)}
+        self.true: list[tuple[str, str, int, int, float]] = []
+
+    def add(self, tname: str, q: matching.Hashes, truth: str | None) -> None:
+        from matching.features import verify
+
+        for side in (q.features, q.features_mirrored):
+            if side is None or not len(side):
+                continue
+            for name, e in self.entries.items():
+                v = verify(side, e.features)
+                if name == truth:
+                    if side is q.features_mirrored and not tname.startswith("mirror"):
+                        continue
+                    if side is q.features and tname.startswith("mirror"):
+                        continue
+                    self.true.append((tname, name, v.inliers, v.guided, v.guided_spread))
+                    continue
+                for key, value in (("inliers", v.inliers), ("guided", v.guided)):
+                    if value > self.chance[key][0]:
+                        self.chance[key] = (value, (tname, truth, name))
+
+    def report(self) -> None:
+        print("\ncalibration: every query side against every entry (exhaustive verification)")
+        for key, (value, where) in self.chance.items():
+            print(f"max {key} between an image and an entry it is not a copy of: {value} {where}")
+        low = sorted((t for t in self.true if t[2] < 30), key=lambda t: t[2])
+        for tname, name, inl, guided, spread in low:
+            print(
+                f"true pair {tname} / {name}: inliers {inl}, guided {guided} (spread {spread:.3f})"
+            )
+
+
 def main() -> None:
+    calibrate = Calibration({}) if "--calibrate" in sys.argv[1:] else None
     t0 = time.perf_counter()
     images = bank_images()
     bank = matching.Bank()
@@ -248,6 +292,8 @@ def main() -> None:
         bank.add(name, h, category="known_aigc")
         entry_hashes[name] = h
     print(f"bank: {len(bank)} entries ({len(images)} images; low quality skipped: {skipped or 0})")
+    if calibrate is not None:
+        calibrate.entries = entry_hashes
 
     def verdicts(q: matching.Hashes, truth: str | None):
         """Per column: (matched the right entry, matched a wrong entry)."""
@@ -284,6 +330,8 @@ def main() -> None:
             )
             v, hms, fms, full = verdicts(q, name)
             lookup_ms.append((hms, fms))
+            if calibrate is not None:
+                calibrate.add(tname, q, name)
             n += 1
             for c in cols:
                 hits[c] += v[c][0]
@@ -301,6 +349,8 @@ def main() -> None:
     for name, img in distinct.items():
         q = matching.compute_hashes(img, features=True, mirrored_features=True, for_query=True)
         v, hms, fms, full = verdicts(q, None)
+        if calibrate is not None:
+            calibrate.add("distinct", q, None)
         for c in cols:
             dfalse[c] += v[c][1]
         if v["full"][1]:
@@ -341,6 +391,8 @@ def main() -> None:
         f"full p50 {np.median(full_ms):.1f} ms / p99 {np.percentile(full_ms, 99):.1f} ms "
         f"(bank of {len(bank)}); whole run {time.perf_counter() - t0:.0f} s"
     )
+    if calibrate is not None:
+        calibrate.report()
 
 
 if __name__ == "__main__":

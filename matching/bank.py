@@ -7,8 +7,10 @@ Two stages, as in the research note:
    MIH index, at `radius` (31). Nothing closer than `near_radius` but above
    `radius` is a match; it is reported as a near match (weak evidence).
 2. local-feature stage, only when stage 1 found nothing and both the query
-   and some entries carry ORB features: descriptor votes pick a few
-   candidate entries and RANSAC on a similarity transform confirms them.
+   and some entries carry ORB features: descriptor votes (nearest bank
+   descriptor per query descriptor, found through substring tables,
+   `votes.py`) pick a few candidate entries, and RANSAC on a similarity
+   transform, then a guided count under that transform, confirm them.
 
 The bank knows nothing of databases; `service/bank.py` fills it from the
 service's tables and rebuilds it when the bank version changes.
@@ -24,9 +26,10 @@ import numpy as np
 
 from . import codes
 from .errors import BankError, InvalidHash
-from .features import LocalFeatures, verify
+from .features import LocalFeatures, Verification, verify
 from .hashing import DIHEDRAL_NAMES, Hashes
 from .index import HammingIndex, brute_force
+from .votes import DescriptorVotes
 
 DEFAULT_RADIUS = 31
 # the weak-evidence band 32..43 (unrelated photos sit at 78+ per the research
@@ -43,19 +46,30 @@ class MatchConfig:
     radius: int = DEFAULT_RADIUS
     near_radius: int = DEFAULT_NEAR_RADIUS
     min_quality: int = DEFAULT_MIN_QUALITY
-    # local-feature stage: a candidate needs this many descriptor votes ...
+    # local-feature stage: the max_candidates entries with the most descriptor
+    # votes (at least min_votes; a vote is a query descriptor whose nearest
+    # bank descriptor, within vote_distance bits of 256, belongs to the entry)
+    # are verified. Candidates are found through "substrings" (matching/
+    # votes.py: 16-bit substring tables, cost grows far slower than the bank)
+    # or "flann" (the first pass: FLANN LSH, 12 CPU s per lookup at 1,000 media
+    # entries; kept as the benchmark's "before").
     min_votes: int = 10
-    # ... and this many RANSAC inliers (entry keypoints, each counted once) on
-    # one similarity transform, spread over at least this share of the entry's
-    # area. Measured (benchmarks/matching_accuracy.py bank, 1,258 verified
-    # candidate pairs of 404 distinct queries): chance inliers reach 6 at
-    # most, whatever their spread; true crops keeping 50% have 14+ inliers
-    # spread over >= 3.4% (moon). The spread floor only stops a dense cluster.
-    min_inliers: int = 14
-    min_spread: float = 0.02
-    max_candidates: int = 5
-    # a descriptor vote counts only below this Hamming distance (of 256 bits)
     vote_distance: int = 64
+    max_candidates: int = 5
+    candidates: str = "substrings"
+    # A verified candidate matches with this many RANSAC inliers (entry
+    # keypoints, each counted once) on one similarity transform, spread over
+    # at least min_spread of the entry's area, or with min_guided keypoints
+    # confirming that transform in the guided count (features.verify) spread
+    # as widely. Calibrated with `benchmarks/matching_accuracy.py
+    # --calibrate` (every side of its 677 queries against every entry it is
+    # not a copy of; see matching/README.md): chance reaches 6 inliers and a
+    # guided count of 12. Closest true pairs: astronaut cropped to 50% (5 /
+    # 13: missed), the 26 px copy of a 102 px image (8 / 19: missed), chelsea
+    # cropped to 50% (8 / 21).
+    min_inliers: int = 14
+    min_guided: int = 20
+    min_spread: float = 0.02
     # codes added since the last rebuild are scanned linearly until there are this many
     max_pending: int = 4096
 
@@ -64,6 +78,16 @@ class MatchConfig:
             raise ValueError("need 0 <= radius <= near_radius <= 256")
         if not 0 <= self.min_quality <= 100:
             raise ValueError("min_quality must be within 0..100")
+        if self.candidates not in ("substrings", "flann"):
+            raise ValueError('candidates must be "substrings" or "flann"')
+
+    def accepts(self, v: Verification) -> bool:
+        """Whether a verified candidate is a match (the local-feature stage's rule)."""
+        if v.inliers >= self.min_inliers and v.spread >= self.min_spread:
+            return True
+        return self.min_guided > 0 and (
+            v.guided >= self.min_guided and v.guided_spread >= self.min_spread
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,8 @@ class Match:
     stage: str
     # which dihedral variant of the query matched ("original", "rot90", ...)
     variant: str | None = None
+    # local features: entry keypoints confirming the transform (RANSAC
+    # inliers, or the guided count when that is what accepted the match)
     inliers: int | None = None
     # imagehash pHash distance to the entry, when both have one (second opinion)
     phash_distance: int | None = None
@@ -131,6 +157,7 @@ class Bank:
         self._pending: list[tuple[bytes, int, int]] = []
         self._features_stack = None
         self._matcher = None
+        self._votes = None
 
     # --- entry columns --------------------------------------------------
     def _name_code(self, name: str | None) -> int:
@@ -203,7 +230,7 @@ class Bank:
         self._has_phash.append(phash is not None)
         if features is not None and len(features):
             self._features[idx] = features
-            self._features_stack = self._matcher = None
+            self._features_stack = self._matcher = self._votes = None
         self._pending.append((pdq, idx, _TYPE_CODE["pdq"]))
         if pdq_unboxed is not None and pdq_unboxed != pdq:
             self._pending.append((pdq_unboxed, idx, _TYPE_CODE["pdq_unboxed"]))
@@ -273,7 +300,7 @@ class Bank:
         for row, feats in (features or {}).items():
             if feats is not None and len(feats):
                 self._features[start + int(row)] = feats
-        self._features_stack = self._matcher = None
+        self._features_stack = self._matcher = self._votes = None
         new_words = codes.pack_words(np.concatenate([pdq, extra]))
         self._row_entry = np.concatenate(
             [self._row_entry, np.arange(start, start + n), extra_rows + start]
@@ -298,7 +325,7 @@ class Bank:
         self._active[idx] = 0
         self._n_active -= 1
         if idx in self._features:
-            self._features_stack = self._matcher = None
+            self._features_stack = self._matcher = self._votes = None
 
     def compact(self) -> None:
         """Fold pending codes into the index (drops removed entries' codes too)."""
@@ -481,24 +508,42 @@ class Bank:
             self._matcher = matcher
         return self._matcher
 
-    def _feature_stage(self, query: LocalFeatures, phash, variant: str) -> list[tuple[int, Match]]:
+    def _vote_index(self) -> DescriptorVotes:
+        if self._votes is None:
+            owners, descs = self._stack()
+            self._votes = DescriptorVotes(owners, descs, len(self._ids))
+        return self._votes
+
+    def _candidate_scores(self, query: LocalFeatures) -> tuple[np.ndarray, float]:
+        """Per entry a score for the query's descriptors, and the score a candidate needs."""
         cfg = self.config
-        owners, descs = self._stack()
-        if len(descs) == 0:
-            return []
+        if cfg.candidates == "substrings":
+            return self._vote_index().votes(query.descriptors, cfg.vote_distance), cfg.min_votes
+        owners, _ = self._stack()
         nearest = self._vote_matcher().match(query.descriptors)
         voters = [owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance]
-        if not voters:
+        votes = np.bincount(np.array(voters, np.int64), minlength=len(self._ids))
+        return votes, cfg.min_votes
+
+    def candidates(self, query: LocalFeatures) -> list[int]:
+        """Entry positions the local-feature stage verifies for these features, best first."""
+        owners, descs = self._stack()
+        if len(descs) == 0 or not len(query):
             return []
-        votes = np.bincount(np.array(voters), minlength=len(self._ids))
-        order = np.argsort(-votes, kind="stable")[: cfg.max_candidates]
+        scores, floor = self._candidate_scores(query)
+        order = np.argsort(-scores, kind="stable")[: self.config.max_candidates]
+        return [int(i) for i in order if scores[i] >= floor]
+
+    def _feature_stage(self, query: LocalFeatures, phash, variant: str) -> list[tuple[int, Match]]:
+        cfg = self.config
         out = []
-        for idx in order:
-            if votes[idx] < cfg.min_votes:
-                break
+        for idx in self.candidates(query):
             v = verify(query, self._features[idx])
-            if v.inliers >= cfg.min_inliers and v.spread >= cfg.min_spread:
-                m = self._match(idx, None, "orb", variant, phash, "local_features", v.inliers)
+            if cfg.accepts(v):
+                # the count that accepted it: RANSAC inliers, else the guided count
+                by_ransac = v.inliers >= cfg.min_inliers and v.spread >= cfg.min_spread
+                count = v.inliers if by_ransac else v.guided
+                m = self._match(idx, None, "orb", variant, phash, "local_features", count)
                 out.append((int(idx), m))
         return out
 

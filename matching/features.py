@@ -24,7 +24,11 @@ N_FEATURES = 700
 # so a crop keeping 50% maps at 0.5, a copy with wide bars at up to ~2)
 MIN_SCALE = 0.2
 MAX_SCALE = 5.0
-_MAGIC = b"ORB1"
+# ORB1: points + descriptors; ORB2 adds each keypoint's orientation (one byte,
+# 360/256 degree steps). ORB1 blobs (entries added before) are still read:
+# without orientations the guided count in `verify` is skipped for them.
+_MAGIC_V1 = b"ORB1"
+_MAGIC = b"ORB2"
 _HEADER = struct.Struct("<4sHHH")
 
 
@@ -36,32 +40,44 @@ class LocalFeatures:
     descriptors: np.ndarray  # (N, 32) uint8
     width: int
     height: int
+    # (N,) float32 keypoint orientations in degrees, None for ORB1 blobs
+    angles: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.points)
 
     def to_blob(self) -> bytes:
         n = len(self.points)
-        head = _HEADER.pack(_MAGIC, n, self.width, self.height)
-        return (
+        v2 = self.angles is not None
+        head = _HEADER.pack(_MAGIC if v2 else _MAGIC_V1, n, self.width, self.height)
+        out = (
             head
             + np.ascontiguousarray(self.points, dtype="<f4").tobytes()
             + np.ascontiguousarray(self.descriptors, dtype=np.uint8).tobytes()
         )
+        if v2:
+            steps = np.round(np.asarray(self.angles, np.float64) * 256 / 360).astype(np.int64)
+            out += (steps % 256).astype(np.uint8).tobytes()
+        return out
 
     @classmethod
     def from_blob(cls, blob: bytes) -> LocalFeatures:
         if len(blob) < _HEADER.size:
             raise InvalidFeatures("local-feature blob is truncated")
         magic, n, width, height = _HEADER.unpack_from(blob)
-        if magic != _MAGIC:
+        if magic not in (_MAGIC, _MAGIC_V1):
             raise InvalidFeatures(f"unknown local-feature format {magic!r}")
-        if len(blob) != _HEADER.size + n * 8 + n * 32:
+        v2 = magic == _MAGIC
+        if len(blob) != _HEADER.size + n * (8 + 32 + (1 if v2 else 0)):
             raise InvalidFeatures("local-feature blob has the wrong length")
         off = _HEADER.size
         points = np.frombuffer(blob, "<f4", n * 2, off).reshape(n, 2).astype(np.float32)
         desc = np.frombuffer(blob, np.uint8, n * 32, off + n * 8).reshape(n, 32).copy()
-        return cls(points, desc, width, height)
+        angles = None
+        if v2:
+            steps = np.frombuffer(blob, np.uint8, n, off + n * 40)
+            angles = (steps.astype(np.float32) * np.float32(360 / 256)).astype(np.float32)
+        return cls(points, desc, width, height, angles)
 
 
 # CLAHE and a low FAST threshold give low-contrast images (microscopy, fundus,
@@ -95,10 +111,31 @@ def _detector(n: int = N_FEATURES):
     return _detectors[n]
 
 
-def _detect(gray: np.ndarray, side: int, n: int) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """ORB on the grey image scaled to `side` on its long side: (points, descriptors, scale)."""
+# Small images are enlarged to MAX_UPSCALE times their size, or to
+# MIN_DETECT_SIDE on the long side if that is more, never beyond FEATURE_SIDE.
+# Enlarged 6x, ORB's FAST corners are interpolation ripples that CLAHE
+# amplifies, different on every copy (skimage's 102 px microaneurysms at
+# 640 px: 4% of the entry's keypoints recur within 2 px on a copy with a
+# sticker; at 2.5x: 46%); below ~320 px a small crop of it keeps too few
+# corners at ORB's 31 px patch. Keypoints are still reported in the
+# FEATURE_SIDE frame. Measured on microaneurysms' transformed copies
+# (sticker, screenshots, crops 50-80%, caption, mirror + crop, 0.5x),
+# accepted of 10: 640 px always 7, 2.5x 8, 2.5x or 320 px 10.
+MAX_UPSCALE = 2.5
+MIN_DETECT_SIDE = 320
+
+
+def _detect(gray: np.ndarray, side: int, n: int):
+    """ORB on the grey image scaled to `side` on its long side.
+
+    Returns (points, descriptors or None, scale, angles in degrees).
+
+    Points are in the frame of `side`, even when the image was enlarged less
+    (MAX_UPSCALE) to find them.
+    """
     h, w = gray.shape[:2]
-    scale = side / max(h, w)
+    frame = side / max(h, w)
+    scale = min(frame, max(MAX_UPSCALE, MIN_DETECT_SIDE * side / FEATURE_SIDE / max(h, w)))
     if abs(scale - 1) > 0.01:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -106,8 +143,12 @@ def _detect(gray: np.ndarray, side: int, n: int) -> tuple[np.ndarray, np.ndarray
     gray = _clahe().apply(gray)
     keypoints, desc = _detector(n).detectAndCompute(gray, None)
     if desc is None or not keypoints:
-        return np.zeros((0, 2), np.float32), None, scale
-    return np.array([k.pt for k in keypoints], dtype=np.float32), desc, scale
+        return np.zeros((0, 2), np.float32), None, frame, np.zeros(0, np.float32)
+    points = np.array([k.pt for k in keypoints], dtype=np.float32)
+    angles = np.array([k.angle for k in keypoints], dtype=np.float32)
+    if scale != frame:
+        points *= np.float32(frame / scale)
+    return points, desc, frame, angles
 
 
 def extract_features(rgb: np.ndarray, *, coarse: bool = False) -> LocalFeatures:
@@ -119,21 +160,22 @@ def extract_features(rgb: np.ndarray, *, coarse: bool = False) -> LocalFeatures:
     """
     h, w = rgb.shape[:2]
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    points, desc, scale = _detect(gray, FEATURE_SIDE, N_FEATURES)
+    points, desc, scale, angles = _detect(gray, FEATURE_SIDE, N_FEATURES)
     width, height = max(1, round(w * scale)), max(1, round(h * scale))
     if abs(scale - 1) <= 0.01:
         width, height = w, h
-    parts = [(points, desc)]
+    parts = [(points, desc, angles)]
     if coarse:
-        cpoints, cdesc, cscale = _detect(gray, COARSE_SIDE, COARSE_FEATURES)
-        parts.append((cpoints * np.float32(scale / cscale), cdesc))
-    parts = [(p, d) for p, d in parts if d is not None and len(p)]
+        cpoints, cdesc, cscale, cangles = _detect(gray, COARSE_SIDE, COARSE_FEATURES)
+        parts.append((cpoints * np.float32(scale / cscale), cdesc, cangles))
+    parts = [p for p in parts if p[1] is not None and len(p[0])]
     if not parts:
         empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
-        return LocalFeatures(*empty, width, height)
-    points = np.concatenate([p for p, _ in parts]).astype(np.float32)
-    desc = np.concatenate([d for _, d in parts])
-    return LocalFeatures(points, desc, width, height)
+        return LocalFeatures(*empty, width, height, np.zeros(0, np.float32))
+    points = np.concatenate([p[0] for p in parts]).astype(np.float32)
+    desc = np.concatenate([p[1] for p in parts])
+    angles = np.concatenate([p[2] for p in parts]).astype(np.float32)
+    return LocalFeatures(points, desc, width, height, angles)
 
 
 @dataclass(frozen=True)
@@ -143,6 +185,19 @@ class Verification:
     scale: float
     # bounding box of the inliers in the entry, as a share of the entry's area
     spread: float = 0.0
+    # guided count under the RANSAC transform (see `verify`), and its spread
+    guided: int = 0
+    guided_spread: float = 0.0
+
+
+# Guided count: once RANSAC has a transform, a query keypoint confirms it when
+# one of its GUIDED_K nearest entry descriptors (no ratio test) lies within
+# GUIDED_RADIUS pixels of where the transform puts it and its orientation
+# differs from the query keypoint's by the transform's rotation, within
+# GUIDED_ANGLE degrees. Each entry keypoint confirms once.
+GUIDED_K = 2
+GUIDED_RADIUS = 6.0
+GUIDED_ANGLE = 20.0
 
 
 _bf = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -152,8 +207,8 @@ def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Ve
     """Ratio-test matches between two images, then RANSAC on a similarity transform."""
     if len(query) < 2 or len(entry) < 2:
         return Verification(0, 0, 0.0)
-    pairs = _bf.knnMatch(query.descriptors, entry.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
+    pairs = _bf.knnMatch(query.descriptors, entry.descriptors, k=max(2, GUIDED_K))
+    good = [p[0] for p in pairs if len(p) >= 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < 4:
         return Verification(0, len(good), 0.0)
     src = query.points[[m.queryIdx for m in good]]
@@ -174,4 +229,30 @@ def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Ve
     # count entry keypoints, not pairs: a query's two scales can pair the same
     # entry point twice, which would let chance inliers count double
     confirmed = len(np.unique(np.array([m.trainIdx for m in good])[inl]))
-    return Verification(confirmed, len(good), scale, spread)
+    guided, guided_spread = _guided(query, entry, pairs, model)
+    return Verification(confirmed, len(good), scale, spread, guided, guided_spread)
+
+
+def _guided(query: LocalFeatures, entry: LocalFeatures, pairs, model) -> tuple[int, float]:
+    """Entry keypoints confirming `model` among the GUIDED_K nearest neighbours (see above)."""
+    if query.angles is None or entry.angles is None:
+        return 0, 0.0
+    qi = np.array([m.queryIdx for p in pairs for m in p[:GUIDED_K]], np.int64)
+    ei = np.array([m.trainIdx for p in pairs for m in p[:GUIDED_K]], np.int64)
+    if not len(qi):
+        return 0, 0.0
+    lin, shift = model[:, :2].astype(np.float32), model[:, 2].astype(np.float32)
+    proj = query.points[qi] @ lin.T + shift
+    near = ((proj - entry.points[ei]) ** 2).sum(axis=1) <= GUIDED_RADIUS**2
+    # ORB measures orientation in image coordinates (y down); the similarity
+    # turns a keypoint's direction by the model's angle
+    turn = np.degrees(np.arctan2(model[1, 0], model[0, 0]))
+    diff = (entry.angles[ei] - query.angles[qi] - turn + 180.0) % 360.0 - 180.0
+    ok = near & (np.abs(diff) <= GUIDED_ANGLE)
+    qi, ei = qi[ok], ei[ok]
+    if not len(ei):
+        return 0, 0.0
+    count = min(len(np.unique(qi)), len(np.unique(ei)))
+    pts = entry.points[np.unique(ei)]
+    spread = float(np.ptp(pts[:, 0]) * np.ptp(pts[:, 1])) / max(1, entry.width * entry.height)
+    return count, spread

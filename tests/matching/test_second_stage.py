@@ -1,0 +1,153 @@
+"""The local-feature stage: guided count, tiny images, candidate index vs exhaustive."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+import matching
+from matching.features import MAX_UPSCALE, LocalFeatures, extract_features, verify
+from matching.votes import DescriptorVotes
+
+BANKED = ("astronaut", "camera", "chelsea", "coins", "moon", "rocket", "immunohistochemistry")
+
+
+def _rgb(name: str) -> np.ndarray:
+    img = getattr(skdata, name)()
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(img[:, :, :3])
+
+
+def _faces(n: int) -> list[np.ndarray]:
+    out = []
+    for face in skdata.lfw_subset()[:n]:
+        g = cv2.resize((face * 255).astype(np.uint8), (200, 200), interpolation=cv2.INTER_CUBIC)
+        out.append(np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2)))
+    return out
+
+
+def _query(img: np.ndarray) -> matching.Hashes:
+    return matching.compute_hashes(
+        np.ascontiguousarray(img), features=True, mirrored_features=True, for_query=True
+    )
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return {n: matching.compute_hashes(_rgb(n), features=True) for n in BANKED}
+
+
+@pytest.fixture(scope="module")
+def bank(entries):
+    b = matching.Bank()
+    for name, h in entries.items():
+        b.add(name, h, category="known_aigc")
+    return b
+
+
+def test_no_image_is_accepted_against_an_entry_it_is_not_a_copy_of(entries):
+    # exhaustive: every side of every distinct query against every entry,
+    # whatever the candidate stage would pick
+    cfg = matching.MatchConfig()
+    distinct = [_rgb("coffee"), _rgb("text"), *_faces(12)]
+    distinct += [_rgb(n)[::2, ::2] for n in ("brick", "grass", "page")]
+    for img in distinct:
+        q = _query(img)
+        for side in (q.features, q.features_mirrored):
+            for name, e in entries.items():
+                v = verify(side, e.features)
+                assert not cfg.accepts(v), (name, v)
+                assert v.guided < cfg.min_guided or cfg.min_guided == 0
+
+
+def test_a_half_crop_with_few_ratio_test_inliers_is_confirmed_by_the_guided_count(entries):
+    cfg = matching.MatchConfig()
+    img = _rgb("chelsea")
+    h, w = img.shape[:2]
+    crop = img[h // 2 :, : w // 2]  # bottom-left quarter of the area: mostly fur
+    v = verify(_query(crop).features, entries["chelsea"].features)
+    assert 0.45 <= v.scale <= 0.55
+    # the guided count finds more of the same transform than the ratio test
+    assert v.guided > v.inliers
+    assert cfg.accepts(v)
+
+
+def test_orb1_blobs_still_load_and_verify_without_the_guided_count(entries):
+    e = entries["camera"].features
+    old = LocalFeatures(e.points, e.descriptors, e.width, e.height)  # no angles: ORB1
+    blob = old.to_blob()
+    assert blob[:4] == b"ORB1"
+    back = LocalFeatures.from_blob(blob)
+    assert back.angles is None
+    v = verify(_query(_rgb("camera")[50:450, 60:460]).features, back)
+    assert v.guided == 0 and matching.MatchConfig().accepts(v)
+    new = LocalFeatures.from_blob(e.to_blob())
+    assert new.to_blob()[:4] == b"ORB2"
+    turn = (new.angles - e.angles + 180) % 360 - 180  # one byte: 360/256 degree steps
+    assert np.abs(turn).max() <= 360 / 512 + 1e-3
+
+
+def test_tiny_images_are_enlarged_at_most_max_upscale_and_still_match():
+    # skimage's microaneurysms is 102 px: enlarged 6x to 640 px, ORB's corners
+    # were interpolation ripples (a 15% sticker broke the match); at 320 px not
+    tiny = _rgb("microaneurysms")
+    assert max(tiny.shape[:2]) * MAX_UPSCALE < matching.features.FEATURE_SIDE
+    feats = extract_features(tiny)
+    assert max(feats.width, feats.height) == matching.features.FEATURE_SIDE  # 640 frame
+    assert feats.points.max() <= matching.features.FEATURE_SIDE
+    b = matching.Bank()
+    for name in ("microaneurysms", "moon", "cell", "camera"):
+        b.add(name, matching.compute_hashes(_rgb(name), features=True), category="known_aigc")
+    stickered = tiny.copy()
+    cv2.circle(stickered, (60, 40), 22, (255, 210, 0), -1)
+    best = b.lookup(_query(stickered)).best
+    assert best is not None and best.entry_id == "microaneurysms"
+
+
+def test_candidate_index_gives_the_exhaustive_answers_on_a_small_bank(bank, entries):
+    cfg = bank.config
+    queries = {}
+    for name in ("astronaut", "camera", "rocket", "coins"):
+        img = _rgb(name)
+        h, w = img.shape[:2]
+        queries[f"{name} crop"] = (name, img[h // 8 : h - h // 5, w // 6 : w - w // 10])
+        cap = img.copy()
+        cap[: h // 6] = 255
+        queries[f"{name} caption"] = (name, cap)
+    for i, face in enumerate(_faces(6)):
+        queries[f"face{i}"] = (None, face)
+    queries["coffee"] = (None, _rgb("coffee"))
+    for label, (truth, img) in queries.items():
+        q = _query(img)
+        exhaustive = {
+            name
+            for name, e in entries.items()
+            if cfg.accepts(verify(q.features, e.features))
+            or cfg.accepts(verify(q.features_mirrored, e.features))
+        }
+        found = {m.entry_id for m in bank.lookup(q).matches if m.stage == "local_features"}
+        hashed = bank.lookup(q).best
+        if hashed is not None and hashed.stage == "hash":
+            continue  # the hash stage answered first; nothing to compare
+        assert found == exhaustive, label
+        assert found == ({truth} if truth else set()), label
+
+
+def test_substring_votes_find_the_nearest_descriptor_when_it_shares_a_substring():
+    rng = np.random.default_rng(3)
+    bank_desc = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    owners = np.repeat(np.arange(50), 100)
+    votes = DescriptorVotes(owners, bank_desc, 50)
+    # queries: bank descriptors of owner 7 with 30 bits flipped (most keep a substring)
+    q = bank_desc[700:800].copy()
+    bits = np.unpackbits(q, axis=1)
+    for row in bits:
+        row[rng.choice(256, 30, replace=False)] ^= 1
+    q = np.packbits(bits, axis=1)
+    got = votes.votes(q, max_distance=64)
+    assert got.argmax() == 7 and got[7] >= 80 and got.sum() == got[7]
+    # random queries are far from everything: no votes within 64 bits
+    assert votes.votes(rng.integers(0, 256, (200, 32), dtype=np.uint8)).sum() == 0
