@@ -65,6 +65,6 @@ def test_scan_grid_is_fixed_and_covers_the_documented_ranges():
     assert periods[0] == pytest.approx(64.0) and periods[-1] <= 300.0
     assert np.all(np.diff(np.log(periods)) == pytest.approx(np.log(1.004)))
     assert min(angles) == -15.0 and max(angles) == 15.0 and 0.0 not in angles
-    assert detect_mod.THOROUGH_HYPOTHESES == detect_mod.HYPOTHESES + (
-        len(periods) + len(angles)
-    ) * detect_mod.DIHEDRAL * 128 * 128
+    scan = (len(periods) + len(angles)) * detect_mod.DIHEDRAL * 128 * 128
+    expected = detect_mod.HYPOTHESES + scan
+    assert expected == detect_mod.THOROUGH_HYPOTHESES
