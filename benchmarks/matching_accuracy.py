@@ -356,6 +356,29 @@ def main() -> None:
         if v["full"][1]:
             false_examples.append(("distinct", name, [m.entry_id for m in full.matches]))
 
+    # Low-quality queries (PDQ quality < 50) match only when PDQ and pHash
+    # agree (MatchConfig.corroborate_phash): stress that rule with degraded
+    # copies of the distinct images - blurred, shrunk to 24 px, darkened -
+    # and count those that are low quality and still match anything.
+    lq_n, lq_false = 0, dict.fromkeys(cols, 0)
+    for name, img in distinct.items():
+        for how, x in (
+            ("blur 8", cv2.GaussianBlur(img, (0, 0), 8)),
+            ("24 px", cv2.resize(img, (24, 24), interpolation=cv2.INTER_AREA)),
+            ("dark", (img * 0.15).astype(np.uint8)),
+        ):
+            q = matching.compute_hashes(x, features=True, mirrored_features=True, for_query=True)
+            if q.quality >= matching.DEFAULT_MIN_QUALITY:
+                continue
+            lq_n += 1
+            v, _, _, full = verdicts(q, None)
+            for c in cols:
+                lq_false[c] += v[c][1]
+            if v["full"][1]:
+                false_examples.append(
+                    ("low quality", f"{name} {how}", [m.entry_id for m in full.matches])
+                )
+
     print()
     print(
         "| transform | n | " + " | ".join(f"{c} recall" for c in cols) + " | found by ORB stage |"
@@ -377,6 +400,11 @@ def main() -> None:
     print(
         f"| among {len(distinct)} distinct images (200 faces + held-out) | "
         + " | ".join(str(dfalse[c]) for c in cols)
+        + " |"
+    )
+    print(
+        f"| among {lq_n} low-quality distinct queries (blurred, 24 px, dark) | "
+        + " | ".join(str(lq_false[c]) for c in cols)
         + " |"
     )
     for ex in false_examples[:10]:

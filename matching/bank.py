@@ -70,6 +70,17 @@ class MatchConfig:
     min_inliers: int = 14
     min_guided: int = 20
     min_spread: float = 0.02
+    # A query under min_quality (a thumbnail, a nearly flat picture) is not
+    # matched on PDQ alone, as PDQ's authors advise: its weak bits flip
+    # easily. It still matches an entry when two hash families agree on it:
+    # its untransformed PDQ within the radius AND its pHash within this many
+    # of 64 bits of the entry's (entries without a pHash, e.g. imported hash
+    # lists, never match this way; -1 turns it off). Measured
+    # (benchmarks/matching_accuracy.py, matching/README.md): the 26 px copy
+    # of a 102 px entry is at PDQ 30 / pHash 0, while 406 low-quality
+    # distinct queries (raw, blurred, shrunk to 24 px, darkened) come no
+    # closer than PDQ 96 to any entry.
+    corroborate_phash: int = 8
     # codes added since the last rebuild are scanned linearly until there are this many
     max_pending: int = 4096
 
@@ -78,6 +89,8 @@ class MatchConfig:
             raise ValueError("need 0 <= radius <= near_radius <= 256")
         if not 0 <= self.min_quality <= 100:
             raise ValueError("min_quality must be within 0..100")
+        if not -1 <= self.corroborate_phash <= 64:
+            raise ValueError("corroborate_phash must be within -1..64")
         if self.candidates not in ("substrings", "flann"):
             raise ValueError('candidates must be "substrings" or "flann"')
 
@@ -97,7 +110,8 @@ class Match:
     severity: str | None
     # PDQ Hamming distance for the hash stage; None for the local-feature stage
     distance: int | None
-    # "pdq" | "pdq_dihedral" | "pdq_unboxed" | "orb"
+    # "pdq" | "pdq_dihedral" | "pdq_unboxed" | "orb" | "pdq+phash" (a low-quality
+    # query that PDQ and pHash both put on this entry, see MatchConfig)
     hash_type: str
     # "hash" | "local_features"
     stage: str
@@ -433,6 +447,15 @@ class Bank:
                     pool = best if d <= cfg.radius else near
                     if idx not in pool or _rank(m) < _rank(pool[idx]):
                         pool[idx] = m
+        if not quality_ok and hashes.phash is not None and cfg.corroborate_phash >= 0:
+            if "hash" not in stages:
+                stages.append("hash")
+            for idx, _, d in self.search_codes([hashes.pdq], cfg.radius)[0]:
+                ph = self._phash_distance(idx, hashes.phash)
+                if ph is not None and ph <= cfg.corroborate_phash:
+                    m = self._match(idx, d, "pdq+phash", "original", hashes.phash)
+                    if idx not in best or _rank(m) < _rank(best[idx]):
+                        best[idx] = m
         if best:
             near = {}
         if not best and self.wants_features:
