@@ -39,14 +39,20 @@ def test_real_entry_point_refuses_to_run_without_a_key(tmp_path):
     assert res.returncode == 2 and "no watermark key" in res.stderr
 
 
-def test_embed_then_detect(tmp_path, natural, key):
-    src, out, key_file = tmp_path / "in.png", tmp_path / "out.jpg", tmp_path / "test.key"
+def _embed_coffee(tmp_path, natural, key, out_name):
+    """Write a test image and its key file, mark it through the CLI: (src, out, key_file)."""
+    src, out, key_file = tmp_path / "in.png", tmp_path / out_name, tmp_path / "test.key"
     Image.fromarray(natural("coffee", 600)).save(src)
     key_file.write_text(key.hex())
     made = _aigc(
         "embed", str(src), str(out), "--payload", "DEADBEEF00112233", "--key-file", str(key_file)
     )
     assert made.returncode == 0, made.stderr
+    return src, out, key_file
+
+
+def test_embed_then_detect(tmp_path, natural, key):
+    src, out, key_file = _embed_coffee(tmp_path, natural, key, "out.jpg")
     found = _aigc(
         "detect", str(out), str(src), "--json", env={"AIGC_WATERMARK_KEY_FILE": str(key_file)}
     )
@@ -104,13 +110,7 @@ def test_detect_thorough_reports_its_own_hypothesis_count(tmp_path, natural, key
     import importlib
 
     detect_mod = importlib.import_module("watermark.detect")
-    src, out, key_file = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "test.key"
-    Image.fromarray(natural("coffee", 600)).save(src)
-    key_file.write_text(key.hex())
-    made = _aigc(
-        "embed", str(src), str(out), "--payload", "DEADBEEF00112233", "--key-file", str(key_file)
-    )
-    assert made.returncode == 0, made.stderr
+    _, out, key_file = _embed_coffee(tmp_path, natural, key, "out.png")
     rows = {}
     for flag in ((), ("--thorough",)):
         res = _aigc("detect", str(out), "--json", "--key-file", str(key_file), *flag)
