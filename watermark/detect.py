@@ -51,7 +51,7 @@ HYPOTHESES = LATTICES * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
 # angle-0 column (crops, screenshots, re-shared crops; 0.4% steps, inside the
 # pilot's +-0.6% main lobe) and every angle of the nominal-period row up to
 # 15 degrees (0.25-degree steps; rotations inside the canvas). ~500 folds,
-# ~2 s on one core. The scan is a fixed grid, chosen before the key is
+# ~1.4 s on one core. The scan is a fixed grid, chosen before the key is
 # looked at, and counted: thorough mode is ONE test over the union of the
 # fast hypotheses and the scan's, so its threshold is a little higher (z 8.82
 # instead of 8.56) and its bound is still 1e-9 per image.
@@ -198,7 +198,7 @@ def _try(folds: _Folds, lat: Lattice, key: bytes) -> tuple[float, int, np.ndarra
     return z, d, folded
 
 
-def _polish(works: _Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
+def _polish(folds: _Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
     """Coordinate ascent of the pilot z in period and angle, in steps finer than the grid."""
     best = (z, d, lat, folded)
     for dp, dt in ((0.002, 0.1), (0.001, 0.05)):
@@ -206,7 +206,7 @@ def _polish(works: _Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, k
             cur = best
             for factor, turn in ((1 + dp, 0.0), (1 - dp, 0.0), (1.0, dt), (1.0, -dt)):
                 near = Lattice(cur[2].period * factor, cur[2].angle + turn, lat.score)
-                z2, d2, f2 = _try(works, near, key)
+                z2, d2, f2 = _try(folds, near, key)
                 if z2 > best[0]:
                     best = (z2, d2, near, f2)
             if best is cur:
@@ -224,12 +224,12 @@ def _scan(works: list[np.ndarray]) -> Iterator[Lattice]:
         yield Lattice(float(T), angle, 0.0)
 
 
-def _decide(works: _Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
+def _decide(folds: _Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
     hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
     z_thr = stats.threshold(hypotheses)
     best = None
-    for lat in works.lattices():
-        z, d, folded = _try(works, lat, key)
+    for lat in folds.lattices():
+        z, d, folded = _try(folds, lat, key)
         if best is None or z > best[0]:
             best = (z, d, lat, folded)
         # Stopping early, and refining only promising lattices, are safe:
@@ -240,7 +240,7 @@ def _decide(works: _Folds, key: bytes, frames: int, thorough: bool = False) -> D
         if z >= LOCAL_PROBE_Z:
             for factor, turn in LOCAL_OFFSETS:
                 near = Lattice(lat.period * factor, lat.angle + turn, lat.score)
-                z2, d2, folded2 = _try(works, near, key)
+                z2, d2, folded2 = _try(folds, near, key)
                 if z2 > best[0]:
                     best = (z2, d2, near, folded2)
                 if z2 >= z_thr:
@@ -248,8 +248,8 @@ def _decide(works: _Folds, key: bytes, frames: int, thorough: bool = False) -> D
             if best[0] >= z_thr:
                 break
     if thorough and (best is None or best[0] < z_thr):
-        for lat in _scan(works.works):
-            z, d, folded = _try(works, lat, key)
+        for lat in _scan(folds.works):
+            z, d, folded = _try(folds, lat, key)
             if best is None or z > best[0]:
                 best = (z, d, lat, folded)
             if z >= z_thr:
@@ -267,7 +267,7 @@ def _decide(works: _Folds, key: bytes, frames: int, thorough: bool = False) -> D
         if payload is None:
             # Presence is already decided (and z, p stay those of the counted
             # hypothesis); a finer geometry only sharpens the payload's soft bits.
-            lat, d, folded = _polish(works, lat, d, folded, z, key)
+            lat, d, folded = _polish(folds, lat, d, folded, z, key)
             dy, dx, g = _locate(folded, pat, d)
             payload, errors = _read_payload(g, pat, dy, dx)
         shift = (dy, dx)
@@ -291,7 +291,7 @@ def detect(rgb: np.ndarray, key: bytes, *, thorough: bool = False) -> Detection:
     """Is this key's mark in the image, and what payload does it carry?
 
     thorough=True adds a keyed scan of crops' and rotations' geometry when
-    the fast search finds nothing (~2 s instead of ~50 ms; see SCAN_PERIODS).
+    the fast search finds nothing (~1.4 s instead of ~50 ms; see SCAN_PERIODS).
     """
     return detect_frames([rgb], key, thorough=thorough)
 
