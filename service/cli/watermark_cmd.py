@@ -163,6 +163,8 @@ def _detect_row(path: Path, key: bytes, thorough: bool = False) -> dict:
         "p_value": found.p_value,
         "score": round(found.score, 3),
         "threshold": round(found.threshold, 3),
+        "payload_score": None if found.payload_score is None else round(found.payload_score, 3),
+        "payload_threshold": round(found.payload_threshold, 3),
         "hypotheses": found.hypotheses,
         "scale": None if found.scale is None else round(found.scale, 4),
         "rotation": None if found.rotation is None else round(found.rotation, 2),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -68,8 +70,12 @@ def test_threshold_is_the_bonferroni_bound(natural, key):
     found = watermark.detect(natural("coffee", 512), key)
     h = found.hypotheses
     assert h >= 8 * 128 * 128  # every shift of every dihedral transform, at least
-    assert stats.p_value(found.threshold, h) == pytest.approx(watermark.FALSE_POSITIVE_RATE)
-    assert stats.p_value(found.score, h) == pytest.approx(found.p_value)
+    # two rules (pilot alone; pilot + decoded payload), each at half the rate
+    half = watermark.FALSE_POSITIVE_RATE / 2
+    assert stats.p_value(found.threshold, h) == pytest.approx(half)
+    assert stats.p_value(found.payload_threshold, h * 2**64) == pytest.approx(half)
+    assert found.payload_score is None  # nothing decoded on an unmarked image
+    assert found.p_value == pytest.approx(min(1.0, 2 * h * math.exp(-(found.score**2) / 2)))
 
 
 def test_frames_pool_evidence(marked, key, payload):
