@@ -2,12 +2,14 @@
 
 Steps: luminance at the working resolution (long side REF_LONG_SIDE, so cost
 does not grow with the upload's size) -> whitening -> lattice candidates
-(the nominal one first, then `sync.find_lattices`' estimates; key-free) ->
-fold to one T x T tile -> for each of the 8 dihedral transforms (rotations
-by 90 degrees, mirror images) the pilot correlation at every cyclic shift
-via one FFT -> the best hypothesis gives z and its Bonferroni-corrected
-p-value; the payload is read there by soft Viterbi decoding. Presence is
-decided by the pilot alone, never by whether the payload decoded.
+(the nominal one first, then the key's sync-line comb, `comb.find`, then the
+key-free `sync.find_lattices`) -> fold to one T x T tile -> for each of the
+8 dihedral transforms (rotations by 90 degrees, mirror images) the pilot
+correlation at every cyclic shift via one FFT -> the best hypothesis gives z
+and its Bonferroni-corrected p-value; the payload is read there by soft
+Viterbi decoding. Presence is decided by correlations with counted bounds
+(the pilot alone, or the pilot plus the decoded payload over all 2^64
+codewords), never by whether the payload decoded.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft as sfft
 
-from . import ecc, stats
+from . import comb, ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
 from .pattern import Pattern, T, check_key, pattern_for
-from .sync import LATTICES, NOMINAL, P_MAX, Lattice, find_lattices, fold, whiten
+from .sync import LATTICES, NOMINAL, P_MAX, Lattice, find_lattices, flat_power, fold, whiten
 
 DIHEDRAL = 8
 # Keyed local refinement: a lattice whose best pilot z stands out of what
@@ -43,7 +45,7 @@ LOCAL_OFFSETS = (
     (1.0, -0.2),
 )
 LOCAL_PROBE_Z = 5.0
-HYPOTHESES = LATTICES * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+HYPOTHESES = (LATTICES + comb.CANDIDATES) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
 
 # Thorough mode (analysts re-checking one file, not the upload hook): when
 # the key-free lattice estimate misses, as it does on heavy texture, scan
@@ -53,8 +55,8 @@ HYPOTHESES = LATTICES * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
 # 15 degrees (0.25-degree steps; rotations inside the canvas). ~500 folds,
 # ~1.4 s on one core. The scan is a fixed grid, chosen before the key is
 # looked at, and counted: thorough mode is ONE test over the union of the
-# fast hypotheses and the scan's, so its threshold is a little higher (z 8.82
-# instead of 8.56) and its bound is still 1e-9 per image.
+# fast hypotheses and the scan's, so its threshold is a little higher (z 8.90
+# instead of 8.68) and its bound is still 1e-9 per image.
 SCAN_PERIODS = tuple(
     float(64.0 * 1.004**i) for i in range(int(np.log(300 / 64) / np.log(1.004)) + 1)
 )
@@ -125,21 +127,24 @@ def _normalize_spectrum(fh: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """The pilot tile seen through each dihedral transform: rfft2 spectra and their supports.
+    """The pilot tile seen through each dihedral transform: rfft2 spectra and supports.
 
     Correlating a transformed fold with the pilot equals correlating the fold
     with the inversely transformed pilot, so one FFT of the fold serves all 8.
+    The sync lines are not part of it: a score dominated by a few strong
+    terms is capped by Hoeffding's bound (z <= sqrt(2 x terms)).
     """
     pat = pattern_for(key)
     spec = np.zeros((T, T), dtype=np.complex128)
     pil = pat.pilot
-    spec[pat.rows[pil], pat.cols[pil]] = pat.chips[pil]
-    spec[(-pat.rows[pil]) % T, (-pat.cols[pil]) % T] = np.conj(pat.chips[pil])
+    vals = pat.chips[pil]
+    spec[pat.rows[pil], pat.cols[pil]] = vals
+    spec[(-pat.rows[pil]) % T, (-pat.cols[pil]) % T] = np.conj(vals)
     tile_ = np.real(sfft.ifft2(spec))
     out = np.stack([sfft.rfft2(_undo_dihedral(tile_, d)) for d in range(DIHEDRAL)])
-    support = np.abs(out) > 1e-3 * np.abs(out).max()
-    out = np.where(support, out / (np.abs(out) + 1e-30), 0)
-    return np.conj(out).astype(np.complex64), support
+    # a dihedral transform only moves bins (and turns their phase): |out| is 1 or 0
+    out[np.abs(out) < 1e-6] = 0
+    return np.conj(out).astype(np.complex64), (np.abs(out) > 0).astype(np.float32)
 
 
 def _search(folded: np.ndarray, key: bytes) -> tuple[float, int]:
@@ -148,7 +153,7 @@ def _search(folded: np.ndarray, key: bytes) -> tuple[float, int]:
     g = _normalize_spectrum(sfft.rfft2(folded)).astype(np.complex64)
     corr = sfft.irfft2(g[None] * conj_pilots, s=(T, T), axes=(-2, -1)) * (T * T)
     # Re(conj(chip) G) = (a Re G + b Im G)/sqrt(2) with random signs a, b: the
-    # sum's bound is exp(-z^2/2) for z = corr / sqrt(sum of |G|^2 over the full support)
+    # sum's bound is exp(-z^2/2) for z = corr / sqrt(sum of |G|^2 over the pilot's bins)
     norm = np.sqrt(((np.abs(g) ** 2 * _BIN_WEIGHT)[None] * support).sum(axis=(-2, -1)))
     z = corr.reshape(DIHEDRAL, -1).max(axis=1) / np.maximum(norm, 1e-12)
     d = int(np.argmax(z))
@@ -188,6 +193,7 @@ class _Folds:
         self.works = works
         self._cache: dict[tuple[float, float], np.ndarray] = {}
         self._lattices: list[Lattice] | None = None
+        self._power: np.ndarray | None = None
 
     def fold(self, lat: Lattice) -> np.ndarray:
         k = (lat.period, lat.angle)
@@ -198,11 +204,22 @@ class _Folds:
             self._cache[k] = folded
         return self._cache[k]
 
-    def lattices(self) -> Iterator[Lattice]:
-        """The nominal lattice, then the estimated ones (estimated once, on first need)."""
+    def power(self) -> np.ndarray:
+        if self._power is None:
+            self._power = flat_power(self.works)
+        return self._power
+
+    def lattices(self, pat: Pattern) -> Iterator[Lattice]:
+        """The nominal lattice, then the key's sync-line estimates, then the key-free ones.
+
+        Each is computed on first need: a mark at the nominal geometry costs no search.
+        """
         yield NOMINAL
+        shape = self.works[0].shape
+        p_max = min(P_MAX, max(shape) * 0.6)  # a fold needs ~2 periods
+        yield from comb.find(self.power(), shape, pat, p_max)
         if self._lattices is None:
-            self._lattices = find_lattices(self.works)
+            self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices
 
 
@@ -259,14 +276,15 @@ def _combined(
     """Decode the payload at the pilot's shift and score pilot + payload together."""
     dy, dx, g = _locate(folded, pat, d)
     vals = _bin_values(g, pat, dy, dx)
-    pay = ~pat.pilot
+    pay = pat.bit_of >= 0
     soft = np.bincount(pat.bit_of[pay], weights=vals[pay], minlength=ecc.CODED_BITS)
     payload, errors = ecc.decode(soft)
     if payload is None:
         return None, None, None, (dy, dx)
     signs = 2.0 * ecc.encode(payload).astype(np.float64) - 1.0
     total = vals[pat.pilot].sum() + (signs[pat.bit_of[pay]] * vals[pay]).sum()
-    norm = np.sqrt(0.5 * np.sum(np.abs(g[pat.rows, pat.cols]) ** 2))
+    used = pat.pilot | pay  # the sync lines are left out, as in the pilot's score
+    norm = np.sqrt(0.5 * np.sum(np.abs(g[pat.rows[used], pat.cols[used]]) ** 2))
     return float(total / max(norm, 1e-12)), payload, errors, (dy, dx)
 
 
@@ -301,7 +319,7 @@ def _decide(folds: _Folds, key: bytes, frames: int, thorough: bool = False) -> D
     # Stopping early, and refining only promising lattices, are safe:
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
-    for lat in folds.lattices():
+    for lat in folds.lattices(pat):
         h = attempt(lat)
         if found():
             break
