@@ -72,14 +72,15 @@ SCAN_ANGLES = tuple(float(a) for a in np.round(np.arange(-15.0, 15.0001, 0.25), 
 THOROUGH_HYPOTHESES = HYPOTHESES + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHEDRAL * T * T
 
 # Two detection rules, each at half the false-positive rate:
-# (1) the pilot alone (30% of the ring's energy);
+# (1) the pilot alone (24% of the tile's energy);
 # (2) the pilot plus the payload bins, signed by the codeword the Viterbi
 #     decoder read there, when its CRC holds. Rule 2 correlates with the
 #     pilot's and the payload's energy (z grows ~1.6x) but picks the best of
 #     the 2^64 valid codewords, so it is counted over them all: H x 2^64
 #     hypotheses, z >= 12.85 in the fast test, i.e. a pilot-only z of ~8.1
-#     instead of 8.75 (where the payload decodes at all). The decoder's success is never the rule; a correlation
-#     with a union bound is (README.md, "The false-positive bound").
+#     instead of 8.75 (where the payload decodes at all). The decoder's
+#     success is never the rule; a correlation with a union bound is
+#     (README.md, "The false-positive bound").
 RULES = 2
 CODEWORDS = 2 ** (8 * ecc.PAYLOAD_BYTES)
 
