@@ -61,7 +61,7 @@ HYPOTHESES = (LATTICES + comb.CANDIDATES) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL 
 # angle-0 column (crops, screenshots, re-shared crops; 0.4% steps, inside the
 # pilot's +-0.6% main lobe) and every angle of the nominal-period row up to
 # 15 degrees (0.25-degree steps; rotations inside the canvas). ~500 folds,
-# ~1.4 s on one core. The scan is a fixed grid, chosen before the key is
+# ~0.45 s on one core. The scan is a fixed grid, chosen before the key is
 # looked at, and counted: thorough mode is ONE test over the union of the
 # fast hypotheses and the scan's, so its threshold is a little higher (z 8.91
 # instead of 8.75) and its bound is still 1e-9 per image.
@@ -420,7 +420,7 @@ def detect(rgb: np.ndarray, key: bytes, *, thorough: bool = False) -> Detection:
     """Is this key's mark in the image, and what payload does it carry?
 
     thorough=True adds a keyed scan of crops' and rotations' geometry when
-    the fast search finds nothing (~1.4 s instead of ~50 ms; see SCAN_PERIODS).
+    the fast search finds nothing (~0.45 s instead of ~30 ms; see SCAN_PERIODS).
     """
     return detect_frames([rgb], key, thorough=thorough)
 
