@@ -361,25 +361,22 @@ def _decide(folds: _Folds, key: bytes, frames: int, thorough: bool = False) -> D
         if found():
             break
         if h.z >= LOCAL_PROBE_Z:
-            for factor, turn in LOCAL_OFFSETS:
-                attempt(Lattice(lat.period * factor, lat.angle + turn, lat.score))
-                if found():
-                    break
-            if found():
-                break
+            offsets, transforms = LOCAL_OFFSETS, DIHEDRAL
         elif lat is NOMINAL:
             # A few edge pixels cut off (the commonest crop) move the period
             # by under 1.2%, which the lattice estimates can miss on texture
             # while the nominal z stays under the probe: its period offsets
             # are tried anyway, untransformed only (one correlation each
             # instead of 8; a subset of the counted hypotheses).
-            for factor, turn in LOCAL_OFFSETS:
-                if turn == 0.0:
-                    attempt(Lattice(lat.period * factor, 0.0, lat.score), transforms=1)
-                    if found():
-                        break
+            offsets, transforms = tuple(o for o in LOCAL_OFFSETS if o[1] == 0.0), 1
+        else:
+            continue
+        for factor, turn in offsets:
+            attempt(Lattice(lat.period * factor, lat.angle + turn, lat.score), transforms)
             if found():
                 break
+        if found():
+            break
     if thorough and not found():
         for lat in _scan(folds.works):
             attempt(lat)
