@@ -11,8 +11,8 @@ sum of SYNC_BINS shifted slices of one log-polar image.
 Why keyed lines and not only the key-free autocorrelation (`sync.py`): the
 evidence an energy detector collects from lines grows like their energy
 over sqrt(their number). The pilot and payload spread the rest of the
-energy over ~1,500 frequencies, which on heavy texture (grass, gravel)
-leaves the true lattice below chance peaks; 15% of the energy on 8 lines
+energy over ~2,200 frequencies, which on heavy texture (grass, gravel)
+leaves the true lattice below chance peaks; 20% of the energy on 6 lines
 stands out (measured in `benchmarks/watermark_robustness.py`).
 
 This reads only power (magnitudes) at key-chosen positions, never the
@@ -43,8 +43,11 @@ def _lines(pat: Pattern) -> tuple[np.ndarray, np.ndarray]:
     return np.log(np.hypot(ky, kx)), np.degrees(np.arctan2(ky, kx))
 
 
-def _prepare(power: np.ndarray) -> np.ndarray:
-    """Zero frequency at the centre row, lightly blurred: a line off the bin grid spreads."""
+def prepare(power: np.ndarray) -> np.ndarray:
+    """`find`'s input from `sync.flat_power` (key-free: one per image, whatever the keys).
+
+    Zero frequency at the centre row, lightly blurred: a line off the bin grid spreads.
+    """
     p = np.fft.fftshift(power, axes=0).astype(np.float32)
     return cv2.GaussianBlur(p, (0, 0), 0.6)
 
@@ -81,10 +84,12 @@ def _exact(p, logk, psi, shape, period, angle, mirror) -> np.ndarray:
     return _sample(p, f * np.cos(direction), f * np.sin(direction), h, w).sum(axis=-1)
 
 
-def find(power: np.ndarray, shape: tuple[int, int], pat: Pattern, p_max: float) -> list[Lattice]:
-    """The CANDIDATES lattices whose moved sync lines carry the most power, best first."""
+def find(p: np.ndarray, shape: tuple[int, int], pat: Pattern, p_max: float) -> list[Lattice]:
+    """The CANDIDATES lattices whose moved sync lines carry the most power, best first.
+
+    p is `prepare(sync.flat_power(...))` of working images of this shape.
+    """
     h, w = shape
-    p = _prepare(power)
     # the lowest frequency a line can have: the lowest radius at the longest period
     mx, my, logf = _polar_maps(h, w, 0.98 * SYNC_R_LO / P_MAX)
     lp = cv2.remap(p, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -122,8 +127,8 @@ def find(power: np.ndarray, shape: tuple[int, int], pat: Pattern, p_max: float) 
     for idx in cand[: 10 * CANDIDATES]:
         i, j = np.unravel_index(idx, best.shape)
         mirror = bool(mirrored[i, j] > straight[i, j])
-        lat = _refine(p, logk, psi, shape, float(periods[i]), j * _ANGLE_STEP, mirror)
-        lat = Lattice(lat.period, lat.angle, float(best[i, j]))
+        period, angle = _refine(p, logk, psi, shape, float(periods[i]), j * _ANGLE_STEP, mirror)
+        lat = Lattice(period, (angle + 45.0) % 90.0 - 45.0, float(best[i, j]))
         if any(same_lattice(lat.period, lat.angle, f) for f in found):
             continue
         found.append(lat)
@@ -132,7 +137,7 @@ def find(power: np.ndarray, shape: tuple[int, int], pat: Pattern, p_max: float) 
     return found
 
 
-def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool) -> Lattice:
+def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool):
     """Finer grids around a peak: the fold needs ~0.4% in period and ~0.2 degrees."""
     for dp, dt in ((0.0025, 0.2), (0.0005, 0.04)):
         steps = np.arange(-5, 6)
@@ -141,4 +146,4 @@ def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool) -> L
         s = _exact(p, logk, psi, shape, pp, tt, np.full(pp.shape, mirror))
         k = int(np.argmax(s))
         period, angle = float(pp.flat[k]), float(tt.flat[k])
-    return Lattice(period, (angle + 45.0) % 90.0 - 45.0, 0.0)
+    return period, angle

@@ -24,7 +24,16 @@ import scipy.fft as sfft
 from . import comb, ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
 from .pattern import Pattern, T, check_key, pattern_for
-from .sync import LATTICES, NOMINAL, P_MAX, Lattice, find_lattices, flat_power, fold, whiten
+from .sync import (
+    LATTICES,
+    NOMINAL,
+    Lattice,
+    find_lattices,
+    flat_power,
+    fold,
+    period_limit,
+    whiten,
+)
 
 DIHEDRAL = 8
 # Keyed local refinement: a lattice whose best pilot z stands out of what
@@ -225,6 +234,7 @@ class _Folds:
         self._cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lattices: list[Lattice] | None = None
         self._power: np.ndarray | None = None
+        self._comb_power: np.ndarray | None = None  # key-free too: one per image, not per key
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The fold, its normalized spectrum and that spectrum's power (every key reuses them)."""
@@ -250,8 +260,9 @@ class _Folds:
         """
         yield NOMINAL
         shape = self.works[0].shape
-        p_max = min(P_MAX, max(shape) * 0.6)  # a fold needs ~2 periods
-        yield from comb.find(self.power(), shape, pat, p_max)
+        if self._comb_power is None:
+            self._comb_power = comb.prepare(self.power())
+        yield from comb.find(self._comb_power, shape, pat, period_limit(shape))
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices
@@ -283,7 +294,7 @@ def _polish(folds: _Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, k
 
 def _scan(works: list[np.ndarray]) -> Iterator[Lattice]:
     """Thorough mode's keyed grid: the angle-0 column, then the nominal-period row."""
-    p_max = min(P_MAX, max(works[0].shape) * 0.6)  # a fold needs ~2 periods
+    p_max = period_limit(works[0].shape)
     for period in SCAN_PERIODS:
         if period <= p_max:
             yield Lattice(period, 0.0, 0.0)

@@ -39,6 +39,11 @@ _CENTRAL_RADIUS = 12
 MIN_LATTICE_SCORE = 3.0
 
 
+def period_limit(shape: tuple[int, int]) -> float:
+    """The longest period worth trying in a working image of this shape: a fold needs ~2."""
+    return min(P_MAX, max(shape) * 0.6)
+
+
 @dataclass(frozen=True)
 class Lattice:
     period: float  # working pixels per tile
@@ -244,7 +249,7 @@ def find_lattices(
 ) -> list[Lattice]:
     """The most likely lattices of the mark's tiling, from `flat_power` of frames of this shape."""
     sharp, smooth = autocorrelation(power, shape)
-    p_max = min(P_MAX, max(sharp.shape) * 0.6)
+    p_max = period_limit(sharp.shape)
     score, periods, angles = _coarse(smooth, P_MIN, p_max)
     # local maxima (angles wrap every 90 degrees), best first
     padded = np.concatenate([score[:, -2:], score, score[:, :2]], axis=1)
