@@ -11,6 +11,7 @@ is what keeps unrelated images that share a few textures from matching.
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -83,8 +84,36 @@ class LocalFeatures:
 # CLAHE and a low FAST threshold give low-contrast images (microscopy, fundus,
 # moon) enough keypoints; ORB still keeps only the N_FEATURES strongest, so
 # textured images are unaffected. Measured: crop-50% misses 4 -> 2 of 22.
-_clahe_obj = None
-_detectors: dict[int, cv2.ORB] = {}
+#
+# OpenCV algorithm objects keep working buffers between calls (CLAHE's tiles
+# and lookup table), so one object shared by threads mixes two images'
+# results: each thread keeps its own. They are cheap to keep and not worth
+# rebuilding per image.
+_local = threading.local()
+
+
+def _clahe() -> cv2.CLAHE:
+    clahe = getattr(_local, "clahe", None)
+    if clahe is None:
+        clahe = _local.clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    return clahe
+
+
+def _detector(n: int = N_FEATURES) -> cv2.ORB:
+    detectors = getattr(_local, "detectors", None)
+    if detectors is None:
+        detectors = _local.detectors = {}
+    if n not in detectors:
+        detectors[n] = cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=8, fastThreshold=5)
+    return detectors[n]
+
+
+def _matcher() -> cv2.BFMatcher:
+    matcher = getattr(_local, "matcher", None)
+    if matcher is None:
+        matcher = _local.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    return matcher
+
 
 # A crop keeping 50% is a 2x zoom of the entry: the query's own 8-level
 # pyramid (1.2^7 = 3.6x) meets the entry's fine levels only at its coarsest
@@ -95,20 +124,6 @@ _detectors: dict[int, cv2.ORB] = {}
 # Measured on benchmarks/matching_accuracy.py: see matching/README.md.
 COARSE_SIDE = FEATURE_SIDE // 2
 COARSE_FEATURES = 350
-
-
-def _clahe():
-    global _clahe_obj
-    if _clahe_obj is None:
-        _clahe_obj = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-    return _clahe_obj
-
-
-def _detector(n: int = N_FEATURES):
-    # ORB objects are cheap to keep and not worth rebuilding per image
-    if n not in _detectors:
-        _detectors[n] = cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=8, fastThreshold=5)
-    return _detectors[n]
 
 
 # Small images are enlarged to MAX_UPSCALE times their size, or to
@@ -200,14 +215,11 @@ GUIDED_RADIUS = 6.0
 GUIDED_ANGLE = 20.0
 
 
-_bf = cv2.BFMatcher(cv2.NORM_HAMMING)
-
-
 def verify(query: LocalFeatures, entry: LocalFeatures, ratio: float = 0.8) -> Verification:
     """Ratio-test matches between two images, then RANSAC on a similarity transform."""
     if len(query) < 2 or len(entry) < 2:
         return Verification(0, 0, 0.0)
-    pairs = _bf.knnMatch(query.descriptors, entry.descriptors, k=max(2, GUIDED_K))
+    pairs = _matcher().knnMatch(query.descriptors, entry.descriptors, k=max(2, GUIDED_K))
     good = [p[0] for p in pairs if len(p) >= 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < 4:
         return Verification(0, len(good), 0.0)

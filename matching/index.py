@@ -65,7 +65,9 @@ def _flip_masks(width: int, k: int) -> np.ndarray:
     for n in range(1, k + 1):
         for bits in combinations(range(width), n):
             masks.append(sum(1 << b for b in bits))
-    return np.array(masks, dtype=np.uint32)
+    out = np.array(masks, dtype=np.uint32)
+    out.setflags(write=False)  # shared by every lookup thread
+    return out
 
 
 def _expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

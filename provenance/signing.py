@@ -8,6 +8,7 @@ a digitalSourceType; `c2pa.opened` / `c2pa.placed` name their ingredient by labe
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,15 @@ def _build_context() -> c2pa.Context:
     if _context is None:
         _context = c2pa.Context.from_dict(_BUILD_SETTINGS)
     return _context
+
+
+def _forget_context() -> None:
+    global _context
+    _context = None
+
+
+# like the readers' contexts (provenance/trust.py), not valid in a forked child
+os.register_at_fork(after_in_child=_forget_context)
 
 
 def sign(

@@ -156,3 +156,8 @@ def context_for(settings: Settings, fetch_hosts: tuple[str, ...] = ()) -> c2pa.C
 def clear_cache() -> None:
     """Drop cached contexts, e.g. after an anchor file was replaced on disk."""
     context_for.cache_clear()
+
+
+# The SDK's Context does not survive fork(): a forked worker that reused its
+# parent's answers every read with "Context is not valid", so children build their own.
+os.register_at_fork(after_in_child=clear_cache)

@@ -27,7 +27,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .pattern import SYNC_R_LO, Pattern
+from .pattern import SYNC_R_LO, Pattern, frozen
 from .sync import P_MAX, P_MIN, Lattice, same_lattice
 
 CANDIDATES = 3  # lattices proposed per key (counted in detect.HYPOTHESES)
@@ -61,6 +61,7 @@ def _polar_maps(h: int, w: int, f_lo: float) -> tuple[np.ndarray, np.ndarray, np
     fx, fy = f * np.cos(phi)[None, :], f * np.sin(phi)[None, :]
     mx = (fx * w).astype(np.float32)
     my = (fy * h + h // 2).astype(np.float32)
+    frozen(mx, my, logf)
     return mx, my, logf
 
 

@@ -23,7 +23,7 @@ import scipy.fft as sfft
 
 from . import comb, ecc, stats
 from .image import check_rgb, luminance, ref_size, resize
-from .pattern import Pattern, T, check_key, pattern_for
+from .pattern import Pattern, T, check_key, frozen, pattern_for
 from .sync import (
     LATTICES,
     NOMINAL,
@@ -176,7 +176,9 @@ def _pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
     out = np.stack([sfft.rfft2(_undo_dihedral(tile_, d)) for d in range(DIHEDRAL)])
     # a dihedral transform only moves bins (and turns their phase): |out| is the weight
     out[np.abs(out) < 1e-6] = 0
-    return np.conj(out).astype(np.complex64), (np.abs(out) ** 2).astype(np.float32)
+    conj_pilots, support = np.conj(out).astype(np.complex64), (np.abs(out) ** 2).astype(np.float32)
+    frozen(conj_pilots, support)
+    return conj_pilots, support
 
 
 def _search(

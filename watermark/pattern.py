@@ -96,6 +96,12 @@ def _sync_bins(seed: bytes, ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
+def frozen(*arrays: np.ndarray) -> None:
+    """Make cached arrays read-only: threads share them, so an in-place write must fail loudly."""
+    for a in arrays:
+        a.setflags(write=False)
+
+
 @lru_cache(maxsize=64)
 def pattern_for(key: bytes) -> Pattern:
     seed = hashlib.sha256(_DOMAIN + b"\x00" + check_key(key)).digest()
@@ -116,6 +122,7 @@ def pattern_for(key: bytes) -> Pattern:
     weight[sync] = np.sqrt(rest.size * SYNC_SHARE / (1.0 - SYNC_SHARE) / SYNC_BINS)
     signs = rng.integers(0, 2, size=(n, 2)) * 2 - 1
     chips = (signs[:, 0] + 1j * signs[:, 1]) / np.sqrt(2.0)
+    frozen(rows, cols, pilot, sync, weight, chips, bit_of, ky, kx)
     return Pattern(rows, cols, pilot, sync, weight, chips, bit_of, ky, kx)
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import scipy.fft as sfft
 
-from .pattern import T
+from .pattern import T, frozen
 
 # search range of the lattice period in working pixels (nominal: 128)
 P_MIN, P_MAX = 40.0, 300.0
@@ -222,7 +222,9 @@ def _coarse_grid(h: int, w: int, p_min: float, p_max: float):
     grid = (lx + w // 2, ly + h // 2, wt, n_t)
     periods = np.exp(np.log(p_min) + np.arange(n_p) * _LOG_STEP)
     angles = (np.arange(n_t) - n_t // 2) * _ANGLE_STEP
-    return grid, (win_o, den(win_o)), (win_h, den(win_h)), periods, angles
+    den_o, den_h = den(win_o), den(win_h)
+    frozen(grid[0], grid[1], wt, den_o, den_h, periods, angles)
+    return grid, (win_o, den_o), (win_h, den_h), periods, angles
 
 
 def _coarse(a: np.ndarray, p_min: float, p_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
