@@ -45,21 +45,47 @@ class Engine:
             policy=policy_from_env(),
         )
 
-    def gather(self, media: Media) -> Signals:
+    def bank_shape(self, kind: str) -> signal_match.BankShape | None:
+        """What `observe` must know of the bank for an upload of `kind` (read where it lives)."""
+        return signal_match.shape(self.bank, kind)
+
+    def observe(self, media: Media, bank: signal_match.BankShape | None) -> Observation:
+        """Everything computed from the upload alone, the bank's side of matching left out.
+
+        This is the costly, native-code part (C2PA, watermark, hashing); it needs
+        no bank, so it can run in an analysis process of its own.
+        """
         errors: list[str] = []
-        values = {}
-        for name, module in (
-            ("credentials", signal_credentials),
-            ("watermark", signal_watermark),
-            ("match", signal_match),
-        ):
+        values: dict[str, Any] = {}
+        steps = (
+            ("credentials", lambda: signal_credentials.gather(media, self)),
+            ("watermark", lambda: signal_watermark.gather(media, self)),
+            ("match", lambda: signal_match.prepare(media, bank)),
+        )
+        for name, step in steps:
             try:
-                values[name] = module.gather(media, self)
+                values[name] = step()
             except Exception as exc:  # one broken signal must not hide the others
                 log.exception("signal %s failed on %s", name, media.sha256)
-                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                errors.append(_failure(name, exc))
                 values[name] = None
-        return Signals(**values, errors=tuple(errors))
+        return Observation(
+            values["credentials"], values["watermark"], values["match"], tuple(errors)
+        )
+
+    def complete(self, seen: Observation) -> Signals:
+        """The observation's signals, with the match looked up in this engine's bank."""
+        errors = list(seen.errors)
+        try:
+            match = signal_match.resolve(seen.match_query, self.bank)
+        except Exception as exc:
+            log.exception("signal match failed in the bank lookup")
+            errors.append(_failure("match", exc))
+            match = None
+        return Signals(seen.credentials, seen.watermark, match, errors=tuple(errors))
+
+    def gather(self, media: Media) -> Signals:
+        return self.complete(self.observe(media, self.bank_shape(media.kind)))
 
     def analyze(
         self,
@@ -72,6 +98,20 @@ class Engine:
         media = decode(data, filename, self.limits)
         signals = self.gather(media)
         return self.policy.decide(signals, context, media=media.summary())
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What `Engine.observe` found: two signals and the match query (plain, picklable)."""
+
+    credentials: Any
+    watermark: Any
+    match_query: signal_match.MatchQuery | None
+    errors: tuple[str, ...] = ()
+
+
+def _failure(name: str, exc: Exception) -> str:
+    return f"{name}: {type(exc).__name__}: {exc}"
 
 
 _default: Engine | None = None

@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -256,24 +258,83 @@ def bank_from_env() -> BankIndexCache:
     return shared_cache(_database_url())
 
 
-def gather(media: Media, engine) -> MatchSignal | None:
-    source = getattr(engine, "bank", None)
+@dataclass(frozen=True)
+class BankShape:
+    """What the upload's side of a lookup must know of the bank: which hashes to compute.
+
+    It lets the hashing run where the bank is not (an analysis process) while
+    the lookup runs where the bank index lives, loaded once per worker.
+    """
+
+    # active entries of the upload's kind; none: nothing to hash
+    entries: int = 0
+    # some entry carries local features, so the query brings its own (second stage)
+    features: bool = False
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """The upload's side of a bank lookup, computed from its pixels alone."""
+
+    kind: str
+    shape: BankShape
+    hashes: matching.Hashes | None = None
+    # sampled frames' fingerprint (videos)
+    video: Any = None
+
+
+def _bank(source) -> matching.Bank:
+    return source.current() if hasattr(source, "current") else source
+
+
+def shape(source, kind: str) -> BankShape | None:
+    """The bank's shape for an upload of `kind`; None when no bank is configured."""
     if source is None:
         return None
-    bank = source.current() if hasattr(source, "current") else source
-    if media.kind == "video" and media.frames:
-        from . import video_match  # issue 8 (imported here: it pulls in PyAV)
+    if kind == "video":
+        # imported here: it pulls in PyAV
+        from . import video_match
 
-        return video_match.gather(media, source)
-    if media.kind != "image" or not media.frames:
+        videos = video_match.entries(source)
+        return None if videos is None else BankShape(entries=videos)
+    bank = _bank(source)
+    return BankShape(entries=len(bank), features=bank.wants_features if len(bank) else False)
+
+
+def prepare(media: Media, bank: BankShape | None) -> MatchQuery | None:
+    """Hash the upload for a bank of this shape (no bank access; safe in any process)."""
+    if bank is None or not media.frames or media.kind not in ("image", "video"):
         return None
-    if len(bank) == 0:
-        return MatchSignal()
-    wants = bank.wants_features
+    if not bank.entries:
+        return MatchQuery(media.kind, bank)
+    if media.kind == "video":
+        from . import video_match
+
+        return MatchQuery(media.kind, bank, video=video_match.prepare(media))
+    wants = bank.features
     hashes = matching.compute_hashes(
         media.frames[0], features=wants, mirrored_features=wants, for_query=True
     )
-    return to_signal(bank.lookup(hashes), query_pdq=hashes.pdq_hex)
+    return MatchQuery(media.kind, bank, hashes=hashes)
+
+
+def resolve(query: MatchQuery | None, source) -> MatchSignal | None:
+    """The lookup of a prepared query in the bank (where the bank index lives)."""
+    if query is None or source is None:
+        return None
+    if not query.shape.entries:
+        return MatchSignal()
+    if query.kind == "video":
+        from . import video_match
+
+        return video_match.resolve(query.video, source)
+    hashes = query.hashes
+    return to_signal(_bank(source).lookup(hashes), query_pdq=hashes.pdq_hex)
+
+
+def gather(media: Media, engine) -> MatchSignal | None:
+    source = getattr(engine, "bank", None)
+    return resolve(prepare(media, shape(source, media.kind)), source)
 
 
 def to_signal(result: matching.LookupResult, query_pdq: str | None = None) -> MatchSignal:

@@ -101,15 +101,26 @@ def drop_cache() -> None:
         _cache.clear()
 
 
-def gather(media: Media, source, rule: MatchRule | None = None) -> MatchSignal | None:
+def entries(source) -> int | None:
+    """Active video entries in the bank behind `source`; None for an in-memory image bank."""
+    found = _index_for(source)
+    return None if found is None else len(found[0])
+
+
+def prepare(media: Media) -> VideoFingerprint:
+    """The sampled frames' fingerprint (no bank access)."""
+    times = media.times if len(media.times) == len(media.frames) else None
+    return fingerprint(media.frames, times)
+
+
+def resolve(query: VideoFingerprint, source, rule: MatchRule | None = None) -> MatchSignal | None:
+    """A prepared fingerprint against the bank's video entries."""
     found = _index_for(source)
     if found is None:
         return None
     index, meta = found
     if len(index) == 0:
         return MatchSignal()
-    times = media.times if len(media.times) == len(media.frames) else None
-    query = fingerprint(media.frames, times)
     if not query.frames:
         return MatchSignal(low_quality=True)
     results = index.lookup(query, rule, limit=1)
