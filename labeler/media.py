@@ -97,7 +97,7 @@ def _decode_image(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
                 )
             image = ImageOps.exif_transpose(image)
             rgb = np.asarray(image.convert("RGB"))
-    except (MediaTooLarge, UnsupportedMedia):
+    except (MediaTooLarge, UnsupportedMedia, MemoryError):  # memory: the caller's ceiling
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaTooLarge(str(exc)) from exc

@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if watermark_routes is not None
             else None
         )
-        app.state.runner = Runner(built, settings.scan_concurrency, settings.scan_timeout_s)
+        app.state.runner = Runner(built, settings.runner_config())
         try:
             yield
         finally:

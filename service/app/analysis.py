@@ -1,28 +1,46 @@
-"""Run the labeler on one upload, off the event loop, with bounded concurrency.
+"""Run the labeler on one upload: probe, wait for a fair slot, observe in a process, decide.
 
-Decoding, C2PA reading, watermark detection and hashing are CPU work; they run
-on a small pool of threads (numpy, Pillow, OpenCV and the c2pa library release
-the GIL for their heavy parts), so the event loop stays free for health checks
-and small requests while scans run, and a burst of uploads queues instead of
-thrashing the CPU.
+The steps of one scan, and where each runs:
+
+1. probe (this worker, a thread): the type from the bytes and, for images, the
+   pixel count from the header, which sorts the job into the cheap or the
+   heavy lane (`scheduler.py`) before any pixel is decoded;
+2. observe (an analysis process, `isolation.py`): decoding, C2PA, watermark
+   and hashing, the native-code work on the uploader's bytes, under a
+   wall-clock, CPU and memory budget;
+3. complete and decide (this worker, a thread): the bank lookup where the
+   bank index lives, once per worker, then the policy.
+
+The event loop itself only waits, so health checks and small requests stay
+fast while scans run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import anyio
 import numpy as np
+from PIL import Image
 
 from labeler import Decision, Engine, UploadContext
-from labeler.media import decode
+from labeler.engine import Observation
+from labeler.media import VIDEO_MIMES, decode, sniff_mime
+
+from . import isolation
+from .isolation import Budget
+from .scheduler import FairScheduler, QueueFull
 
 log = logging.getLogger(__name__)
+
+# images above this many pixels go to the heavy lane with the videos
+HEAVY_PIXELS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -34,89 +52,143 @@ class Analysis:
     elapsed_ms: float
 
 
-def perceptual_hash(rgb: np.ndarray) -> str | None:
-    """PDQ hex of one frame, by the matching package's own hashing when it is there."""
-    try:
-        try:
-            from matching import compute_hashes
-        except ImportError:
-            from matching.hashing import compute_hashes
-        # the plain PDQ is all the audit row needs (the bank's own `pdq` column,
-        # same reduction); letterbox search and pHash would triple the cost
-        return compute_hashes(rgb, strip_bars=False, phash=False).pdq_hex
-    except ImportError:
-        import pdqhash
+@dataclass(frozen=True)
+class Observed:
+    """What an analysis process sends back: no pixels, only what the decision needs."""
 
-        bits, _quality = pdqhash.compute(rgb)
-        return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+    media: dict[str, Any]
+    observation: Observation
+    perceptual_hash: str | None
+
+
+def perceptual_hash(rgb: np.ndarray) -> str | None:
+    """The plain PDQ of one frame: what the audit row and the bank's `pdq` column hold."""
+    from matching import compute_hashes
+
+    try:
+        # letterbox search and pHash would triple the cost for nothing here
+        return compute_hashes(rgb, strip_bars=False, phash=False).pdq_hex
     except Exception:  # the audit row is still worth writing without it
         log.exception("perceptual hash failed")
         return None
 
 
-def analyze_upload(
-    engine: Engine, data: bytes, filename: str | None, context: UploadContext
-) -> Analysis:
-    """The same steps as Engine.analyze, keeping the decoded frames for the audit hash."""
-    start = time.perf_counter()
+def observe_upload(data: bytes, filename: str | None, shape) -> Observed:
+    """Step 2, in an analysis process: decode once and observe every signal."""
+    engine: Engine = isolation.context_value("engine")
     media = decode(data, filename, engine.limits)
-    signals = engine.gather(media)
-    decision = engine.policy.decide(signals, context, media=media.summary())
-    # the match signal already hashed the first frame when the bank is not
-    # empty (same reduction, same plain PDQ): reuse it instead of hashing twice
-    phash = signals.match.query_pdq if signals.match is not None else None
+    seen = engine.observe(media, shape)
+    # the match query already holds the first frame's plain PDQ when the bank
+    # is not empty (same reduction): reuse it instead of hashing twice
+    query = seen.match_query
+    phash = query.hashes.pdq_hex if query is not None and query.hashes is not None else None
     if phash is None and media.frames:
         phash = perceptual_hash(media.frames[0])
-    return Analysis(decision, media.summary(), phash, (time.perf_counter() - start) * 1000)
+    return Observed(media.summary(), seen, phash)
+
+
+def is_heavy(data: bytes) -> bool:
+    """Whether the upload belongs in the heavy lane, from its sniffed type and header only."""
+    mime = sniff_mime(data)
+    if mime is None:
+        return False  # refused at once by the decoder: cheap
+    if mime in VIDEO_MIMES:
+        return True
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Exception:  # undecodable headers fail fast in the decoder too
+        return False
+    return width * height > HEAVY_PIXELS
 
 
 class AnalysisTimeout(Exception):
-    """The analysis ran past the deadline (its thread finishes on its own)."""
+    """The analysis ran past its wall-clock or CPU budget (its process was killed)."""
+
+
+class AnalysisMemory(Exception):
+    """The analysis needed more memory than an analysis process may use."""
+
+
+class AnalysisFailed(Exception):
+    """The analysis process died on the upload (a crash in a native library)."""
 
 
 class Overloaded(Exception):
-    """The analysis waited in the queue past the deadline without starting."""
+    """No analysis slot within the deadline, or no room to wait for one."""
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    processes: int = 2
+    # slots heavy jobs may hold (at most processes - 1 when there are several)
+    heavy_slots: int = 1
+    max_waiting: int = 32
+    # 0: a key alone may use every slot (shares are enforced when others wait)
+    per_key: int = 0
+    # seconds to wait for a slot before 503
+    queue_timeout_s: float = 60.0
+    budget: Budget = Budget()
 
 
 class Runner:
-    """Runs analyses on `concurrency` threads of its own, each under a deadline.
+    """The analysis processes of one service worker and the fair queue in front of them."""
 
-    A thread cannot be killed, so an analysis past its deadline is abandoned:
-    the request gets its answer at once, while the thread keeps its slot until
-    it finishes. CPU use therefore never exceeds `concurrency` threads, even
-    when hostile files keep arriving; at worst new scans queue and time out
-    with a clear error while /healthz stays fast.
-    """
-
-    def __init__(self, engine: Engine, concurrency: int, timeout_s: float = 60.0) -> None:
+    def __init__(self, engine: Engine, config: RunnerConfig) -> None:
         self.engine = engine
-        self.concurrency = concurrency
-        self.timeout_s = timeout_s
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="aigc-scan")
+        self.config = config
+        self.scheduler = FairScheduler(
+            config.processes, config.heavy_slots, config.max_waiting, config.per_key
+        )
+        # the bank stays here: analysis processes get the rest of the engine
+        values = {"engine": replace(engine, bank=None)}
+        self.processes = [
+            isolation.AnalysisProcess(values, config.budget) for _ in range(config.processes)
+        ]
+        # one waiting thread per process: a job's thread blocks on its pipe
+        self._threads = ThreadPoolExecutor(config.processes, thread_name_prefix="aigc-analysis")
 
-    async def analyze(self, data: bytes, filename: str | None, context: UploadContext) -> Analysis:
-        return await self.call(analyze_upload, self.engine, data, filename, context)
+    async def analyze(
+        self, data: bytes, filename: str | None, context: UploadContext, key: str = "-"
+    ) -> Analysis:
+        start = time.perf_counter()
+        heavy, shape = await anyio.to_thread.run_sync(self._prepare, data)
+        observed = await self.call(observe_upload, data, filename, shape, key=key, heavy=heavy)
+        signals = await anyio.to_thread.run_sync(self.engine.complete, observed.observation)
+        decision = self.engine.policy.decide(signals, context, media=observed.media)
+        elapsed = (time.perf_counter() - start) * 1000
+        return Analysis(decision, observed.media, observed.perceptual_hash, elapsed)
 
-    async def call(self, fn, *args):
-        """Run `fn(*args)` on a scan thread under the deadline; the caller awaits it."""
-        started = threading.Event()
+    def _prepare(self, data: bytes):
+        kind = "video" if sniff_mime(data) in VIDEO_MIMES else "image"
+        return is_heavy(data), self.engine.bank_shape(kind)
 
-        def task():
-            started.set()
-            return fn(*args)
-
-        future = self._pool.submit(task)
+    async def call(self, fn, *args, key: str = "-", heavy: bool = False):
+        """Run the picklable `fn(*args)` in an analysis process under the budget."""
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            ticket = await self.scheduler.acquire(key, heavy, self.config.queue_timeout_s)
+        except QueueFull as exc:
+            raise Overloaded(f"the server is busy: {exc}") from None
         except TimeoutError:
-            future.cancel()  # drops it from the queue when it never started
-            if started.is_set():
-                raise AnalysisTimeout(
-                    f"the analysis took longer than {self.timeout_s:g} s"
-                ) from None
             raise Overloaded(
-                f"the server is busy: the analysis did not start within {self.timeout_s:g} s"
+                "the server is busy: the analysis did not start within "
+                f"{self.config.queue_timeout_s:g} s"
             ) from None
+        process = self.processes[ticket.slot]
+        job = asyncio.get_running_loop().run_in_executor(self._threads, process.run, fn, args)
+        # the slot is free when the process is, not when the request is: a client
+        # that goes away must not hand a busy process to the next job
+        job.add_done_callback(lambda _job: self.scheduler.release(ticket))
+        try:
+            return await asyncio.shield(job)
+        except isolation.BudgetExceeded as exc:
+            raise AnalysisTimeout(str(exc)) from None
+        except isolation.MemoryExceeded as exc:
+            raise AnalysisMemory(str(exc)) from None
+        except isolation.IsolationError as exc:
+            raise AnalysisFailed(str(exc)) from None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        for process in self.processes:
+            process.close()

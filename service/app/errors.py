@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeler import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
 
-from .analysis import AnalysisTimeout, Overloaded
+from .analysis import AnalysisFailed, AnalysisMemory, AnalysisTimeout, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+
+    def __reduce__(self):
+        # raised in analysis processes too: it must cross the pipe whole
+        return (type(self), (self.status, self.code, self.message, self.headers))
 
 
 def error_body(code: str, message: str) -> dict:
@@ -84,6 +88,14 @@ def install(app: FastAPI) -> None:
     async def _timeout(_request: Request, exc: AnalysisTimeout) -> JSONResponse:
         # the upload itself is the likely cause (a hostile or pathological file)
         return error_response(422, "analysis_timeout", str(exc))
+
+    @app.exception_handler(AnalysisMemory)
+    async def _memory(_request: Request, exc: AnalysisMemory) -> JSONResponse:
+        return error_response(422, "analysis_memory", str(exc))
+
+    @app.exception_handler(AnalysisFailed)
+    async def _failed(_request: Request, exc: AnalysisFailed) -> JSONResponse:
+        return error_response(422, "analysis_failed", f"the file could not be analysed: {exc}")
 
     @app.exception_handler(Overloaded)
     async def _overloaded(_request: Request, exc: Overloaded) -> JSONResponse:

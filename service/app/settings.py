@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .analysis import RunnerConfig
+from .isolation import Budget
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -32,6 +35,18 @@ class Settings:
     scan_concurrency: int = 2
     # an analysis running (or queued) longer than this answers 422 (or 503 if never started)
     scan_timeout_s: float = 60.0
+    # CPU seconds one analysis may use before its process is stopped (422)
+    scan_cpu_s: float = 60.0
+    # slots videos and very large images may hold (the rest stay free for images)
+    scan_heavy_slots: int = 1
+    # analyses that may wait for a slot (each holds its upload in memory); more get 503
+    scan_queue: int = 32
+    # slots one key may hold even when no other key waits; 0: no cap beyond fair share
+    scan_slots_per_key: int = 0
+    # MB of address space an analysis process may add to its idle size; 0: unlimited
+    analysis_memory_mb: int = 2048
+    # jobs after which an analysis process is replaced
+    analysis_max_jobs: int = 500
     # label checks allowed per creator (or key, or client address) per window
     label_check_limit: int = 20
     label_check_window_s: int = 60
@@ -43,6 +58,22 @@ class Settings:
     platform_watermark_key_file: str | None = None
     database_url: str | None = None
 
+    def runner_config(self) -> RunnerConfig:
+        budget = Budget(
+            wall_s=self.scan_timeout_s,
+            cpu_s=self.scan_cpu_s,
+            memory_mb=self.analysis_memory_mb,
+            max_jobs=self.analysis_max_jobs,
+        )
+        return RunnerConfig(
+            processes=self.scan_concurrency,
+            heavy_slots=self.scan_heavy_slots,
+            max_waiting=self.scan_queue,
+            per_key=self.scan_slots_per_key,
+            queue_timeout_s=self.scan_timeout_s,
+            budget=budget,
+        )
+
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
@@ -51,6 +82,12 @@ class Settings:
             max_pixels=_int("AIGC_MAX_PIXELS", cls.max_pixels),
             scan_concurrency=max(1, _int("AIGC_SCAN_CONCURRENCY", cls.scan_concurrency)),
             scan_timeout_s=float(_int("AIGC_SCAN_TIMEOUT_S", int(cls.scan_timeout_s))),
+            scan_cpu_s=float(_int("AIGC_SCAN_CPU_S", int(cls.scan_cpu_s))),
+            scan_heavy_slots=max(1, _int("AIGC_SCAN_HEAVY_SLOTS", cls.scan_heavy_slots)),
+            scan_queue=max(1, _int("AIGC_SCAN_QUEUE", cls.scan_queue)),
+            scan_slots_per_key=max(0, _int("AIGC_SCAN_SLOTS_PER_KEY", cls.scan_slots_per_key)),
+            analysis_memory_mb=max(0, _int("AIGC_ANALYSIS_MEMORY_MB", cls.analysis_memory_mb)),
+            analysis_max_jobs=max(1, _int("AIGC_ANALYSIS_MAX_JOBS", cls.analysis_max_jobs)),
             label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
             label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
             creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),

@@ -27,11 +27,16 @@ _ERRORS = {
 }
 
 
-async def _analyze(request: Request, upload: Upload) -> Analysis:
+async def _analyze(request: Request, upload: Upload, principal: Principal) -> Analysis:
     state = request.app.state
     state.metrics.scans_in_flight.inc()
+    # fair shares are per key; the open creator page shares by client address
+    if principal.key_id:
+        key = f"key:{principal.key_id}"
+    else:
+        key = f"addr:{request.client.host if request.client else 'unknown'}"
     try:
-        return await state.runner.analyze(upload.data, upload.filename, upload.context)
+        return await state.runner.analyze(upload.data, upload.filename, upload.context, key)
     except LabelerError as exc:
         raise labeler_error(exc) from exc
     finally:
@@ -75,7 +80,7 @@ async def scan(
 ) -> dict:
     """Runs every signal and the policy on the upload, stores the decision in the
     audit trail and returns it in full, with the scan id and the time it took."""
-    result = await _analyze(request, upload)
+    result = await _analyze(request, upload, principal)
     scan_id = await anyio.to_thread.run_sync(
         _record, request.app.state.db_url, "scan", upload, result, principal.key_id
     )
@@ -143,7 +148,7 @@ async def label_check(
             f"too many label checks; try again in {retry} s",
             {"Retry-After": str(retry)},
         )
-    result = await _analyze(request, upload)
+    result = await _analyze(request, upload, principal)
     check_id = await anyio.to_thread.run_sync(
         _record, state.db_url, "label-check", upload, result, principal.key_id
     )

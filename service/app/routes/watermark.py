@@ -119,7 +119,13 @@ async def embed(
     if len(data) > limit:
         raise ApiError(413, "payload_too_large", f"the file is larger than {limit} bytes")
     marked, mime, source_sha = await state.runner.call(
-        _mark, data, file.filename, payload_bytes, key.key, state.engine.limits
+        _mark,
+        data,
+        file.filename,
+        payload_bytes,
+        key.key,
+        state.engine.limits,
+        key=f"key:{principal.key_id}",
     )
 
     def audit() -> None:

@@ -1,0 +1,290 @@
+"""Analysis processes: a scan's native-code work, where a budget really stops it.
+
+Decoders, the C2PA SDK, OpenCV and FFmpeg run on attacker-controlled bytes.
+A thread stuck in one of them cannot be stopped, so they run in processes of
+their own, one job at a time each:
+
+- wall clock: the parent waits `wall_s` for the answer, then kills the process
+  (SIGKILL) and starts a fresh one;
+- CPU: before each job the child lowers its own RLIMIT_CPU to the CPU time it
+  has used plus `cpu_s`; the kernel ends it with SIGXCPU past that, even
+  inside native code;
+- memory: RLIMIT_AS caps the address space at the idle size plus `memory_mb`,
+  so a decoder that allocates past it fails (MemoryError, or the process
+  dies) instead of taking the worker's memory; a process whose resident size
+  grew past the ceiling anyway is replaced after its job.
+
+Children are forked from a forkserver that imported the heavy libraries once
+(fast to replace, the libraries' pages shared). They never see the bank: the
+bank index lives in the service worker, which does the lookup
+(`Engine.complete`), so memory does not grow with the number of processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# the heavy imports every child needs, done once in the forkserver
+PRELOAD = ["service.app.isolation", "labeler", "labeler.video", "cv2", "c2pa", "av"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    # seconds a job may take from the moment the process receives it
+    wall_s: float = 60.0
+    # CPU seconds a job may use (whole seconds: the kernel's granularity)
+    cpu_s: float = 60.0
+    # address space a process may add to its idle size; 0: no ceiling
+    memory_mb: int = 2048
+    # a process is replaced after this many jobs (bounds slow leaks in native code)
+    max_jobs: int = 500
+
+
+class IsolationError(Exception):
+    """A job did not finish in its analysis process."""
+
+
+class BudgetExceeded(IsolationError):
+    """The job ran past its wall-clock or CPU budget and its process was killed."""
+
+
+class MemoryExceeded(IsolationError):
+    """The job needed more memory than the process's ceiling."""
+
+
+class ProcessDied(IsolationError):
+    """The analysis process ended during the job (a crash in native code)."""
+
+
+# ---- the child ------------------------------------------------------------
+
+_state: dict[str, Any] = {}
+
+
+def context_value(name: str) -> Any:
+    """A value the parent handed this analysis process at start (e.g. the engine)."""
+    return _state[name]
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _child_main(
+    conn, values: dict[str, Any], env: dict[str, str], path: list[str], budget: Budget
+) -> None:
+    # the parent's environment and import path as they are now, not as the
+    # forkserver saw them when it started
+    for name in [n for n in os.environ if n.startswith("AIGC_")]:
+        del os.environ[name]
+    os.environ.update(env)
+    sys.path[:] = path
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    with contextlib.suppress(ImportError):
+        import cv2
+
+        # one job per process and one process per core: OpenCV's own threads
+        # would only compete with the other processes
+        cv2.setNumThreads(1)
+    _state.update(values)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed decoder leaves no core file
+    if budget.memory_mb > 0:
+        ceiling = _vm_bytes() + budget.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, resource.RLIM_INFINITY))
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        limit = int(_cpu_seconds() + budget.cpu_s) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
+        try:
+            reply = ("ok", fn(*args))
+        except MemoryError:
+            reply = ("memory", "the analysis needed more memory than its ceiling")
+        except Exception as exc:
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an exception that does not pickle still gets home
+            conn.send(("error", IsolationError(f"{type(exc).__name__}: {exc}")))
+
+
+# ---- the parent -----------------------------------------------------------
+
+_context_lock = threading.Lock()
+_context = None
+
+
+def _mp_context():
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)
+            _context = ctx
+        return _context
+
+
+def _aigc_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("AIGC_")}
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process, 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class AnalysisProcess:
+    """One child that runs one job at a time; replaced whenever a job kills it.
+
+    `run` blocks (call it from a thread) and is never called concurrently for
+    one instance: the scheduler hands each process to one job at a time.
+    """
+
+    def __init__(self, values: dict[str, Any], budget: Budget) -> None:
+        self.values = values
+        self.budget = budget
+        self._process = None
+        self._conn = None
+        self._jobs = 0
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _start(self) -> None:
+        ctx = _mp_context()
+        parent, child = ctx.Pipe()
+        process = ctx.Process(
+            target=_child_main,
+            args=(child, self.values, _aigc_env(), list(sys.path), self.budget),
+            name="aigc-analysis",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        # the child's first word: it is set up, limits in place (bounded wait)
+        if not parent.poll(60) or parent.recv()[0] != "ready":
+            process.kill()
+            raise ProcessDied("the analysis process did not start")
+        self._process, self._conn, self._jobs = process, parent, 0
+
+    def ensure_started(self) -> None:
+        if self._process is None or not self._process.is_alive():
+            if self._process is not None:
+                self.restarts += 1
+            self._discard()
+            self._start()
+
+    def run(self, fn: Callable, args: tuple) -> Any:
+        self.ensure_started()
+        started = time.monotonic()
+        try:
+            self._conn.send((fn, args))
+        except (BrokenPipeError, EOFError, OSError):
+            self._discard()
+            raise ProcessDied("the analysis process ended before the job") from None
+        if not self._conn.poll(self.budget.wall_s):
+            self._kill()
+            raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError, pickle.UnpicklingError, TypeError, AttributeError) as exc:
+            if not isinstance(exc, EOFError | OSError):
+                # the child answered, but with something that does not load here
+                self._jobs += 1
+                raise IsolationError(f"the analysis answer could not be read: {exc}") from None
+            code = self._reap()
+            if code == -signal.SIGXCPU:
+                raise BudgetExceeded(
+                    f"the analysis used more than {self.budget.cpu_s:g} s of CPU"
+                ) from None
+            if code == -signal.SIGKILL and time.monotonic() - started < self.budget.wall_s:
+                # the kernel's OOM killer, or an operator
+                raise MemoryExceeded("the analysis process was killed (out of memory)") from None
+            raise ProcessDied(f"the analysis process ended during the job ({code})") from None
+        self._jobs += 1
+        self._recycle_if_worn()
+        if status == "ok":
+            return value
+        if status == "memory":
+            raise MemoryExceeded(value)
+        if _out_of_memory(value):
+            raise MemoryExceeded(f"the analysis needed more memory than its ceiling ({value})")
+        raise value
+
+    def _recycle_if_worn(self) -> None:
+        ceiling = self.budget.memory_mb * 1024 * 1024
+        worn = self._jobs >= self.budget.max_jobs
+        if ceiling and self.pid and rss_bytes(self.pid) > ceiling:
+            worn = True
+        if worn:
+            self.close()
+
+    def _reap(self) -> int | None:
+        """Collect a process that died or was killed; the next job starts a fresh one."""
+        process = self._process
+        self._discard()
+        if process is None:
+            return None
+        self.restarts += 1
+        process.join(5)
+        if process.exitcode is None:
+            process.kill()
+            process.join(5)
+        return process.exitcode
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+        self._reap()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+        self._conn = None
+        self._process = None
+
+    def close(self) -> None:
+        """Stop the child: EOF on its pipe ends its loop; killed if it does not go."""
+        process = self._process
+        self._discard()
+        if process is not None:
+            process.join(2)
+            if process.exitcode is None:
+                process.kill()
+                process.join(5)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    # OpenCV reports a failed allocation as cv2.error, not MemoryError
+    text = str(exc)
+    return "Insufficient memory" in text or "Failed to allocate" in text

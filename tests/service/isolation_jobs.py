@@ -1,0 +1,33 @@
+"""Jobs for the analysis-process tests; a top-level module so analysis processes can import it."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import numpy as np
+
+
+def stuck_in_native_code() -> None:
+    # catastrophic backtracking runs inside the C regex engine without
+    # returning to the interpreter: as unstoppable from Python as a stuck decoder
+    re.match(r"(a+)+$", "a" * 64 + "b")
+
+
+def sleep(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def allocate(megabytes: int) -> int:
+    block = np.ones(megabytes * 1024 * 1024, dtype=np.uint8)
+    return int(block[::4096].sum())
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def crash() -> None:
+    os.abort()  # a segfault in a native library, as the parent sees it
