@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .proxies import Network, parse_networks
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -14,6 +16,13 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -35,6 +44,10 @@ class Settings:
     # label checks allowed per creator (or key, or client address) per window
     label_check_limit: int = 20
     label_check_window_s: int = 60
+    # the in-memory limiter's most buckets (least recently hit dropped first)
+    rate_limit_max_buckets: int = 100_000
+    # peers whose X-Forwarded-For names the client; empty: the TCP peer is the client
+    trusted_proxies: tuple[Network, ...] = ()
     # anyone may use the creator page and /v1/label-check without a key
     creator_page_open: bool = False
     # the platform's own watermark: a key id in the watermark key registry
@@ -51,8 +64,14 @@ class Settings:
             max_pixels=_int("AIGC_MAX_PIXELS", cls.max_pixels),
             scan_concurrency=max(1, _int("AIGC_SCAN_CONCURRENCY", cls.scan_concurrency)),
             scan_timeout_s=float(_int("AIGC_SCAN_TIMEOUT_S", int(cls.scan_timeout_s))),
-            label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
-            label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            label_check_limit=_positive("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
+            label_check_window_s=_positive("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            rate_limit_max_buckets=_positive(
+                "AIGC_RATE_LIMIT_MAX_BUCKETS", cls.rate_limit_max_buckets
+            ),
+            trusted_proxies=parse_networks(
+                os.environ.get("AIGC_TRUSTED_PROXIES", ""), "AIGC_TRUSTED_PROXIES"
+            ),
             creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),
             platform_watermark_key_id=os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_ID") or None,
             platform_watermark_key_file=(
