@@ -3,7 +3,8 @@
 A request names several buckets (its key or client address, its creator id);
 it is counted in all of them or, when any is full, in none, and the answer is
 the seconds until the fullest frees a slot. Two implementations share that
-contract: `MemoryRateLimiter` (one worker) is the first.
+contract: `MemoryRateLimiter` (one worker) and `RedisRateLimiter`
+(`service/app/ratelimit_redis.py`, every worker together).
 
 Everything a caller controls is bounded here: bucket names are hashed past a
 short length, empty or stale buckets are dropped as time moves on, and the
@@ -102,9 +103,14 @@ class MemoryRateLimiter:
 
 
 def build_limiter(settings) -> RateLimiter:
-    """The label-check limiter the settings ask for."""
-    return MemoryRateLimiter(
+    """The label-check limiter the settings ask for: shared through Redis when configured."""
+    memory = MemoryRateLimiter(
         settings.label_check_limit,
         settings.label_check_window_s,
         max_buckets=settings.rate_limit_max_buckets,
     )
+    if not settings.redis_url:
+        return memory
+    from .ratelimit_redis import RedisRateLimiter
+
+    return RedisRateLimiter.from_url(settings.redis_url, settings.redis_key_prefix, memory)

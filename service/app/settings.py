@@ -25,6 +25,13 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
+def _redis_url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"{name} must be a redis://, rediss:// or unix:// URL, not {raw!r}")
+    return raw or None
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -46,6 +53,9 @@ class Settings:
     label_check_window_s: int = 60
     # the in-memory limiter's most buckets (least recently hit dropped first)
     rate_limit_max_buckets: int = 100_000
+    # one limiter for every worker; unset: each worker counts in its own memory
+    redis_url: str | None = None
+    redis_key_prefix: str = "aigc:ratelimit:"
     # peers whose X-Forwarded-For names the client; empty: the TCP peer is the client
     trusted_proxies: tuple[Network, ...] = ()
     # anyone may use the creator page and /v1/label-check without a key
@@ -69,6 +79,8 @@ class Settings:
             rate_limit_max_buckets=_positive(
                 "AIGC_RATE_LIMIT_MAX_BUCKETS", cls.rate_limit_max_buckets
             ),
+            redis_url=_redis_url("AIGC_REDIS_URL"),
+            redis_key_prefix=os.environ.get("AIGC_REDIS_KEY_PREFIX") or cls.redis_key_prefix,
             trusted_proxies=parse_networks(
                 os.environ.get("AIGC_TRUSTED_PROXIES", ""), "AIGC_TRUSTED_PROXIES"
             ),

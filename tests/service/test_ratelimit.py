@@ -97,9 +97,13 @@ def test_many_unique_long_ids_keep_the_limiter_small():
 
 
 def test_settings_for_the_limiter_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AIGC_REDIS_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("AIGC_REDIS_KEY_PREFIX", "site-a:")
     monkeypatch.setenv("AIGC_TRUSTED_PROXIES", " 10.0.0.0/8, 192.0.2.1 ,2001:db8::/32")
     monkeypatch.setenv("AIGC_RATE_LIMIT_MAX_BUCKETS", "500")
     settings = Settings.from_env()
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.redis_key_prefix == "site-a:"
     assert [str(n) for n in settings.trusted_proxies] == [
         "10.0.0.0/8",
         "192.0.2.1/32",
@@ -111,6 +115,7 @@ def test_settings_for_the_limiter_come_from_the_environment(monkeypatch):
 @pytest.mark.parametrize(
     ("name", "value"),
     [
+        ("AIGC_REDIS_URL", "http://127.0.0.1:6379"),
         ("AIGC_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
         ("AIGC_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("AIGC_LABEL_CHECK_LIMIT", "0"),
@@ -124,9 +129,11 @@ def test_a_bad_limiter_setting_is_an_error_naming_the_variable(monkeypatch, name
         Settings.from_env()
 
 
-def test_by_default_no_proxy_is_trusted(monkeypatch):
-    monkeypatch.delenv("AIGC_TRUSTED_PROXIES", raising=False)
-    assert Settings.from_env().trusted_proxies == ()
+def test_defaults_trust_no_proxy_and_share_nothing(monkeypatch):
+    for name in ("AIGC_REDIS_URL", "AIGC_TRUSTED_PROXIES"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    assert settings.trusted_proxies == () and settings.redis_url is None
 
 
 # --- through the app --------------------------------------------------------
