@@ -19,8 +19,9 @@ from service.db.models import ensure_schema
 
 from . import errors
 from .analysis import Runner
-from .limits import BodyLimitMiddleware, RateLimiter
+from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
+from .ratelimit import build_limiter
 from .routes import health, keys, scans, web
 from .settings import Settings
 
@@ -97,9 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = metrics
     app.state.engine = None
     app.state.platform_key = None
-    app.state.label_check_limiter = RateLimiter(
-        settings.label_check_limit, settings.label_check_window_s
-    )
+    app.state.label_check_limiter = build_limiter(settings)
     app.state.bank_index_status = lambda: _bank_index_status(app)
     if bank_routes is not None:
         metrics.set_bank_size_source(lambda: bank_routes.bank_size(app.state.db_url))

@@ -10,6 +10,9 @@ from labeler import UploadContext
 
 from .errors import ApiError
 
+# generous for any platform's ids; the bound keeps hostile ids out of rate-limit buckets
+MAX_CREATOR_ID = 256
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -21,7 +24,9 @@ class Upload:
 async def upload_form(
     request: Request,
     file: UploadFile = File(..., description="The image or video; its type is sniffed."),
-    creator_id: str | None = Form(None, examples=["creator-42"]),
+    creator_id: str | None = Form(
+        None, description=f"at most {MAX_CREATOR_ID} characters", examples=["creator-42"]
+    ),
     creator_disclosed_ai: str | None = Form(
         None,
         description="true: the creator declared AI use; false: declared none; empty: not asked",
@@ -36,6 +41,12 @@ async def upload_form(
         None, description="earlier confirmed violations by this creator", examples=["0"]
     ),
 ) -> Upload:
+    if creator_id is not None and len(creator_id) > MAX_CREATOR_ID:
+        raise ApiError(
+            422,
+            "invalid_context",
+            f"creator_id must be at most {MAX_CREATOR_ID} characters, not {len(creator_id)}",
+        )
     limit = request.app.state.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:

@@ -1,4 +1,4 @@
-"""Request-size limits and the label-check rate limiter.
+"""Request-size limits (the label-check rate limiter is in `ratelimit.py`).
 
 The body limit is an ASGI middleware rather than a check in the route because
 Starlette's multipart parser spools the whole upload before a route runs: a
@@ -9,9 +9,6 @@ chunked body is cut off as soon as it passes the limit.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
 
 from .errors import error_body
 
@@ -100,38 +97,3 @@ async def _send_413(send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-class RateLimiter:
-    """A sliding window per bucket, in this worker's memory.
-
-    Several workers each keep their own window, so the effective limit is
-    per-worker; that is the usual trade for not needing a shared store.
-    """
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, buckets: list[str], now: float | None = None) -> float | None:
-        """Count one request in every bucket; the seconds to wait if any bucket is full."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            wait = None
-            for bucket in buckets:
-                hits = self._hits.setdefault(bucket, deque())
-                while hits and now - hits[0] >= self.window_s:
-                    hits.popleft()
-                if len(hits) >= self.limit:
-                    retry = self.window_s - (now - hits[0])
-                    wait = max(wait or 0.0, retry)
-            if wait is not None:
-                return wait
-            for bucket in buckets:
-                self._hits[bucket].append(now)
-            if len(self._hits) > 100_000:  # drop idle buckets so memory stays bounded
-                for key in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[key]
-            return None

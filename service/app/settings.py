@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .analysis import RunnerConfig
 from .isolation import Budget
+from .proxies import Network, parse_networks
 
 
 def _int(name: str, default: int) -> int:
@@ -17,6 +18,20 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _redis_url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"{name} must be a redis://, rediss:// or unix:// URL, not {raw!r}")
+    return raw or None
 
 
 def _flag(name: str) -> bool:
@@ -50,6 +65,13 @@ class Settings:
     # label checks allowed per creator (or key, or client address) per window
     label_check_limit: int = 20
     label_check_window_s: int = 60
+    # the in-memory limiter's most buckets (least recently hit dropped first)
+    rate_limit_max_buckets: int = 100_000
+    # one limiter for every worker; unset: each worker counts in its own memory
+    redis_url: str | None = None
+    redis_key_prefix: str = "aigc:ratelimit:"
+    # peers whose X-Forwarded-For names the client; empty: the TCP peer is the client
+    trusted_proxies: tuple[Network, ...] = ()
     # anyone may use the creator page and /v1/label-check without a key
     creator_page_open: bool = False
     # the platform's own watermark: a key id in the watermark key registry
@@ -88,8 +110,16 @@ class Settings:
             scan_slots_per_key=max(0, _int("AIGC_SCAN_SLOTS_PER_KEY", cls.scan_slots_per_key)),
             analysis_memory_mb=max(0, _int("AIGC_ANALYSIS_MEMORY_MB", cls.analysis_memory_mb)),
             analysis_max_jobs=max(1, _int("AIGC_ANALYSIS_MAX_JOBS", cls.analysis_max_jobs)),
-            label_check_limit=_int("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
-            label_check_window_s=_int("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            label_check_limit=_positive("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
+            label_check_window_s=_positive("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            rate_limit_max_buckets=_positive(
+                "AIGC_RATE_LIMIT_MAX_BUCKETS", cls.rate_limit_max_buckets
+            ),
+            redis_url=_redis_url("AIGC_REDIS_URL"),
+            redis_key_prefix=os.environ.get("AIGC_REDIS_KEY_PREFIX") or cls.redis_key_prefix,
+            trusted_proxies=parse_networks(
+                os.environ.get("AIGC_TRUSTED_PROXIES", ""), "AIGC_TRUSTED_PROXIES"
+            ),
             creator_page_open=_flag("AIGC_CREATOR_PAGE_OPEN"),
             platform_watermark_key_id=os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_ID") or None,
             platform_watermark_key_file=(

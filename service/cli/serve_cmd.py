@@ -38,4 +38,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        # uvicorn would take the client from X-Forwarded-For of any loopback peer;
+        # the app decides whom to believe (AIGC_TRUSTED_PROXIES) from the real peer
+        proxy_headers=False,
     )

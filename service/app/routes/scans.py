@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import anyio
 from fastapi import APIRouter, Depends, Request
 
@@ -14,6 +16,8 @@ from ..analysis import Analysis
 from ..auth import Principal, require_role
 from ..errors import ApiError, labeler_error
 from ..forms import Upload, upload_form
+from ..proxies import client_address
+from ..ratelimit import creator_bucket
 from ..schemas import ErrorBody, LabelCheckResponse, ScanRecordResponse, ScanResponse
 
 router = APIRouter(prefix="/v1", tags=["scans"])
@@ -117,10 +121,9 @@ def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> lis
     if principal.key_id:
         buckets = [f"key:{principal.key_id}"]
     else:
-        host = request.client.host if request.client else "unknown"
-        buckets = [f"addr:{host}"]
+        buckets = [f"addr:{client_address(request)}"]
     if upload.context.creator_id:
-        buckets.append(f"creator:{upload.context.creator_id}")
+        buckets.append(creator_bucket(upload.context.creator_id))
     return buckets
 
 
@@ -139,9 +142,11 @@ async def label_check(
     disclosure is required. It never reveals bank entries, hash distances,
     watermark scores or thresholds: only fixed sentences per reason."""
     state = request.app.state
-    wait = state.label_check_limiter.hit(_rate_buckets(request, principal, upload))
+    # a thread: the shared limiter is a round trip to Redis
+    buckets = _rate_buckets(request, principal, upload)
+    wait = await anyio.to_thread.run_sync(state.label_check_limiter.hit, buckets)
     if wait is not None:
-        retry = max(1, int(wait + 0.999))
+        retry = max(1, math.ceil(wait))  # never early: a retry at Retry-After succeeds
         raise ApiError(
             429,
             "rate_limited",
