@@ -15,6 +15,7 @@ from typing import Any
 from . import signal_credentials, signal_match, signal_watermark
 from .context import UploadContext
 from .decision import Decision
+from .errors import redact_addresses
 from .media import Limits, Media, decode
 from .policy import Policy, load_default_policy, policy_from_env
 from .signals import Signals
@@ -57,7 +58,7 @@ class Engine:
                 values[name] = module.gather(media, self)
             except Exception as exc:  # one broken signal must not hide the others
                 log.exception("signal %s failed on %s", name, media.sha256)
-                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                errors.append(redact_addresses(f"{name}: {type(exc).__name__}: {exc}"))
                 values[name] = None
         return Signals(**values, errors=tuple(errors))
 
