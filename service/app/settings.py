@@ -10,14 +10,17 @@ from .isolation import Budget
 from .proxies import Network, parse_networks
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def _positive(name: str, default: int) -> int:
@@ -79,6 +82,21 @@ class Settings:
     # or a key file (hex) for it; either way the key never comes from a request
     platform_watermark_key_file: str | None = None
     database_url: str | None = None
+    # bearer token a Prometheus scraper sends to /metrics; admin API keys work too
+    metrics_token: str | None = None
+    # /metrics without any credentials (e.g. bound to a private network only)
+    metrics_open: bool = False
+    # uploaded batch archives (and extraction folders) unused this long are deleted
+    batch_upload_retention_s: int = 86_400
+
+    def __post_init__(self) -> None:
+        if self.metrics_token is not None and len(self.metrics_token.strip()) < 16:
+            # a short token is guessable by a scraper-shaped brute force
+            raise ValueError("AIGC_METRICS_TOKEN must be at least 16 characters")
+        if self.metrics_token and self.metrics_open:
+            raise ValueError(
+                "AIGC_METRICS_OPEN and AIGC_METRICS_TOKEN contradict each other: set one"
+            )
 
     def runner_config(self) -> RunnerConfig:
         budget = Budget(
@@ -126,4 +144,9 @@ class Settings:
                 os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_FILE") or None
             ),
             database_url=os.environ.get("AIGC_DATABASE_URL") or None,
+            metrics_token=os.environ.get("AIGC_METRICS_TOKEN") or None,
+            metrics_open=_flag("AIGC_METRICS_OPEN"),
+            batch_upload_retention_s=_int(
+                "AIGC_BATCH_UPLOAD_RETENTION_S", cls.batch_upload_retention_s, minimum=60
+            ),
         )
