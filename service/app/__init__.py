@@ -18,6 +18,7 @@ from service.db.base import database_url
 from service.db.models import ensure_schema
 
 from . import errors
+from .allow import AllowMiddleware
 from .analysis import Runner
 from .limits import BodyLimitMiddleware, RateLimiter
 from .metrics import Metrics, MetricsMiddleware
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in [*ROUTERS, *optional_routers()]:
         app.include_router(router)
     # the last added runs outermost: metrics see every request, even ones refused for size
+    app.add_middleware(AllowMiddleware, router=app.router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,

@@ -16,6 +16,26 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def _count(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -42,6 +62,17 @@ class Settings:
     # or a key file (hex) for it; either way the key never comes from a request
     platform_watermark_key_file: str | None = None
     database_url: str | None = None
+    # the server's own guards against slow or hostile clients (service/app/server.py):
+    # a connection without complete request headers this long after its first byte is closed
+    header_timeout_s: float = 10.0
+    # a request body with no new bytes for this long, or not complete after the total, gets 408
+    body_timeout_s: float = 15.0
+    body_total_timeout_s: float = 300.0
+    # open connections per worker; idle ones are closed oldest first, then new ones get 503
+    max_connections: int = 1000
+    # identical log messages per window before they are counted instead of written
+    log_repeat_limit: int = 5
+    log_repeat_window_s: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -59,4 +90,10 @@ class Settings:
                 os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_FILE") or None
             ),
             database_url=os.environ.get("AIGC_DATABASE_URL") or None,
+            header_timeout_s=_positive("AIGC_HEADER_TIMEOUT_S", cls.header_timeout_s),
+            body_timeout_s=_positive("AIGC_BODY_TIMEOUT_S", cls.body_timeout_s),
+            body_total_timeout_s=_positive("AIGC_BODY_TOTAL_TIMEOUT_S", cls.body_total_timeout_s),
+            max_connections=_count("AIGC_MAX_CONNECTIONS", cls.max_connections),
+            log_repeat_limit=_count("AIGC_LOG_REPEAT_LIMIT", cls.log_repeat_limit),
+            log_repeat_window_s=_positive("AIGC_LOG_REPEAT_WINDOW_S", cls.log_repeat_window_s),
         )
