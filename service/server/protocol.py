@@ -15,8 +15,9 @@ adds, per connection:
 - a cap of `max_connections` per worker, checked when a connection is accepted:
   at the cap the oldest connection with no request in flight (idle keep-alive or
   still sending headers, for at least `EVICT_GRACE_S`) is closed to make room, so
-  health checks still get in; when every connection is mid-request the new one
-  gets a JSON 503 and is closed;
+  health checks still get in; failing that, an upload slower than `MIN_BODY_RATE`
+  for longer than the body stall timeout (a 408); when every connection is
+  mid-request and moving, the new one gets a JSON 503 and is closed;
 - uvicorn's plain-text 400 for unparsable requests (bad request line, negative,
   doubled or non-numeric Content-Length) answered in the project's JSON shape.
 
@@ -41,13 +42,20 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("uvicorn.error")
 
-# a connection must have been idle this long before it may be closed to make room:
-# a client that has just connected has had no chance to send its request yet
-EVICT_GRACE_S = 1.0
+# a connection must have been idle this long before it may be closed to make room: a
+# client that has just connected may not have sent its request yet (it normally arrives
+# with the handshake's last packet, so this is generous), and attackers' connections
+# opened together all become fair game together
+EVICT_GRACE_S = 0.25
 # refused connections that wait for the client's request bytes (so that the 503
 # is not lost to a reset); past this many, refused connections are closed at once
 MAX_LINGERING = 64
 LINGER_S = 0.5
+
+# at the cap, an upload slower than this (bytes/s) may be cut for a newcomer, once it has
+# been going for the body stall timeout; only the oldest few are looked at, to stay O(1)
+MIN_BODY_RATE = 1024
+SLOW_BODY_CANDIDATES = 8
 
 _IDLE, _HEADERS, _BODY = "idle", "headers", "body"
 
@@ -91,6 +99,8 @@ class _WorkerState:
     def __init__(self) -> None:
         # connections with no request in flight -> since when (insertion order: oldest first)
         self.idle: dict[GuardedH11Protocol, float] = {}
+        # connections receiving a request body -> since when (oldest first)
+        self.body: dict[GuardedH11Protocol, float] = {}
         self.lingering = 0
 
 
@@ -110,6 +120,7 @@ class GuardedH11Protocol(H11Protocol):
         self._phase: str | None = None
         self._phase_started = 0.0
         self._last_byte = 0.0
+        self._body_bytes = 0
         self._refused = False
 
     # --- connection life -------------------------------------------------------
@@ -126,6 +137,7 @@ class GuardedH11Protocol(H11Protocol):
             self.worker.lingering -= 1
             return
         self.worker.idle.pop(self, None)
+        self.worker.body.pop(self, None)
         self._phase = None
         super().connection_lost(exc)
 
@@ -142,6 +154,7 @@ class GuardedH11Protocol(H11Protocol):
             self._arm(self.guard.header_timeout_s, self._headers_expired)
         elif self._phase == _BODY:
             self._last_byte = now
+            self._body_bytes += len(data)
         super().data_received(data)
         self._sync_phase()
 
@@ -169,19 +182,27 @@ class GuardedH11Protocol(H11Protocol):
 
     # --- the connection cap ----------------------------------------------------
     def _make_room(self) -> bool:
-        """Close the longest-idle connection, if one has been idle long enough."""
+        """Close the longest-idle connection or a crawling upload, if there is one."""
+        now = self.loop.time()
         oldest = next(iter(self.worker.idle.items()), None)
-        if oldest is None:
-            return False
-        victim, since = oldest
-        if self.loop.time() - since < min(EVICT_GRACE_S, self.guard.header_timeout_s):
-            return False
-        log.info("connection cap reached: closed the longest idle connection to make room")
-        victim._close_now()
-        return True
+        if oldest is not None:
+            victim, since = oldest
+            if now - since >= min(EVICT_GRACE_S, self.guard.header_timeout_s):
+                log.info("connection cap reached: closed the longest idle connection for room")
+                victim._close_now()
+                return True
+        for victim, since in list(self.worker.body.items())[:SLOW_BODY_CANDIDATES]:
+            age = now - since
+            if age >= self.guard.body_timeout_s and victim._body_bytes < MIN_BODY_RATE * age:
+                victim._body_expired(
+                    "crawling", f"under {MIN_BODY_RATE} bytes/s at the connection cap"
+                )
+                return True
+        return False
 
     def _close_now(self) -> None:
         self.worker.idle.pop(self, None)
+        self.worker.body.pop(self, None)
         self.connections.discard(self)
         self._leave_phase()
         self.transport.close()
@@ -212,6 +233,7 @@ class GuardedH11Protocol(H11Protocol):
         now = self.loop.time()
         self._phase = _IDLE
         self._phase_started = now
+        self.worker.body.pop(self, None)
         self.worker.idle.pop(self, None)
         self.worker.idle[self] = now
         # a backstop: uvicorn arms its keep-alive timer only after a response
@@ -233,12 +255,15 @@ class GuardedH11Protocol(H11Protocol):
                 now = self.loop.time()
                 self._phase = _BODY
                 self._phase_started = self._last_byte = now
+                self._body_bytes = 0
+                self.worker.body[self] = now
                 self._arm(self.guard.body_timeout_s, self._check_body)
         elif self._phase is not None:
             self._leave_phase()
 
     def _leave_phase(self) -> None:
         self.worker.idle.pop(self, None)
+        self.worker.body.pop(self, None)
         self._phase = None
         self._cancel_timer()
 
@@ -281,8 +306,12 @@ class GuardedH11Protocol(H11Protocol):
             self._last_byte = now
         stalled = now - self._last_byte >= self.guard.body_timeout_s
         late = now - self._phase_started >= self.guard.body_total_timeout_s
-        if stalled or late:
-            self._body_expired(stalled)
+        if stalled:
+            self._body_expired("stalled", f"no body bytes for {self.guard.body_timeout_s:g} s")
+            return
+        if late:
+            total = self.guard.body_total_timeout_s
+            self._body_expired("too slow", f"not complete within {total:g} s")
             return
         due = min(
             self._last_byte + self.guard.body_timeout_s,
@@ -290,13 +319,10 @@ class GuardedH11Protocol(H11Protocol):
         )
         self._arm(max(0.0, due - now), self._check_body)
 
-    def _body_expired(self, stalled: bool) -> None:
-        why = (
-            f"no body bytes for {self.guard.body_timeout_s:g} s"
-            if stalled
-            else f"the body was not complete within {self.guard.body_total_timeout_s:g} s"
-        )
-        log.info("closed a connection: %s", "stalled request body" if stalled else "slow body")
+    def _body_expired(self, kind: str, detail: str) -> None:
+        why = f"{kind}: {detail}"
+        # the format string alone is the rate limiter's key: one budget per kind
+        log.info(f"closed a connection: request body {kind}")
         cycle = self.cycle
         if cycle is not None and not cycle.response_started and not cycle.disconnected:
             self.transport.write(

@@ -25,6 +25,7 @@ BODY_S = 2.0
 BODY_TOTAL_S = 5.0
 LOG_WINDOW_S = 2.0
 LOG_LIMIT = 5
+QUICK_CAP = 30
 # server "held": deadlines long enough to hold connections, a cap small enough to reach
 HELD_CAP = 260
 
@@ -97,7 +98,7 @@ def servers(tmp_path_factory):
         AIGC_HEADER_TIMEOUT_S=str(HEADER_S),
         AIGC_BODY_TIMEOUT_S=str(BODY_S),
         AIGC_BODY_TOTAL_TIMEOUT_S=str(BODY_TOTAL_S),
-        AIGC_MAX_CONNECTIONS="400",
+        AIGC_MAX_CONNECTIONS=str(QUICK_CAP),
         AIGC_LOG_REPEAT_LIMIT=str(LOG_LIMIT),
         AIGC_LOG_REPEAT_WINDOW_S=str(LOG_WINDOW_S),
     )
@@ -257,7 +258,7 @@ def test_stalled_body_gets_a_json_408_and_the_server_stays_clean(quick, svc_phot
     elapsed = time.monotonic() - start
     stalled.close()
     assert closed and _error_code(raw, 408) == "request_timeout"
-    assert b"no body bytes" in raw
+    assert b"stalled: no body bytes" in raw
     assert BODY_S * 0.9 <= elapsed < BODY_S + 8, elapsed
 
     # the multipart parser was interrupted cleanly: nothing logged a traceback
@@ -291,8 +292,33 @@ def test_trickling_body_is_cut_at_the_total_budget(quick, svc_photo):
     answer += _read_to_close(sock, 2)[0]
     sock.close()
     assert _error_code(answer, 408) == "request_timeout"
-    assert b"not complete within" in answer
+    assert b"too slow: not complete within" in answer
     assert BODY_TOTAL_S * 0.9 <= elapsed < BODY_TOTAL_S + 8, elapsed
+
+
+def test_at_the_cap_a_crawling_upload_makes_room_for_a_newcomer(quick, svc_photo):
+    head, body = _scan_request(quick["key"], svc_photo)
+    time.sleep(0.3)  # earlier tests' sockets are closed; let the server notice
+    crawlers = [_open(quick["port"], head + body[:100]) for _ in range(QUICK_CAP)]
+    try:
+        # a byte every 0.4 s: never stalled, far under the minimum rate, past the stall time
+        sent = 100
+        start = time.monotonic()
+        while time.monotonic() - start < BODY_S + 0.8:
+            for sock in _silent(crawlers):
+                sock.sendall(body[sent : sent + 1])
+            sent += 1
+            time.sleep(0.4)
+        assert len(_silent(crawlers)) >= QUICK_CAP - 2
+        assert _healthz_ms(quick["base"]) < 2000
+        cut = [s for s in crawlers if s not in _silent(crawlers)]
+        assert 1 <= len(cut) <= 3, len(cut)
+        raw, closed = _read_to_close(cut[0], 5)
+        assert closed and _error_code(raw, 408) == "request_timeout"
+        assert b"crawling" in raw
+    finally:
+        for sock in crawlers:
+            sock.close()
 
 
 # --- protocol errors and methods -------------------------------------------------------
@@ -426,3 +452,10 @@ def test_over_the_cap_new_connections_are_refused_and_held_ones_still_work(held,
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_neither_server_logged_a_traceback(quick, held):
+    # last on purpose: everything above has run against these two servers
+    for server in (quick, held):
+        log = server["log"].read_text(errors="replace")
+        assert "Traceback" not in log and "Exception in ASGI" not in log, log[-3000:]
