@@ -384,6 +384,17 @@ def iter_samples(
         raise MediaDecodeError(f"could not decode the video: {exc}") from exc
 
 
+def _pace(extras: int, cut_budget: int, t: float, duration: float | None) -> bool:
+    """May a stray keyframe be taken as an extra sample at time t?
+
+    Extras get at most half of the spare budget, spent evenly over the video,
+    so that frequent keyframes early on leave room for cuts near the end.
+    """
+    if not duration:
+        return extras < cut_budget // 2
+    return extras < (cut_budget / 2) * min(1.0, (t + 1.0) / duration)
+
+
 def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> Iterator[Sample]:
     """In sequence: every frame (but those nothing refers to) passes the decoder."""
     rate = sampling_rate(probe.duration_s, limits)
@@ -391,7 +402,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
     max_decoded = math.ceil(limits.max_duration_s * limits.max_frame_rate)
     fps = probe.fps or 30.0
 
-    taken = cuts = decoded = 0
+    taken = cuts = extras = decoded = 0
     first_time: float | None = None
     next_time = 0.0
     last_sample = -math.inf
@@ -443,6 +454,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
             key and not (on_clock or cut) and t + 1e-6 >= next_time - min(interval / 2, _EARLY_S)
         )
         keyed = key and spare and t - last_sample >= interval / 2
+        keyed = keyed and _pace(extras, cut_budget, t, probe.duration_s)
         if not (on_clock or early or cut or keyed):
             continue
         if taken >= limits.max_samples:
@@ -458,6 +470,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
             next_time += interval
         else:
             cuts += 1
+            extras += not cut
         rgb = _turn(rgb.to_ndarray(), rotation)
         yield Sample(round(t, 4), rgb, cut=cut and not on_clock, key_frame=key)
 
@@ -487,7 +500,7 @@ def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadl
     interval, cut_budget = plan.rate.interval, plan.rate.cut_budget
     max_decoded = plan.frames + len(plan.visits) * 4
     stats.duration_s = plan.duration_s
-    taken = cuts = decoded = 0
+    taken = cuts = extras = decoded = 0
     first_pts: int | None = None
     last_sample = -math.inf
     last_thumb: np.ndarray | None = None
@@ -537,6 +550,7 @@ def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadl
                 while pending and t + 1e-6 >= pending[0]:
                     pending.pop(0)
             keyed = key and spare and t - last_sample >= interval / 2
+            keyed = keyed and _pace(extras, cut_budget, t, plan.duration_s)
             if on_clock or cut or keyed:
                 if taken >= limits.max_samples:
                     stats.truncated = True
@@ -549,6 +563,7 @@ def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadl
                 last_sample = t
                 if not on_clock:
                     cuts += 1
+                    extras += not cut
                 rgb = _turn(rgb.to_ndarray(), rotation)
                 yield Sample(round(t, 4), rgb, cut=cut and not on_clock, key_frame=key)
             if served and not pending:
@@ -575,10 +590,13 @@ def encode_frames(
     codec: str = "libx264",
     preset: str = "veryfast",
     container_format: str = "mp4",
+    gop: int | None = None,
 ) -> bytes:
     """RGB uint8 frames (all the same size) to an MP4 (H.264 unless told), as bytes.
 
-    `container_format="mov"` writes QuickTime; `codec="libx265"` writes HEVC.
+    `container_format="mov"` writes QuickTime; `codec="libx265"` writes HEVC;
+    `gop` is the longest run of frames between keyframes (the encoder's own
+    default, 250 for x264, unless told).
     """
     out = io.BytesIO()
     with av.open(out, mode="w", format=container_format) as container:
@@ -587,6 +605,8 @@ def encode_frames(
             rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
             if stream is None:
                 stream = _add_video_stream(container, codec, _rate(fps), rgb.shape, crf, preset)
+                if gop is not None:
+                    stream.codec_context.gop_size = gop
             _write(container, stream, rgb)
         if stream is None:
             raise ValueError("no frames to encode")
