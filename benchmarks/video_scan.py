@@ -10,6 +10,16 @@ watermark detection (pooled, then single frames) on the samples, and the video
 fingerprint looked up in a bank of 1,000 reference videos (60 frames each). The peer decodes
 every frame with OpenCV and PDQ-hashes every frame, as a scanner without
 sampling would. Timings are the median of --repeat runs.
+
+`--section cost` (also part of the default `all`) measures what an upload
+costs before and after sampling by seeking: static 1280 x 720 60 fps clips of
+30 s and 14 minutes (the 14-minute one is the 30 s encode repeated by stream
+copy, so it is made in seconds; its 202 keyframes are where x264 would put
+them), scanned by the product's path and by the every-frame path it replaced
+(all frames but B-frames decoded in sequence), in process CPU time and wall
+time; and the peak RSS of decoding and scanning a 7000 x 7000 single-colour
+JPEG, each in a child process, at full size (the former decode) and at
+reduced scale.
 """
 
 from __future__ import annotations
@@ -113,7 +123,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bank", type=int, default=1000, help="reference videos in the bank")
+    parser.add_argument("--section", choices=("stages", "cost", "all"), default="all")
     args = parser.parse_args()
+    if args.section in ("cost", "all"):
+        cost_section()
+    if args.section == "cost":
+        return
 
     import tempfile
 
@@ -184,6 +199,154 @@ def _signed_fixture() -> bytes | None:
 def _dense(clip: bytes):
     samples = list(iter_samples(clip, REFERENCE_LIMITS))
     return [s.rgb for s in samples], [s.time_s for s in samples]
+
+
+# ---------------------------------------------------------------- cost before work
+
+
+def static_clip(seconds: int, fps: int = 60, width: int = 1280, height: int = 720) -> bytes:
+    still = cv2.resize(skdata.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+    return encode_frames((still for _ in range(seconds * fps)), fps, crf=23)
+
+
+def loop_clip(data: bytes, times: int) -> bytes:
+    """The clip `times` over by stream copy (each copy starts on its keyframe)."""
+    import io
+
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data)) as source, av.open(out, "w", format="mp4") as target:
+        stream = source.streams.video[0]
+        packets = [p for p in source.demux(stream) if p.size]
+        copy = target.add_stream_from_template(stream)
+        span = max(p.pts for p in packets) - min(p.pts for p in packets) + packets[0].duration
+        for n in range(times):
+            for p in packets:
+                p.pts += span if n else 0
+                p.dts += span if n else 0
+                p.stream = copy
+                target.mux(p)
+    return out.getvalue()
+
+
+def every_frame_sampling(data: bytes):
+    """The former path: decode in sequence (B-frames skipped), sample on the way."""
+    from labeler.video import SampleStats, VideoLimits, _open, _probe, _sample
+
+    limits = VideoLimits.from_env()
+    stats = SampleStats()
+    with _open(data) as container:
+        probe, stream = _probe(container, limits, 50_000_000)
+        stream.thread_type = "AUTO"
+        stream.codec_context.skip_frame = "NONREF"
+        deadline = time.monotonic() + 3600  # the measurement, not the limit
+        samples = list(_sample(container, stream, probe, limits, 50_000_000, deadline, stats))
+    return [s.rgb for s in samples], [s.time_s for s in samples], stats.frames_decoded
+
+
+def product_sampling(data: bytes):
+    from labeler.video import decode_video
+
+    video = decode_video(data)
+    return list(video.frames), list(video.timestamps), video.frames_decoded
+
+
+def _clocks(fn):
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = fn()
+    return time.process_time() - cpu, time.perf_counter() - wall, result
+
+
+def _signals(frames, times) -> None:
+    detect_video(frames, BENCH_KEY)
+    fingerprint(frames, times)
+
+
+_PEAK = """
+import io, re, sys
+import numpy as np
+from PIL import Image, ImageOps
+import labeler
+
+def peak_mb():
+    # this process's own high-water mark: ru_maxrss would start at the
+    # parent's (Linux carries it over exec)
+    return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) // 1024
+
+data = open(sys.argv[1], "rb").read()
+imported = peak_mb()
+engine = labeler.Engine(watermark_keys=None)
+if sys.argv[2] == "full":  # the former decode: the whole picture at full size
+    from labeler.media import Media
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    media = Media(data, "image/jpeg", "image", "-", 7000, 7000, (rgb,))
+else:
+    media = labeler.media.decode(data)
+decoded = peak_mb()
+from matching import compute_hashes
+import watermark
+compute_hashes(media.frames[0], features=True, mirrored_features=True, for_query=True)
+watermark.detect(media.frames[0], bytes(32))
+engine.gather(media)
+print(imported, decoded, peak_mb())
+"""
+
+
+def _peak_rss(path: Path, mode: str) -> tuple[int, int, int]:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path), mode], capture_output=True, text=True, check=True
+    )
+    imported, decoded, scanned = out.stdout.split()
+    return int(imported), int(decoded), int(scanned)
+
+
+def cost_section() -> None:
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from labeler import probe
+
+    started = time.perf_counter()
+    short = static_clip(30)
+    long = loop_clip(short, 28)
+    print(f"static 720p60 clips: 30 s {len(short) / 1e6:.1f} MB, 14 min {len(long) / 1e6:.1f} MB "
+          f"(made in {time.perf_counter() - started:.0f} s)")  # fmt: skip
+    header = (f"{'clip':8} {'path':22} {'decoded':>8} {'samples':>8} {'sample cpu':>11} "
+              f"{'sample wall':>12} {'scan cpu':>9} {'scan wall':>10}")  # fmt: skip
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, clip in (("30 s", short), ("14 min", long)):
+        for path, fn in (
+            ("every frame (before)", every_frame_sampling),
+            ("seek + keyframes", product_sampling),
+        ):
+            cpu, wall, (frames, times, decoded) = _clocks(lambda fn=fn, clip=clip: fn(clip))
+            s_cpu, s_wall, _ = _clocks(lambda frames=frames, times=times: _signals(frames, times))
+            print(f"{name:8} {path:22} {decoded:8d} {len(frames):8d} {cpu:10.2f}s "
+                  f"{wall:11.2f}s {cpu + s_cpu:8.2f}s {wall + s_wall:9.2f}s")  # fmt: skip
+        found = probe(clip)
+        print(f"{'':8} {'probe (header+index)':22} {found.frames:8d} {found.samples:8d} "
+              f"cost {found.cost:,.0f} Mpx, heavy={found.heavy}")  # fmt: skip
+    print("(scan = sampling + watermark detect_video with 1 key + vPDQ fingerprint of the samples)")
+
+    buf = io.BytesIO()
+    Image.new("RGB", (7000, 7000), (90, 120, 200)).save(buf, "JPEG", quality=90)
+    path = Path(tempfile.mkdtemp()) / "flat7000.jpg"
+    path.write_bytes(buf.getvalue())
+    print(f"\n7000 x 7000 single-colour JPEG ({len(buf.getvalue()) / 1024:.0f} KB), "
+          "peak RSS of a child process:")  # fmt: skip
+    print(f"{'decode':22} {'imports':>10} {'+ decode':>10} {'+ signals':>10}")
+    for label, mode in (("full size (before)", "full"), ("reduced (draft 1/4)", "reduced")):
+        imported, decoded, scanned = _peak_rss(path, mode)
+        print(f"{label:22} {imported:7d} MB {decoded:7d} MB {scanned:7d} MB")
+    print()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,14 @@
 from .context import UploadContext
 from .decision import ACTIONS, LABELS, Decision, Reason
 from .engine import Engine, analyze, default_engine, reset_default_engine
-from .errors import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from .errors import (
+    LabelerError,
+    MediaDecodeError,
+    MediaOverBudget,
+    MediaTooLarge,
+    UnsupportedMedia,
+)
+from .media import Limits, Probe, probe
 from .signals import CredentialsSignal, MatchSignal, Signals, WatermarkSignal
 
 __all__ = [
@@ -13,9 +20,12 @@ __all__ = [
     "Decision",
     "Engine",
     "LabelerError",
+    "Limits",
     "MatchSignal",
     "MediaDecodeError",
+    "MediaOverBudget",
     "MediaTooLarge",
+    "Probe",
     "Reason",
     "Signals",
     "UnsupportedMedia",
@@ -23,5 +33,6 @@ __all__ = [
     "WatermarkSignal",
     "analyze",
     "default_engine",
+    "probe",
     "reset_default_engine",
 ]

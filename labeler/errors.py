@@ -37,3 +37,16 @@ class MediaTooLarge(LabelerError):
 
 class MediaDecodeError(LabelerError):
     """The type is supported but the file is truncated, corrupt or hostile."""
+
+
+class MediaOverBudget(MediaTooLarge):
+    """Within the size limits, but its header promises more decoding work than allowed.
+
+    `cost` is the estimate (labeler.media.Probe.cost) and `budget` the limit
+    (AIGC_MAX_COST), both in decoded megapixels.
+    """
+
+    def __init__(self, message: str, cost: float = 0.0, budget: float = 0.0):
+        super().__init__(message)
+        self.cost = cost
+        self.budget = budget

@@ -1,13 +1,37 @@
 """Video decoding with PyAV: probe, sample frames, and write frames back to MP4.
 
-Signals never see every frame of a video: they see frames sampled at a fixed
-rate (1 per second by default, faster for clips shorter than 16 s so that
-there are at least 16), plus the first frame after each scene cut, so that a
-short inserted shot is not skipped, with keyframes preferred where one is
-near a tick (they survive re-encoding best). Everything an uploader controls
-(duration, frame rate, resolution, box structure, codec) is bounded by
-`VideoLimits` before or while decoding, so a hostile file costs a bounded
-amount of work and ends in a typed error, never a hang.
+Signals never see every frame of a video, and the decoder does not decode
+every frame either. The sampling contract:
+
+- a clock: 1 sample per second by default (`sample_fps`), faster for clips
+  shorter than 16 s so that there are at least `min_samples`, sparser for
+  long ones so that at most three quarters of `max_samples` go to the clock
+  and the rest stays free for cuts; samples always cover the whole video;
+- keyframes preferred: a keyframe within a third of the interval of a tick
+  takes the tick's place (keyframes are intra-coded at the best quality of
+  their group, so after a low-bitrate re-encode they keep the most of any
+  pixel-level signal, the watermark), and a keyframe far from any sample is
+  taken as an extra while the budget lasts;
+- scene cuts: a decoded frame that differs from the one decoded before it
+  adds a sample, so that a short inserted shot is not skipped. Cuts are
+  looked for among the frames that are decoded anyway: keyframes (up to
+  four per sample of the budget) and the walks to ticks that no keyframe
+  serves. Encoders start a new group of pictures at a scene cut (x264,
+  x265 and libvpx do by default), so a cut shows on a keyframe; a fixed-group
+  encoder that ignores cuts can hide a shot shorter than its group between
+  two keyframes that look alike, the price of not decoding every frame.
+
+Which frames that takes is planned from the container's sample index before
+anything is decoded (labeler/video_plan.py): a seek to each keyframe needed,
+and a walk forward from a keyframe only for ticks no keyframe serves. A
+14-minute clip with ordinary 4 s groups costs about what a 30 s one does;
+`labeler.media.probe` reports a plan's cost so the caller can refuse a
+costly one (very sparse keyframes) before decoding. Files without an index
+(fragmented MP4) and dense bank references (`every_frame`) are decoded in
+sequence, as before. Everything an uploader controls (duration, frame rate,
+resolution, box structure, codec) is bounded by `VideoLimits` before or while
+decoding, so a hostile file costs a bounded amount of work and ends in a
+typed error, never a hang.
 
 The writer side (`encode_frames`, `reencode`) exists for the watermark
 embedder (embed in every frame, re-encode with H.264) and for tests that
@@ -28,6 +52,7 @@ import av
 import numpy as np
 
 from .errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from .video_plan import Plan, Visit, plan_from_index, sampling_rate
 
 # FFmpeg decodes many more codecs than an upload pipeline needs; every one is
 # attack surface, so only the codecs phones and editors actually write pass.
@@ -206,6 +231,47 @@ def probe_video(data: bytes, limits: VideoLimits | None = None, max_pixels: int 
     return probe
 
 
+def plan_video(
+    data: bytes, limits: VideoLimits | None = None, max_pixels: int = 50_000_000
+) -> tuple[VideoProbe, Plan | None]:
+    """The container facts and the sampling plan (None: it would decode in sequence).
+
+    Reads the header and the sample index only; no frame is decoded.
+    """
+    limits = limits or VideoLimits()
+    with _open(data) as container:
+        probe, stream = _probe(container, limits, max_pixels)
+        return probe, _plan(stream, probe, limits)
+
+
+def sequential_frames(probe: VideoProbe, limits: VideoLimits) -> int:
+    """Frames an in-sequence decode may read: the header's length, else the limit's."""
+    fps = min(probe.fps or limits.max_frame_rate, limits.max_frame_rate)
+    seconds = probe.duration_s if probe.duration_s is not None else limits.max_duration_s
+    return math.ceil(min(seconds, limits.max_duration_s) * fps) + 1
+
+
+def _plan(stream, probe: VideoProbe, limits: VideoLimits) -> Plan | None:
+    if limits.every_frame:
+        return None  # dense references want each tick's own frame, not a keyframe
+    try:
+        entries = stream.index_entries
+        plan = plan_from_index(entries, float(stream.time_base or 0), probe.fps, limits)
+    except (ValueError, OverflowError, IndexError, ZeroDivisionError):
+        return None  # an index we cannot read: decode in sequence, under the same limits
+    if plan is None:
+        return None
+    # the index is what will be decoded, whatever the header claims
+    if plan.duration_s > limits.max_duration_s + 1.0:
+        raise MediaTooLarge(
+            f"the video runs past {limits.max_duration_s:g} s (its header said otherwise)"
+        )
+    max_decoded = math.ceil(limits.max_duration_s * limits.max_frame_rate)
+    if plan.entries > max_decoded:
+        raise MediaTooLarge(f"the video has more than {max_decoded} frames")
+    return plan
+
+
 def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     scale = min(1.0, max_side / max(width, height))
     return max(2, round(width * scale)), max(2, round(height * scale))
@@ -287,6 +353,17 @@ def iter_samples(
     stats = stats if stats is not None else SampleStats()
     deadline = time.monotonic() + limits.max_decode_s
     try:
+        with _open(data) as container:
+            probe, stream = _probe(container, limits, max_pixels)
+            stats.probe = probe
+            plan = _plan(stream, probe, limits)
+            if plan is not None:
+                stream.thread_type = "AUTO"
+                yield from _sample_plan(
+                    container, stream, probe, plan, limits, max_pixels, deadline, stats
+                )
+                if stats.frames_decoded:
+                    return
         # Samples 1-5 times a second need no frame that nothing refers to
         # (B-frames, mostly): skipping them halves the decoding work. A
         # stream made only of such frames is decoded again in full.
@@ -307,22 +384,25 @@ def iter_samples(
         raise MediaDecodeError(f"could not decode the video: {exc}") from exc
 
 
+def _pace(extras: int, cut_budget: int, t: float, duration: float | None) -> bool:
+    """May a stray keyframe be taken as an extra sample at time t?
+
+    Extras get at most half of the spare budget, spent evenly over the video,
+    so that frequent keyframes early on leave room for cuts near the end.
+    """
+    if not duration:
+        return extras < cut_budget // 2
+    return extras < (cut_budget / 2) * min(1.0, (t + 1.0) / duration)
+
+
 def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> Iterator[Sample]:
-    duration = probe.duration_s
-    rate = limits.sample_fps
-    if duration:
-        rate = max(rate, min(limits.min_samples, limits.max_samples) / max(duration, 1e-3))
-        # a quarter of the budget stays free for scene cuts
-        rate = min(rate, 0.75 * limits.max_samples / max(duration, 1e-3))
-    interval = 1.0 / rate
-    # cuts may only use what the regular samples leave over, so that a
-    # flickering video cannot spend the budget before its end
-    planned = math.floor(duration * rate) + 1 if duration else limits.max_samples
-    cut_budget = max(0, limits.max_samples - planned)
+    """In sequence: every frame (but those nothing refers to) passes the decoder."""
+    rate = sampling_rate(probe.duration_s, limits)
+    interval, cut_budget = rate.interval, rate.cut_budget
     max_decoded = math.ceil(limits.max_duration_s * limits.max_frame_rate)
     fps = probe.fps or 30.0
 
-    taken = cuts = decoded = 0
+    taken = cuts = extras = decoded = 0
     first_time: float | None = None
     next_time = 0.0
     last_sample = -math.inf
@@ -374,6 +454,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
             key and not (on_clock or cut) and t + 1e-6 >= next_time - min(interval / 2, _EARLY_S)
         )
         keyed = key and spare and t - last_sample >= interval / 2
+        keyed = keyed and _pace(extras, cut_budget, t, probe.duration_s)
         if not (on_clock or early or cut or keyed):
             continue
         if taken >= limits.max_samples:
@@ -389,8 +470,104 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
             next_time += interval
         else:
             cuts += 1
+            extras += not cut
         rgb = _turn(rgb.to_ndarray(), rotation)
         yield Sample(round(t, 4), rgb, cut=cut and not on_clock, key_frame=key)
+
+
+def _visit_frames(container, stream, visit: Visit, deadline: float) -> Iterator:
+    packets = 0
+    for packet in container.demux(stream):
+        if time.monotonic() > deadline:
+            raise MediaTooLarge("decoding the video took longer than the limit")
+        # a seek lands on the keyframe shown at or before the target, which
+        # may be the one before ours: its packets are read, not decoded
+        if packet.dts is not None and packet.dts < visit.dts and packets == 0:
+            continue
+        packets += 1
+        yield from packet.decode()
+        if packets >= visit.frames:
+            break
+    # the decoder holds a few frames back (reordering, threads): drain them;
+    # the next seek resets it
+    yield from stream.decode(None)
+
+
+def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadline, stats):
+    """By the plan: a seek per visit, the keyframe, and a walk to its ticks if any."""
+    time_base = float(stream.time_base)
+    ctx = stream.codec_context
+    interval, cut_budget = plan.rate.interval, plan.rate.cut_budget
+    max_decoded = plan.frames + len(plan.visits) * 4
+    stats.duration_s = plan.duration_s
+    taken = cuts = extras = decoded = 0
+    first_pts: int | None = None
+    last_sample = -math.inf
+    last_thumb: np.ndarray | None = None
+    rotation = 0
+    for visit in plan.visits:
+        # a visit that only needs its keyframe lets the decoder skip the rest
+        ctx.skip_frame = "NONREF" if visit.walk else "NONKEY"
+        container.seek(visit.seek_to, stream=stream, backward=True)
+        pending = list(visit.walk)
+        served = not visit.on_clock
+        for frame in _visit_frames(container, stream, visit, deadline):
+            decoded += 1
+            stats.frames_decoded = decoded
+            if decoded > max_decoded:
+                raise MediaTooLarge("the video needs more decoding than its index promised")
+            if frame.width * frame.height > max_pixels:
+                raise MediaTooLarge(
+                    f"a frame of {frame.width} x {frame.height} pixels is more than the limit"
+                )
+            if first_pts is None:
+                first_pts = frame.pts if frame.pts is not None else 0
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                if rotation:
+                    w, h = (
+                        (probe.height, probe.width)
+                        if rotation % 180
+                        else (probe.width, probe.height)
+                    )
+                    stats.probe = replace(probe, width=w, height=h, rotation=rotation)
+            # drained frames carry no time base, only their pts
+            t = visit.time_s if frame.pts is None else (frame.pts - first_pts) * time_base
+            t = max(0.0, t)
+            thumb = _thumb(frame)
+            spare = t - last_sample >= limits.min_scene_gap_s and cuts < cut_budget
+            cut = (
+                spare
+                and last_thumb is not None
+                and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
+            )
+            last_thumb = thumb
+            key = bool(frame.key_frame)
+            on_clock = False
+            if not served and key:
+                served = on_clock = True
+            if pending and t + 1e-6 >= pending[0]:
+                on_clock = True
+                while pending and t + 1e-6 >= pending[0]:
+                    pending.pop(0)
+            keyed = key and spare and t - last_sample >= interval / 2
+            keyed = keyed and _pace(extras, cut_budget, t, plan.duration_s)
+            if on_clock or cut or keyed:
+                if taken >= limits.max_samples:
+                    stats.truncated = True
+                    return
+                width, height = _scaled_size(frame.width, frame.height, limits.max_side)
+                rgb = frame.reformat(
+                    width=width, height=height, format="rgb24", interpolation="AREA"
+                )
+                taken += 1
+                last_sample = t
+                if not on_clock:
+                    cuts += 1
+                    extras += not cut
+                rgb = _turn(rgb.to_ndarray(), rotation)
+                yield Sample(round(t, 4), rgb, cut=cut and not on_clock, key_frame=key)
+            if served and not pending:
+                break
 
 
 # ---------------------------------------------------------------- writing
@@ -413,10 +590,13 @@ def encode_frames(
     codec: str = "libx264",
     preset: str = "veryfast",
     container_format: str = "mp4",
+    gop: int | None = None,
 ) -> bytes:
     """RGB uint8 frames (all the same size) to an MP4 (H.264 unless told), as bytes.
 
-    `container_format="mov"` writes QuickTime; `codec="libx265"` writes HEVC.
+    `container_format="mov"` writes QuickTime; `codec="libx265"` writes HEVC;
+    `gop` is the longest run of frames between keyframes (the encoder's own
+    default, 250 for x264, unless told).
     """
     out = io.BytesIO()
     with av.open(out, mode="w", format=container_format) as container:
@@ -425,6 +605,8 @@ def encode_frames(
             rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
             if stream is None:
                 stream = _add_video_stream(container, codec, _rate(fps), rgb.shape, crf, preset)
+                if gop is not None:
+                    stream.codec_context.gop_size = gop
             _write(container, stream, rgb)
         if stream is None:
             raise ValueError("no frames to encode")
