@@ -3,8 +3,9 @@
 The steps of one scan, and where each runs:
 
 1. probe (this worker, a thread): the type from the bytes and, for images, the
-   pixel count from the header, which sorts the job into the cheap or the
-   heavy lane (`scheduler.py`) before any pixel is decoded;
+   cost from the header (`labeler.probe`), which refuses what is over the
+   budget and sorts the rest into the cheap or the heavy lane
+   (`scheduler.py`) before any pixel is decoded;
 2. observe (an analysis process, `isolation.py`): decoding, C2PA, watermark
    and hashing, the native-code work on the uploader's bytes, under a
    wall-clock, CPU and memory budget;
@@ -18,7 +19,6 @@ fast while scans run.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,20 +27,16 @@ from typing import Any
 
 import anyio
 import numpy as np
-from PIL import Image
 
 from labeler import Decision, Engine, UploadContext
 from labeler.engine import Observation
-from labeler.media import VIDEO_MIMES, decode, sniff_mime
+from labeler.media import VIDEO_MIMES, decode, probe, sniff_mime
 
 from . import isolation
 from .isolation import Budget
 from .scheduler import FairScheduler, QueueFull
 
 log = logging.getLogger(__name__)
-
-# images above this many pixels go to the heavy lane with the videos
-HEAVY_PIXELS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -87,19 +83,21 @@ def observe_upload(data: bytes, filename: str | None, shape) -> Observed:
     return Observed(media.summary(), seen, phash)
 
 
-def is_heavy(data: bytes) -> bool:
-    """Whether the upload belongs in the heavy lane, from its sniffed type and header only."""
+def lane_of(data: bytes, filename: str | None, limits) -> tuple[str, bool]:
+    """(kind, heavy) of an upload before any decoding; typed labeler errors refuse it at once.
+
+    Images are probed here (Pillow's header parsers: what the pixels will
+    cost, over the budget refused before a slot is taken). A video's index is
+    read by FFmpeg, native code on the uploader's bytes, so it is probed in
+    the analysis process (decode checks the same budget first thing); here it
+    is heavy by its type alone.
+    """
     mime = sniff_mime(data)
-    if mime is None:
-        return False  # refused at once by the decoder: cheap
     if mime in VIDEO_MIMES:
-        return True
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except Exception:  # undecodable headers fail fast in the decoder too
-        return False
-    return width * height > HEAVY_PIXELS
+        return "video", True
+    if mime is None:
+        return "image", False  # refused by the decoder at once: cheap
+    return "image", probe(data, filename, limits).heavy
 
 
 class AnalysisTimeout(Exception):
@@ -169,16 +167,16 @@ class Runner:
         self, data: bytes, filename: str | None, context: UploadContext, key: str = "-"
     ) -> Analysis:
         start = time.perf_counter()
-        heavy, shape = await anyio.to_thread.run_sync(self._prepare, data)
+        heavy, shape = await anyio.to_thread.run_sync(self._prepare, data, filename)
         observed = await self.call(observe_upload, data, filename, shape, key=key, heavy=heavy)
         signals = await anyio.to_thread.run_sync(self.engine.complete, observed.observation)
         decision = self.engine.policy.decide(signals, context, media=observed.media)
         elapsed = (time.perf_counter() - start) * 1000
         return Analysis(decision, observed.media, observed.perceptual_hash, elapsed)
 
-    def _prepare(self, data: bytes):
-        kind = "video" if sniff_mime(data) in VIDEO_MIMES else "image"
-        return is_heavy(data), self.engine.bank_shape(kind)
+    def _prepare(self, data: bytes, filename: str | None):
+        kind, heavy = lane_of(data, filename, self.engine.limits)
+        return heavy, self.engine.bank_shape(kind)
 
     async def call(self, fn, *args, key: str = "-", heavy: bool = False):
         """Run the picklable `fn(*args)` in an analysis process under the budget."""

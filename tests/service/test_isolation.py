@@ -184,3 +184,17 @@ def test_images_do_not_wait_behind_videos_and_keys_share_the_slots():
     assert light[-1] < 1.2, light
     # the videos ran one at a time on their one heavy slot
     assert total >= 4.5
+
+
+def test_an_upload_over_the_cost_budget_is_refused_before_any_process_works(
+    svc_make_client, svc_keys, photo, monkeypatch
+):
+    monkeypatch.setenv("AIGC_MAX_COST", "5")  # below one sample's cost: every image is over
+    client = svc_make_client()
+    headers = {"Authorization": f"Bearer {svc_keys['pipeline']}"}
+    res = client.post("/v1/scan", headers=headers, files={"file": ("a.jpg", photo)})
+    assert res.status_code == 422, res.text
+    assert res.json()["error"]["code"] == "media_too_large"
+    assert "cost" in res.json()["error"]["message"]
+    # refused from the header in the worker: no analysis process was even started
+    assert all(p.pid is None for p in client.app.state.runner.processes)
