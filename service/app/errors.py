@@ -7,6 +7,7 @@ Bad input must never surface as a bare 500: the labeler's typed errors map to
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,8 +36,20 @@ class ApiError(Exception):
         return (type(self), (self.status, self.code, self.message, self.headers))
 
 
+# "<_io.BytesIO object at 0x7f...>": decoders put their arguments' reprs in their
+# messages. An address helps nobody who reads the answer and tells an attacker
+# about the server's memory layout, so it never leaves the process.
+_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
+_ADDRESS = re.compile(r"\s*\bat 0x[0-9a-fA-F]+")
+
+
+def public_message(message: str) -> str:
+    """The message without object reprs or addresses (whatever library wrote it)."""
+    return _ADDRESS.sub("", _REPR.sub("", message)).strip()
+
+
 def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+    return {"error": {"code": code, "message": public_message(message)}}
 
 
 def error_response(
