@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -88,18 +90,102 @@ def observe_upload(data: bytes, filename: str | None, shape) -> Observed:
 
 
 def is_heavy(data: bytes) -> bool:
-    """Whether the upload belongs in the heavy lane, from its sniffed type and header only."""
+    """Whether the upload belongs in the heavy lane, from its sniffed type and header only.
+
+    This runs in the worker before the upload has a slot or a budget, so it
+    reads a few fixed fields instead of parsing the headers: Pillow walks every
+    segment or chunk before the picture in Python, and an uploader can put a
+    million empty ones there (seconds of the worker's CPU, unbudgeted).
+    """
     mime = sniff_mime(data)
     if mime is None:
         return False  # refused at once by the decoder: cheap
     if mime in VIDEO_MIMES:
         return True
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except Exception:  # undecodable headers fail fast in the decoder too
+        size = header_size(data, mime)
+    except LongHeaders:
+        return True  # the decoder walks them too, in Python: that costs its budget
+    except (struct.error, IndexError):  # headers cut short fail fast in the decoder too
         return False
+    if size is None:
+        return False
+    width, height = size
     return width * height > HEAVY_PIXELS
+
+
+class LongHeaders(Exception):
+    """More header structure before the picture than any honest file has."""
+
+
+# no camera or editor writes more segments than this before the frame header
+_MAX_JPEG_SEGMENTS = 4096
+# JPEG start-of-frame markers (C4 is DHT, C8 reserved, CC is DAC)
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_FILL = re.compile(rb"\xff+")
+
+
+def header_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) as the image's header declares it; None if it declares none.
+
+    Bounded work whatever the file: fixed offsets for PNG and GIF, at most
+    `_MAX_JPEG_SEGMENTS` segment headers for JPEG (LongHeaders past them), one
+    IFD for TIFF, and libwebp's own parser (C) for WebP.
+    """
+    if mime == "image/png":
+        return struct.unpack(">II", data[16:24]) if data[12:16] == b"IHDR" else None
+    if mime == "image/gif":
+        return struct.unpack("<HH", data[6:10])
+    if mime == "image/jpeg":
+        return _jpeg_size(data)
+    if mime == "image/tiff":
+        return _tiff_size(data)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Image.DecompressionBombError:
+        raise LongHeaders("a canvas Pillow will not even open") from None
+    except Exception:
+        return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    for _ in range(_MAX_JPEG_SEGMENTS):
+        fill = _FILL.match(data, pos)  # a marker, after any number of 0xFF fill bytes
+        if fill is None:
+            raise LongHeaders("bytes between segments (Pillow skips them one at a time)")
+        pos = fill.end()
+        if pos >= len(data):
+            return None
+        marker = data[pos]
+        pos += 1
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue  # standalone markers carry no length
+        if marker in (0x00, 0xD8, 0xD9, 0xDA):
+            return None  # not a header segment: no frame header before the picture
+        (length,) = struct.unpack(">H", data[pos : pos + 2])
+        if marker in _SOF:
+            height, width = struct.unpack(">HH", data[pos + 3 : pos + 7])
+            return width, height
+        pos += length
+    raise LongHeaders(f"more than {_MAX_JPEG_SEGMENTS} segments before the frame header")
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    order = "<" if data[:2] == b"II" else ">"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+    entries = data[offset + 2 : offset + 2 + 12 * count]
+    entries = entries[: len(entries) // 12 * 12]
+    found = {}
+    # one IFD: at most 65535 entries, unpacked in C
+    for tag, kind, _count, value in struct.iter_unpack(order + "HHI4s", entries):
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT or LONG, left-justified
+            found[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), value)[0]
+    if 256 not in found or 257 not in found:
+        return None
+    return found[256], found[257]
 
 
 class AnalysisTimeout(Exception):
