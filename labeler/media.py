@@ -287,7 +287,22 @@ def _reduction(width: int, height: int) -> int:
 
 
 def _image_probe(image: Image.Image, mime: str, limits: Limits) -> Probe:
-    width, height = image.size
+    return probe_image_size(mime, *image.size, limits)
+
+
+def probe_image_size(mime: str, width: int, height: int, limits: Limits | None = None) -> Probe:
+    """The probe of an image whose header (read by the caller) declares this size.
+
+    For a caller that reads the size with a parser of its own, bounded where
+    Pillow's is not; the same limits and cost as `probe`.
+    """
+    limits = limits or Limits()
+    if width <= 0 or height <= 0:
+        raise MediaDecodeError(f"the {mime} header declares no picture size")
+    if width * height > limits.max_pixels:
+        raise MediaTooLarge(
+            f"{width} x {height} pixels is more than the limit of {limits.max_pixels}"
+        )
     factor = _reduction(width, height)
     # a JPEG is decoded at the reduced scale (up to 1/8); others in full, then reduced
     scale = min(factor, 8) if mime == "image/jpeg" else 1

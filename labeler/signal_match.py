@@ -207,13 +207,19 @@ class BankIndexCache:
     def current(self) -> matching.Bank:
         if self._bank is not None and time.monotonic() - self._checked < self.check_interval:
             return self._bank
-        with self._lock:
+        # while one thread checks or rebuilds (seconds at 10^6 entries), the
+        # others go on with the bank they have instead of queueing behind it
+        if not self._lock.acquire(blocking=self._bank is None):
+            return self._bank
+        try:
             if self._bank is None or time.monotonic() - self._checked >= self.check_interval:
                 version = bank_version(self.url)
                 if self._bank is None or version != self._version:
                     self._bank, self._version = load_bank(self.url, self.config)
                 self._checked = time.monotonic()
             return self._bank
+        finally:
+            self._lock.release()
 
     def refresh(self) -> matching.Bank:
         """Check the version now (after a change this process made, say)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -30,9 +31,10 @@ import numpy as np
 
 from labeler import Decision, Engine, UploadContext
 from labeler.engine import Observation
-from labeler.media import VIDEO_MIMES, decode, probe, sniff_mime
+from labeler.media import VIDEO_MIMES, decode, probe_image_size, sniff_mime
 
 from . import isolation
+from .header import LongHeaders, header_size
 from .isolation import Budget
 from .scheduler import FairScheduler, QueueFull
 
@@ -86,8 +88,10 @@ def observe_upload(data: bytes, filename: str | None, shape) -> Observed:
 def lane_of(data: bytes, filename: str | None, limits) -> tuple[str, bool]:
     """(kind, heavy) of an upload before any decoding; typed labeler errors refuse it at once.
 
-    Images are probed here (Pillow's header parsers: what the pixels will
-    cost, over the budget refused before a slot is taken). A video's index is
+    Images are probed here from their size, read by `header.py`'s bounded
+    parser (Pillow walks every segment before the picture in Python, and an
+    uploader can put a million empty ones there): what the pixels will cost,
+    over the budget refused before a slot is taken. A video's index is
     read by FFmpeg, native code on the uploader's bytes, so it is probed in
     the analysis process (decode checks the same budget first thing); here it
     is heavy by its type alone.
@@ -97,7 +101,15 @@ def lane_of(data: bytes, filename: str | None, limits) -> tuple[str, bool]:
         return "video", True
     if mime is None:
         return "image", False  # refused by the decoder at once: cheap
-    return "image", probe(data, filename, limits).heavy
+    try:
+        size = header_size(data, mime)
+    except LongHeaders:
+        return "image", True  # the decoder walks them too, in Python: that costs its budget
+    except (struct.error, IndexError):  # headers cut short fail fast in the decoder too
+        return "image", False
+    if size is None:
+        return "image", False
+    return "image", probe_image_size(mime, *size, limits).heavy
 
 
 class AnalysisTimeout(Exception):

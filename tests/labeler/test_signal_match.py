@@ -193,8 +193,23 @@ def test_bulk_load_answers_like_adding_entries_one_by_one():
         assert bulk.lookup(h) == ref.lookup(h)
 
 
+def _observe_in_process(monkeypatch, engine, data: bytes, filename: str):
+    """The service's analysis step in this process, so that calls can be counted here.
+
+    In the service it runs in an analysis process, which gets its engine (without
+    the bank) as a context value, and the bank lookup completes it in the worker.
+    """
+    from dataclasses import replace
+
+    from service.app import analysis, isolation
+
+    monkeypatch.setitem(isolation._state, "engine", replace(engine, bank=None))
+    shape = engine.bank_shape("image")
+    observed = analysis.observe_upload(data, filename, shape)
+    return observed, engine.complete(observed.observation)
+
+
 def test_the_audit_hash_comes_from_the_match_signal_not_a_second_hashing(monkeypatch):
-    from labeler import UploadContext
     from service.app import analysis
 
     store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
@@ -203,20 +218,18 @@ def test_the_audit_hash_comes_from_the_match_signal_not_a_second_hashing(monkeyp
     calls = []
     hash_once = analysis.perceptual_hash
     monkeypatch.setattr(analysis, "perceptual_hash", lambda rgb: calls.append(1) or hash_once(rgb))
-    result = analysis.analyze_upload(engine, upload, "a.jpg", UploadContext())
-    match = MatchSignal.from_dict(result.decision.signals["match"])
+    observed, signals = _observe_in_process(monkeypatch, engine, upload, "a.jpg")
+    match = signals.match
     # the audit row's PDQ is the match signal's, and it is the frame's plain PDQ
-    assert calls == [] and result.perceptual_hash == match.query_pdq
+    assert calls == [] and observed.perceptual_hash == match.query_pdq
     frame = np.asarray(Image.open(io.BytesIO(upload)).convert("RGB"))
     assert match.query_pdq == matching.compute_hashes(frame, strip_bars=False).pdq_hex
 
 
 def test_with_an_empty_bank_the_audit_still_hashes_the_upload(tmp_path, monkeypatch):
-    from labeler import UploadContext
-    from service.app import analysis
 
     monkeypatch.setenv("AIGC_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
     engine = Engine(bank=signal_match.bank_from_env())
-    result = analysis.analyze_upload(engine, _jpeg(skdata.astronaut()), "a.jpg", UploadContext())
-    assert MatchSignal.from_dict(result.decision.signals["match"]).query_pdq is None
-    assert len(result.perceptual_hash) == 64
+    observed, signals = _observe_in_process(monkeypatch, engine, _jpeg(skdata.astronaut()), "a.jpg")
+    assert signals.match is None or signals.match.query_pdq is None
+    assert len(observed.perceptual_hash) == 64

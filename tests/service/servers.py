@@ -36,6 +36,16 @@ def small_png() -> bytes:
 @contextmanager
 def serve(folder: Path, **env: str):
     """`aigc serve` with the given AIGC_* settings; yields its base URL."""
+    with serve_process(folder, **env) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def serve_process(folder: Path, **env: str):
+    """`aigc serve` as `serve` starts it; yields (base URL, the server's Popen).
+
+    The log is `folder / "server.log"`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     full = dict(os.environ)
     full.update({"AIGC_DATABASE_URL": f"sqlite:///{folder / 'aigc.db'}", **env})
@@ -60,7 +70,7 @@ def serve(folder: Path, **env: str):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"aigc serve did not come up:\n{(folder / 'server.log').read_text()}")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
