@@ -15,6 +15,7 @@ from typing import Any
 from . import signal_credentials, signal_match, signal_watermark
 from .context import UploadContext
 from .decision import Decision
+from .errors import redact_addresses
 from .media import Limits, Media, decode
 from .policy import Policy, load_default_policy, policy_from_env
 from .signals import Signals
@@ -111,7 +112,7 @@ class Observation:
 
 
 def _failure(name: str, exc: Exception) -> str:
-    return f"{name}: {type(exc).__name__}: {exc}"
+    return redact_addresses(f"{name}: {type(exc).__name__}: {exc}")
 
 
 _default: Engine | None = None

@@ -1,8 +1,30 @@
 """The labeler's exception family; the service maps each to a 4xx."""
 
+from __future__ import annotations
+
+import re
+
+# " at 0x7f3a2c1b9e80" in a repr: Pillow and others quote the object they were
+# handed ("cannot identify image file <_io.BytesIO object at 0x...>"). An
+# address tells a caller nothing about their file and something about our
+# process (it helps defeat ASLR), so it never leaves in a message.
+# Only inside a repr's angle brackets: "marker at 0x1F" outside them is a file
+# offset, which does help the caller.
+_ADDRESS = re.compile(r"(<[^<>]*?)\s+at\s+0x[0-9A-Fa-f]+>")
+
+
+def redact_addresses(message: str) -> str:
+    """`message` without reprs' addresses: `<_io.BytesIO object at 0x7f..>` becomes
+    `<_io.BytesIO object>`."""
+    return _ADDRESS.sub(r"\1>", message)
+
 
 class LabelerError(Exception):
     """Base of every error the labeler raises on purpose."""
+
+    def __init__(self, *args: object) -> None:
+        # every message, wherever it is shown (HTTP, batch reports, the CLI), is clean
+        super().__init__(*(redact_addresses(a) if isinstance(a, str) else a for a in args))
 
 
 class UnsupportedMedia(LabelerError):

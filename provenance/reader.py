@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from urllib.parse import urlsplit
 
 import c2pa
 
 from .errors import MalformedAsset, ProvenanceError, UnsupportedFormat
 from .formats import container_of
 from .hints import read_hints, strongest_class
+from .hosts import allowed_host
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import classify
 from .trust import Settings, context_for
@@ -48,10 +48,9 @@ def read_credentials(
         if url is None:
             raise _typed(exc) from exc
         hint_fields = _hint_fields(data, container)
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        # Only HTTPS to a host the operator named; the uploader picks the URL.
-        if parts.scheme != "https" or host not in settings.allowed_manifest_hosts:
+        # Only HTTPS to a host and port the operator named; the uploader picks the URL.
+        allowed = allowed_host(url, settings.allowed_manifest_hosts)
+        if allowed is None:
             return CredentialReport(
                 present=False,
                 status="remote_manifest_not_fetched",
@@ -60,7 +59,7 @@ def read_credentials(
                 **hint_fields,
             )
         try:
-            reader = _read_remote(data, container, settings, host)
+            reader = _read_remote(data, container, settings, allowed.sdk_patterns)
         except c2pa.C2paError as fetch_exc:
             # The host is allowed but the fetch failed: the asset is not at fault.
             return CredentialReport(
@@ -87,10 +86,10 @@ def _hint_fields(data: bytes, container: str) -> dict:
     return {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
 
 
-def _read_remote(data: bytes, container: str, settings: Settings, host: str):
+def _read_remote(data: bytes, container: str, settings: Settings, patterns: tuple[str, ...]):
     # Only here, for an operator-allowed host, does the SDK touch the network.
     return c2pa.Reader.try_create(
-        container, io.BytesIO(data), context=context_for(settings, (host,))
+        container, io.BytesIO(data), context=context_for(settings, patterns)
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import c2pa
 
 from .errors import TrustConfigError
+from .hosts import parse_hosts
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TRUST_LIST_FILES = ("C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem")
@@ -53,7 +54,8 @@ class Settings:
     # Operator anchors added to the trust list: PEM files or folders of *.pem.
     operator_anchors: tuple[str, ...] = ()
     ekus: tuple[str, ...] = DEFAULT_EKUS
-    # Hosts from which a remote manifest may be fetched; empty: never fetch.
+    # Hosts (with a port when not 443) from which a remote manifest may be
+    # fetched, as hosts.parse_host reads them; empty: never fetch.
     allowed_manifest_hosts: tuple[str, ...] = ()
     verify_trust: bool = True
 
@@ -64,6 +66,11 @@ class Settings:
             if isinstance(value, str):
                 value = (value,)
             object.__setattr__(self, name, tuple(str(v) for v in value))
+        try:
+            hosts = parse_hosts(self.allowed_manifest_hosts)
+        except ValueError as exc:
+            raise TrustConfigError(f"allowed manifest host {exc}") from None
+        object.__setattr__(self, "allowed_manifest_hosts", hosts)
         if self.trust_list is not None:
             object.__setattr__(self, "trust_list", str(self.trust_list))
 
@@ -71,9 +78,10 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         anchors = tuple(p for p in env.get(ENV_ANCHORS, "").split(os.pathsep) if p.strip())
-        hosts = tuple(
-            h.strip().lower() for h in env.get(ENV_ALLOWED_HOSTS, "").split(",") if h.strip()
-        )
+        try:
+            hosts = parse_hosts(env.get(ENV_ALLOWED_HOSTS, "").split(","))
+        except ValueError as exc:
+            raise TrustConfigError(f"{ENV_ALLOWED_HOSTS}: {exc}") from None
         return cls(
             trust_list=env.get(ENV_TRUST_LIST) or None,
             operator_anchors=anchors,

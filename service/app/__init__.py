@@ -18,7 +18,8 @@ from service.db.base import database_url
 from service.db.models import ensure_schema
 
 from . import errors
-from .analysis import Runner
+from .allow import AllowMiddleware
+from .analysis import Runner, RunnerConfig
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import build_limiter
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if watermark_routes is not None
             else None
         )
-        app.state.runner = Runner(built, settings.runner_config())
+        app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         try:
             yield
         finally:
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in [*ROUTERS, *optional_routers()]:
         app.include_router(router)
     # the last added runs outermost: metrics see every request, even ones refused for size
+    app.add_middleware(AllowMiddleware, router=app.router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,

@@ -130,6 +130,23 @@ class RunnerConfig:
     queue_timeout_s: float = 60.0
     budget: Budget = Budget()
 
+    @classmethod
+    def from_settings(cls, settings) -> RunnerConfig:
+        budget = Budget(
+            wall_s=settings.scan_timeout_s,
+            cpu_s=settings.scan_cpu_s,
+            memory_mb=settings.analysis_memory_mb,
+            max_jobs=settings.analysis_max_jobs,
+        )
+        return cls(
+            processes=settings.scan_concurrency,
+            heavy_slots=settings.scan_heavy_slots,
+            max_waiting=settings.scan_queue,
+            per_key=settings.scan_slots_per_key,
+            queue_timeout_s=settings.scan_timeout_s,
+            budget=budget,
+        )
+
 
 class Runner:
     """The analysis processes of one service worker and the fair queue in front of them."""

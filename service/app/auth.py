@@ -7,6 +7,7 @@ the whole service.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,3 +88,30 @@ def require_role(*roles: str, open_flag: str | None = None) -> Callable[[Request
 
     dependency.__name__ = f"require_{'_'.join(sorted(roles))}"
     return dependency
+
+
+def metrics_access(request: Request) -> None:
+    """Who may scrape /metrics: the configured scraper token, or an admin key.
+
+    Closed unless the operator decides otherwise: the bank's size and the
+    decision counts tell an outsider how the platform moderates. The operator
+    opens it (AIGC_METRICS_OPEN) or gives the scraper a token (AIGC_METRICS_TOKEN).
+    """
+    settings = request.app.state.settings
+    if settings.metrics_open:
+        return
+    token = _bearer(request)
+    expected = settings.metrics_token
+    if token is not None and expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return
+    if token is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "metrics need the scraper token or an admin API key (Authorization: Bearer ...)",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(request)  # not the scraper token: an API key, or 401
+    if principal is None or principal.role != "admin":
+        role = principal.role if principal else "anonymous"
+        raise ApiError(403, "forbidden", f"a {role} key may not read metrics; it needs role admin")

@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeler import LabelerError, MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from labeler.errors import redact_addresses
 
 from .analysis import AnalysisFailed, AnalysisMemory, AnalysisTimeout, Overloaded
+from .schemas import NO_NUL
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ class ApiError(Exception):
 
 
 def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+    # every error leaves through here, so this is the one place to keep
+    # process internals (object addresses) out of what callers read
+    return {"error": {"code": code, "message": redact_addresses(message)}}
 
 
 def error_response(
@@ -59,6 +63,32 @@ def labeler_error(exc: LabelerError) -> ApiError:
         if isinstance(exc, cls):
             return ApiError(status, code, str(exc))
     return ApiError(422, "media_rejected", str(exc))
+
+
+# A field refused by its declared bounds keeps the code its route used before
+# the bound was declared (clients match on codes); others are invalid_request.
+_FIELD_CODES = {
+    "role": "invalid_role",
+    "payload": "invalid_payload",
+    "creator_id": "invalid_context",
+    "creator_disclosed_ai": "invalid_context",
+    "caption": "invalid_context",
+    "hashtags": "invalid_context",
+    "sensitive_topics": "invalid_context",
+    "creator_history": "invalid_context",
+}
+
+
+def _validation_code(errors: list[dict]) -> str:
+    codes = {_FIELD_CODES.get(str((item.get("loc") or ("",))[-1])) for item in errors}
+    return codes.pop() if len(codes) == 1 and None not in codes else "invalid_request"
+
+
+def _explain(item: dict) -> str:
+    # the NUL pattern reads as a riddle when quoted; say what it means
+    if (item.get("ctx") or {}).get("pattern") == NO_NUL:
+        return "must not contain a NUL character"
+    return str(item.get("msg"))
 
 
 _STATUS_CODES = {
@@ -104,13 +134,23 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
-        for item in exc.errors():
-            where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("body", "query"))
-            parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
-        return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
+        errors = list(exc.errors())
+        for item in errors:
+            where = ".".join(
+                str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path")
+            )
+            parts.append(f"{where}: {_explain(item)}" if where else _explain(item))
+        message = "; ".join(parts) or "invalid request"
+        return error_response(422, _validation_code(errors), message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # a body that is not the JSON or multipart it claims to be: bad input
+            # like any other, so the same 422 and shape as a refused field
+            detail = exc.detail if isinstance(exc.detail, str) else "malformed body"
+            message = f"the request body is malformed: {detail}"
+            return error_response(422, "invalid_request", message)
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

@@ -191,8 +191,13 @@ class AnalysisProcess:
         process.start()
         child.close()
         # the child's first word: it is set up, limits in place (bounded wait)
-        if not parent.poll(60) or parent.recv()[0] != "ready":
+        try:
+            ready = parent.poll(60) and parent.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             process.kill()
+            process.join(5)
             raise ProcessDied("the analysis process did not start")
         self._process, self._conn, self._jobs = process, parent, 0
 
@@ -205,17 +210,18 @@ class AnalysisProcess:
 
     def run(self, fn: Callable, args: tuple) -> Any:
         self.ensure_started()
+        conn = self._conn  # close() from another thread may drop the attribute meanwhile
         started = time.monotonic()
         try:
-            self._conn.send((fn, args))
+            conn.send((fn, args))
         except (BrokenPipeError, EOFError, OSError):
             self._discard()
             raise ProcessDied("the analysis process ended before the job") from None
-        if not self._conn.poll(self.budget.wall_s):
+        if not conn.poll(self.budget.wall_s):
             self._kill()
             raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
         try:
-            status, value = self._conn.recv()
+            status, value = conn.recv()
         except (EOFError, OSError, pickle.UnpicklingError, TypeError, AttributeError) as exc:
             if not isinstance(exc, EOFError | OSError):
                 # the child answered, but with something that does not load here

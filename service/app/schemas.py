@@ -6,6 +6,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Bounds that every endpoint shares; they appear in the OpenAPI document, so a
+# client (or a fuzzer) knows what is valid before it asks.
+#
+# NUL is refused in every text field: PostgreSQL cannot store it, the file
+# system cannot open a path holding it, and no honest caption needs it.
+NO_NUL = r"^[^\x00]*$"
+# integer ids live in 32-bit columns (SQLAlchemy's Integer is PostgreSQL's
+# int4): a larger id can only be a miss, and PostgreSQL refuses to compare it
+MAX_DB_ID = 2**31 - 1
+MAX_PATH_CHARS = 4096
+MAX_PAGE = 1_000_000
+# ids we hand out are hex (uuid4 hex, 32 digits); anything of this shape is looked up
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+HEX64 = r"^[0-9A-Fa-f]{64}$"
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["unsupported_media"])
@@ -14,6 +29,32 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# what each status means, unless a route says more precisely
+_STATUS_MEANING = {
+    401: "no, malformed, unknown or revoked API key",
+    403: "the key's role may not call this",
+    404: "no such resource",
+    409: "conflicts with what is stored",
+    413: "the body is larger than the byte limit",
+    415: "not a supported type (sniffed from the bytes)",
+    422: "a field is missing, out of bounds or malformed, or the content is unusable",
+    429: "rate limited; see Retry-After",
+    503: "the server is not configured for this, or overloaded; see Retry-After",
+}
+
+
+def error_responses(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status with the ErrorBody model.
+
+    `meanings` overrides a description, keyed `s404="no such job"`.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description = meanings.get(f"s{status}", _STATUS_MEANING[status])
+        out[status] = {"model": ErrorBody, "description": description}
+    return out
 
 
 class ReasonModel(BaseModel):

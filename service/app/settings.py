@@ -5,25 +5,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .analysis import RunnerConfig
-from .isolation import Budget
 from .proxies import Network, parse_networks
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
-
-
-def _positive(name: str, default: int) -> int:
-    value = _int(name, default)
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
     return value
 
 
@@ -32,6 +26,26 @@ def _redis_url(name: str) -> str | None:
     if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"{name} must be a redis://, rediss:// or unix:// URL, not {raw!r}")
     return raw or None
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def _count(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -79,22 +93,32 @@ class Settings:
     # or a key file (hex) for it; either way the key never comes from a request
     platform_watermark_key_file: str | None = None
     database_url: str | None = None
+    # the server's own guards against slow or hostile clients (service/server/):
+    # a connection without complete request headers this long after its first byte is closed
+    header_timeout_s: float = 10.0
+    # a request body with no new bytes for this long, or not complete after the total, gets 408
+    body_timeout_s: float = 15.0
+    body_total_timeout_s: float = 300.0
+    # open connections per worker; idle ones are closed oldest first, then new ones get 503
+    max_connections: int = 1000
+    # identical log messages per window before they are counted instead of written
+    log_repeat_limit: int = 5
+    log_repeat_window_s: float = 60.0
+    # bearer token a Prometheus scraper sends to /metrics; admin API keys work too
+    metrics_token: str | None = None
+    # /metrics without any credentials (e.g. bound to a private network only)
+    metrics_open: bool = False
+    # uploaded batch archives (and extraction folders) unused this long are deleted
+    batch_upload_retention_s: int = 86_400
 
-    def runner_config(self) -> RunnerConfig:
-        budget = Budget(
-            wall_s=self.scan_timeout_s,
-            cpu_s=self.scan_cpu_s,
-            memory_mb=self.analysis_memory_mb,
-            max_jobs=self.analysis_max_jobs,
-        )
-        return RunnerConfig(
-            processes=self.scan_concurrency,
-            heavy_slots=self.scan_heavy_slots,
-            max_waiting=self.scan_queue,
-            per_key=self.scan_slots_per_key,
-            queue_timeout_s=self.scan_timeout_s,
-            budget=budget,
-        )
+    def __post_init__(self) -> None:
+        if self.metrics_token is not None and len(self.metrics_token.strip()) < 16:
+            # a short token is guessable by a scraper-shaped brute force
+            raise ValueError("AIGC_METRICS_TOKEN must be at least 16 characters")
+        if self.metrics_token and self.metrics_open:
+            raise ValueError(
+                "AIGC_METRICS_OPEN and AIGC_METRICS_TOKEN contradict each other: set one"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -110,9 +134,9 @@ class Settings:
             scan_slots_per_key=max(0, _int("AIGC_SCAN_SLOTS_PER_KEY", cls.scan_slots_per_key)),
             analysis_memory_mb=max(0, _int("AIGC_ANALYSIS_MEMORY_MB", cls.analysis_memory_mb)),
             analysis_max_jobs=max(1, _int("AIGC_ANALYSIS_MAX_JOBS", cls.analysis_max_jobs)),
-            label_check_limit=_positive("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
-            label_check_window_s=_positive("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
-            rate_limit_max_buckets=_positive(
+            label_check_limit=_count("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
+            label_check_window_s=_count("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
+            rate_limit_max_buckets=_count(
                 "AIGC_RATE_LIMIT_MAX_BUCKETS", cls.rate_limit_max_buckets
             ),
             redis_url=_redis_url("AIGC_REDIS_URL"),
@@ -126,4 +150,15 @@ class Settings:
                 os.environ.get("AIGC_PLATFORM_WATERMARK_KEY_FILE") or None
             ),
             database_url=os.environ.get("AIGC_DATABASE_URL") or None,
+            header_timeout_s=_seconds("AIGC_HEADER_TIMEOUT_S", cls.header_timeout_s),
+            body_timeout_s=_seconds("AIGC_BODY_TIMEOUT_S", cls.body_timeout_s),
+            body_total_timeout_s=_seconds("AIGC_BODY_TOTAL_TIMEOUT_S", cls.body_total_timeout_s),
+            max_connections=_count("AIGC_MAX_CONNECTIONS", cls.max_connections),
+            log_repeat_limit=_count("AIGC_LOG_REPEAT_LIMIT", cls.log_repeat_limit),
+            log_repeat_window_s=_seconds("AIGC_LOG_REPEAT_WINDOW_S", cls.log_repeat_window_s),
+            metrics_token=os.environ.get("AIGC_METRICS_TOKEN") or None,
+            metrics_open=_flag("AIGC_METRICS_OPEN"),
+            batch_upload_retention_s=_int(
+                "AIGC_BATCH_UPLOAD_RETENTION_S", cls.batch_upload_retention_s, minimum=60
+            ),
         )

@@ -18,6 +18,7 @@ from .errors import InputError, JobConflict
 from .inputs import BatchInput, open_input
 from .pool import DEFAULT_TIMEOUT, Failure, LocalPool
 from .store import JobStore, JobView
+from .uploads import Heartbeat
 from .worker import error_row, process_file
 
 ENGINES = ("local", "dask")
@@ -116,7 +117,11 @@ def run_job(
                 if store.record(job_id, row):
                     notify("file", {"row": row})
         todo = [it for it in batch.items if it.key not in done]
+        # a long job keeps its extraction folder looking used, so no sweep takes it
+        beat = Heartbeat(batch.extracted.root) if batch.extracted is not None else None
         for row in _dispatch(todo, options, client):
+            if beat is not None:
+                beat()
             if store.record(job_id, row):
                 notify("file", {"row": row})
         store.mark(job_id, "done")

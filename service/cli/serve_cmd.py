@@ -17,11 +17,17 @@ def serve(
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Serve the HTTP API and the creator page (database: AIGC_DATABASE_URL)."""
-    import uvicorn
-
+    from service.app.settings import Settings
     from service.db.base import database_url
     from service.db.models import ensure_schema
+    from service.server.run import build_config, run
 
+    try:
+        # read here too, so that a bad value stops the start with its name, not a worker's traceback
+        settings = Settings.from_env()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     url = database_url()
     if workers > 1 and url.startswith("sqlite"):
         typer.echo(
@@ -31,14 +37,7 @@ def serve(
         )
     # once here, so that worker processes do not race to create the schema
     ensure_schema(url)
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        # uvicorn would take the client from X-Forwarded-For of any loopback peer;
-        # the app decides whom to believe (AIGC_TRUSTED_PROXIES) from the real peer
-        proxy_headers=False,
-    )
+    config = build_config(settings, host=host, port=port, workers=workers, log_level=log_level)
+    code = run(config)
+    if code:
+        raise typer.Exit(code)

@@ -21,10 +21,13 @@ from .conftest import image_bytes, make_folder
 @pytest.fixture
 def api(tmp_path, monkeypatch):
     monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
+    # this test's own extraction folder: the startup sweep must not see other runs'
+    monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
     monkeypatch.setenv("AIGC_BATCH_WORKERS", "1")
     url = database_url()  # explicit: get_engine(None) caches the first test's database
     ensure_schema(url)
-    keys = {role: create_key(role, url=url)[1] for role in ("analyst", "pipeline")}
+    keys = {role: create_key(role, url=url)[1] for role in ("analyst", "pipeline", "admin")}
+    keys["other_analyst"] = create_key("analyst", url=url)[1]
     with TestClient(create_app(Settings()), raise_server_exceptions=False) as client:
         yield client, keys
 
@@ -139,3 +142,148 @@ def test_a_corrupt_archive_fails_its_job_with_the_reason(api):
     body = _wait(client, keys["analyst"], started.json()["id"])
     assert body["status"] == "failed"
     assert "could not read the archive" in body["error"]
+
+
+def _zip(**members: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _leftovers(tmp_path) -> list[str]:
+    uploads = list((tmp_path / "batchdata" / "uploads").glob("*"))
+    extracted = list(tmp_path.glob("aigc-batch-*"))
+    return sorted(str(p) for p in uploads + extracted)
+
+
+def _until_clean(tmp_path, timeout=20) -> list[str]:
+    # the upload goes just after the job's final status is written
+    deadline = time.monotonic() + timeout
+    while _leftovers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _leftovers(tmp_path)
+
+
+def test_a_job_is_visible_only_to_the_key_that_started_it_and_to_admins(api):
+    client, keys = api
+    started = client.post(
+        "/v1/batch",
+        files={"file": ("set.zip", _zip(**{"one.jpg": image_bytes("coffee")}), "application/zip")},
+        headers=_auth(keys["analyst"]),
+    )
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    _wait(client, keys["analyst"], job_id)
+    missing = client.get("/v1/batch/" + "0" * 32, headers=_auth(keys["other_analyst"]))
+    for path in (f"/v1/batch/{job_id}", f"/v1/batch/{job_id}/report?format=csv"):
+        other = client.get(path, headers=_auth(keys["other_analyst"]))
+        assert other.status_code == 404, other.text
+        # word for word what a job that does not exist gets: nothing to learn
+        assert other.json() == {
+            "error": {
+                "code": "job_not_found",
+                "message": missing.json()["error"]["message"].replace("0" * 32, job_id),
+            }
+        }
+        assert job_id not in other.text.replace(f"'{job_id}'", "")
+        for role in ("analyst", "admin"):
+            assert client.get(path, headers=_auth(keys[role])).status_code == 200
+
+
+def test_uploaded_archives_are_deleted_when_their_job_ends(api, tmp_path):
+    client, keys = api
+    analyst = _auth(keys["analyst"])
+    good = _zip(**{"a/one.jpg": image_bytes("coffee"), "two.png": image_bytes("camera", "PNG")})
+    corrupt = _zip(**{"a.jpg": image_bytes("coffee")})[:80]
+    for archive, status in ((good, "done"), (corrupt, "failed")):
+        started = client.post(
+            "/v1/batch", files={"file": ("s.zip", archive, "application/zip")}, headers=analyst
+        )
+        assert started.status_code == 202, started.text
+        assert _wait(client, keys["analyst"], started.json()["id"])["status"] == status
+        assert _until_clean(tmp_path) == []
+    # refused at the door (not an archive): nothing is kept either
+    refused = client.post(
+        "/v1/batch", files={"file": ("x.zip", b"plain bytes", "application/zip")}, headers=analyst
+    )
+    assert refused.status_code == 415
+    assert _leftovers(tmp_path) == []
+
+
+def test_the_sweep_removes_leftovers_nothing_keeps_alive(tmp_path, monkeypatch):
+    import os
+
+    from service.batch import uploads
+
+    monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
+    monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
+    folder = uploads.upload_dir()
+    old, fresh, active = (folder / f"{n}{uploads.SUFFIX}" for n in ("old", "fresh", "active"))
+    old_extract, fresh_extract = tmp_path / "aigc-batch-old", tmp_path / "aigc-batch-new"
+    unrelated = tmp_path / "not-ours"
+    for path in (old, fresh, active, unrelated):
+        path.write_bytes(b"PK")
+    for path in (old_extract, fresh_extract):
+        (path / "sub").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 86_400
+    for path in (old, active, old_extract, unrelated):
+        os.utime(path, (two_days_ago, two_days_ago))
+    removed = uploads.sweep(86_400, active={str(active)})
+    assert sorted(removed) == sorted([old, old_extract])
+    assert fresh.exists() and active.exists() and fresh_extract.exists() and unrelated.exists()
+    # a running job's heartbeat keeps what it uses young
+    beat = uploads.Heartbeat(active, every=0)
+    beat()
+    assert uploads.sweep(86_400) == []
+
+
+def test_leftovers_of_a_dead_server_go_when_the_app_starts(tmp_path, monkeypatch):
+    import os
+
+    from service.batch import uploads
+
+    monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
+    monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
+    leftover = uploads.upload_dir() / f"dead{uploads.SUFFIX}"
+    leftover.write_bytes(b"PK")
+    long_ago = time.time() - 7200
+    os.utime(leftover, (long_ago, long_ago))
+    url = database_url()
+    ensure_schema(url)
+    with TestClient(create_app(Settings(batch_upload_retention_s=3600))) as client:
+        assert client.get("/healthz").status_code == 200
+        assert not leftover.exists()
+
+
+def test_bad_paths_and_repeated_parts_are_422(api, tmp_path, monkeypatch):
+    client, keys = api
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setenv("AIGC_BATCH_ROOT", str(root))
+    analyst = _auth(keys["analyst"])
+    for path, code in (
+        ("cases/\x00/x", "invalid_request"),
+        ("a" * 5000, "invalid_request"),
+        ("a" * 300, "invalid_path"),  # within the bound, too long for the file system
+        ("", "bad_request"),
+    ):
+        response = client.post("/v1/batch", data={"path": path}, headers=analyst)
+        assert response.status_code == 422, (path[:20], response.text)
+        assert response.json()["error"]["code"] == code
+    archive = _zip(**{"one.jpg": image_bytes("coffee")})
+    both = client.post(
+        "/v1/batch",
+        data={"path": "x"},
+        files={"file": ("s.zip", archive, "application/zip")},
+        headers=analyst,
+    )
+    assert both.status_code == 422 and both.json()["error"]["code"] == "bad_request"
+    twice = client.post(
+        "/v1/batch",
+        files=[("file", ("a.zip", archive, "application/zip"))] * 2,
+        headers=analyst,
+    )
+    assert twice.status_code == 422 and "exactly one `file`" in twice.json()["error"]["message"]
+    assert _leftovers(tmp_path) == []

@@ -146,3 +146,79 @@ def test_sdk_settings_keep_every_fetch_off_by_default():
     assert value["verify"]["remote_manifest_fetch"] is False
     assert value["verify"]["ocsp_fetch"] is False
     assert "core" not in value
+
+
+# --- hosts with ports ---------------------------------------------------------
+
+
+def _on_port(fixtures_dir, tmp_path, port: int):
+    """cloud.jpg with its remote manifest URL moved to `port` (the XMP segment resized)."""
+    data = bytearray((fixtures_dir / "cloud.jpg").read_bytes())
+    origin = f"https://{REMOTE_HOST}".encode()
+    at = data.find(origin)
+    xmp = data.find(b"http://ns.adobe.com/xap/1.0/\x00")
+    assert 0 < xmp < at, "the fixture's XMP no longer holds the remote URL"
+    insert = f":{port}".encode()
+    data[at + len(origin) : at + len(origin)] = insert
+    length = int.from_bytes(data[xmp - 2 : xmp], "big") + len(insert)
+    data[xmp - 2 : xmp] = length.to_bytes(2, "big")
+    path = tmp_path / f"cloud-{port}.jpg"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_an_allowed_host_with_its_port_is_fetched_on_that_port_only(fixtures_dir, proxy, tmp_path):
+    seen, env = proxy
+    path = _on_port(fixtures_dir, tmp_path, 8443)
+    env["AIGC_ALLOWED_MANIFEST_HOSTS"] = f"{REMOTE_HOST}:8443"
+    result = run(f"PATH = {str(path)!r}" + OURS, env)
+    assert result["url"].startswith(f"https://{REMOTE_HOST}:8443/")
+    assert "could not be fetched" in result["evidence"][0]
+    requests = seen()
+    assert any(f"{REMOTE_HOST}:8443".encode() in request for request in requests)
+
+
+def test_a_host_allowed_on_another_port_is_not_fetched(fixtures_dir, proxy, tmp_path):
+    seen, env = proxy
+    # the host on 443 does not allow 8443 ...
+    env["AIGC_ALLOWED_MANIFEST_HOSTS"] = REMOTE_HOST
+    result = run(f"PATH = {str(_on_port(fixtures_dir, tmp_path, 8443))!r}" + OURS, env)
+    assert result["status"] == "remote_manifest_not_fetched"
+    assert "not an allowed HTTPS host" in result["evidence"][0]
+    # ... and the host on 8443 does not allow the default port
+    env["AIGC_ALLOWED_MANIFEST_HOSTS"] = f"{REMOTE_HOST}:8443"
+    result = run(f"PATH = {str(fixtures_dir / 'cloud.jpg')!r}" + OURS, env)
+    assert "not an allowed HTTPS host" in result["evidence"][0]
+    assert seen() == []
+
+
+def test_host_entries_are_parsed_strictly_and_canonically():
+    from provenance.hosts import ManifestHost, allowed_host, parse_host
+
+    assert parse_host(" Manifests.Example:8443 ") == ManifestHost("manifests.example", 8443)
+    assert parse_host("https://manifests.example/") == ManifestHost("manifests.example", 443)
+    assert parse_host("[2001:DB8::1]:8443") == ManifestHost("2001:db8::1", 8443)
+    assert str(parse_host("[::1]")) == "[::1]" and str(parse_host("h:443")) == "h"
+    assert parse_host("[::1]:8443").sdk_patterns == ("https://[::1]:8443",)
+    assert parse_host("h.example").sdk_patterns == ("https://h.example", "https://h.example:443")
+    for bad in ("http://h", "h:0", "h:65536", "h:port", "::1", "[nope]:1", "h/path", "a b", "u@h"):
+        with pytest.raises(ValueError):
+            parse_host(bad)
+    allowed = ("h.example:8443", "[::1]:9000")
+    assert allowed_host("https://h.example:8443/m", allowed) == ManifestHost("h.example", 8443)
+    assert allowed_host("https://[::1]:9000/m", allowed) == ManifestHost("::1", 9000)
+    for url in (
+        "https://h.example/m",
+        "http://h.example:8443/m",
+        "https://[::1]/m",
+        "https://x:99999/",
+    ):
+        assert allowed_host(url, allowed) is None
+
+
+def test_a_bad_host_entry_names_the_variable(monkeypatch):
+    monkeypatch.setenv("AIGC_ALLOWED_MANIFEST_HOSTS", "good.example, http://bad.example")
+    with pytest.raises(provenance.TrustConfigError, match="AIGC_ALLOWED_MANIFEST_HOSTS"):
+        provenance.Settings.from_env()
+    monkeypatch.setenv("AIGC_ALLOWED_MANIFEST_HOSTS", "a.example:8443, A.example:8443, [::1]")
+    assert provenance.Settings.from_env().allowed_manifest_hosts == ("a.example:8443", "[::1]")

@@ -348,13 +348,15 @@ def _sample(text: str, name: str, **labels) -> float | None:
 
 
 def test_metrics_count_requests_latencies_and_decisions(svc_client, svc_keys, svc_photo):
+    # an admin key may read the metrics (a scraper token is tested below)
+    admin = auth(svc_keys["admin"])
     for _ in range(2):
         svc_client.post("/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(svc_photo))
     svc_client.post("/v1/scan", **upload(svc_photo))  # 401
     action = svc_client.post(
         "/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(svc_photo)
     ).json()["decision"]["action"]
-    text = svc_client.get("/metrics").text
+    text = svc_client.get("/metrics", headers=admin).text
     ok = _sample(text, "aigc_http_requests_total", endpoint="/v1/scan", status="200")
     assert ok == 3
     assert _sample(text, "aigc_http_requests_total", endpoint="/v1/scan", status="401") == 1

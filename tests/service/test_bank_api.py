@@ -136,7 +136,7 @@ def test_bank_entries_add_list_lookup_match_and_remove(
         assert leak not in text
     assert f'"{entry["id"]}"' not in text and f": {entry['id']}," not in text
 
-    metrics = svc_client.get("/metrics").text
+    metrics = svc_client.get("/metrics", headers=admin).text
     assert "aigc_bank_entries 2.0" in metrics
 
     # soft delete: kept, listed as removed, no longer matched; audited with the key id

@@ -23,6 +23,7 @@ from .conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 AIGC = str(Path(sys.executable).parent / "aigc")
+METRICS_TOKEN = "scraper-token-for-the-live-server"
 CHROMIUM = os.environ.get("AIGC_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -49,6 +50,7 @@ def svc_server(tmp_path_factory):
         AIGC_DATABASE_URL=f"sqlite:///{folder / 'aigc.db'}",
         AIGC_CREATOR_PAGE_OPEN="1",
         AIGC_SCAN_CONCURRENCY="1",
+        AIGC_METRICS_TOKEN=METRICS_TOKEN,
     )
     port = _free_port()
     proc = subprocess.Popen(
@@ -145,7 +147,9 @@ def test_healthz_stays_fast_while_scans_run(svc_server):
     deadline = time.monotonic() + 60
     in_flight = 0.0
     while time.monotonic() < deadline and in_flight < 1:
-        text = httpx.get(base + "/metrics", timeout=10).text
+        text = httpx.get(
+            base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+        ).text
         line = next(x for x in text.splitlines() if x.startswith("aigc_scans_in_flight "))
         in_flight = float(line.split()[1])
         time.sleep(0.02)

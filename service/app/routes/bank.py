@@ -8,10 +8,10 @@ admin audit trail, and map its errors (each carries `.code` and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from service import bank as bank_store
@@ -20,18 +20,33 @@ from service.db.audit import add_admin_event
 
 from ..auth import Principal, require_role
 from ..errors import ApiError
-from ..schemas import ErrorBody
+from ..forms import check_single_parts
+from ..schemas import HEX64, MAX_DB_ID, MAX_PAGE, NO_NUL, error_responses
 
 router = APIRouter(tags=["bank"])
 admin = require_role("admin")
 
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "no or unknown API key"},
-    403: {"model": ErrorBody, "description": "not an admin key"},
-    404: {"model": ErrorBody, "description": "no such entry"},
-    409: {"model": ErrorBody, "description": "the media is already in the bank"},
-    415: {"model": ErrorBody, "description": "not a supported image"},
-    422: {"model": ErrorBody, "description": "bad category, severity, hash or paging"},
+_MEANINGS = {
+    "s403": "not an admin key",
+    "s404": "no such entry",
+    "s409": "the media is already in the bank",
+    "s413": "the file is larger than the byte limit",
+    "s415": "not a supported image or video",
+    "s422": "bad category, severity, hash, text or paging; or an image too flat to hash",
+}
+
+# built-in or operator-defined snake_case names; the store folds case
+CATEGORY_PATTERN = r"^[A-Za-z0-9_]{1,64}$"
+Severity = Literal[bank_store.SEVERITIES]  # type: ignore[valid-type]
+# the multipart body: a file or a PDQ hash, exactly one of them
+_ADD_BODY_ONE_OF = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {"oneOf": [{"required": ["file"]}, {"required": ["pdq"]}]}
+            }
+        }
+    }
 }
 
 
@@ -79,20 +94,26 @@ def _after_change(url: str | None) -> None:
     "/v1/bank/entries",
     status_code=201,
     response_model=EntryModel,
-    responses=_ERRORS,
+    responses=error_responses(401, 403, 409, 413, 415, 422, **_MEANINGS),
+    openapi_extra=_ADD_BODY_ONE_OF,
     summary="Add known manipulated media (upload the file, or give its PDQ hash)",
 )
 async def add_entry(
     request: Request,
     principal: Principal = Depends(admin),
     file: UploadFile | None = File(None, description="The media; hashed, never stored."),
-    pdq: str | None = Form(None, description="PDQ hash (64 hex digits) instead of a file"),
-    category: str = Form(..., examples=["misleading_deepfake"]),
-    severity: str | None = Form(None, examples=["high"]),
-    note: str | None = Form(None),
-    source: str | None = Form(None, examples=["fact_checker"]),
-    external_id: str | None = Form(None),
+    pdq: str | None = Form(
+        None, pattern=HEX64, description="PDQ hash (64 hex digits) instead of a file"
+    ),
+    category: str = Form(..., pattern=CATEGORY_PATTERN, examples=["misleading_deepfake"]),
+    severity: Severity | None = Form(None, examples=["high"]),
+    note: str | None = Form(None, max_length=4000, pattern=NO_NUL),
+    source: str | None = Form(None, max_length=128, pattern=NO_NUL, examples=["fact_checker"]),
+    external_id: str | None = Form(None, max_length=256, pattern=NO_NUL),
 ) -> dict:
+    await check_single_parts(
+        request, ("file", "pdq", "category", "severity", "note", "source", "external_id")
+    )
     url = request.app.state.db_url
     data = None
     if file is not None:
@@ -126,16 +147,17 @@ async def add_entry(
 @router.get(
     "/v1/bank/entries",
     response_model=EntryPageModel,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 403, 422)},
+    responses=error_responses(401, 403, 422, **_MEANINGS),
     summary="List bank entries, newest first, with paging and filters",
 )
 async def list_entries(
     request: Request,
     _principal: Principal = Depends(admin),
-    category: str | None = Query(None, examples=["misleading_deepfake"]),
-    source: str | None = Query(None),
-    state: str = Query("active", pattern="^(active|removed|all)$"),
-    page: int = Query(1, ge=1),
+    category: str | None = Query(None, pattern=CATEGORY_PATTERN, examples=["misleading_deepfake"]),
+    source: str | None = Query(None, max_length=128, pattern=NO_NUL),
+    state: Literal["active", "removed", "all"] = Query("active"),
+    # bounded so that the row offset stays far inside a 64-bit integer
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(50, ge=1, le=1000),
 ) -> dict:
     active = {"active": True, "removed": False, "all": None}[state]
@@ -159,11 +181,13 @@ async def list_entries(
 @router.delete(
     "/v1/bank/entries/{entry_id}",
     response_model=EntryModel,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 403, 404, 422)},
+    responses=error_responses(401, 403, 404, 422, **_MEANINGS),
     summary="Remove an entry (soft delete: kept for audits, no longer matched)",
 )
 async def remove_entry(
-    entry_id: int, request: Request, principal: Principal = Depends(admin)
+    request: Request,
+    entry_id: int = Path(ge=1, le=MAX_DB_ID, examples=[17]),
+    principal: Principal = Depends(admin),
 ) -> dict:
     url = request.app.state.db_url
     entry = await _call(bank_store.remove_entry, entry_id, removed_by=principal.key_id, url=url)
@@ -175,13 +199,13 @@ async def remove_entry(
 
 @router.get(
     "/m/lookup",
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 403, 422)},
+    responses=error_responses(401, 403, 422, s403="the key's role may not call this"),
     summary="HMA-compatible lookup: matches per bank with content id and distance",
 )
 async def hma_lookup(
     request: Request,
-    signal_type: str = Query(..., examples=["pdq"]),
-    signal: str = Query(..., description="PDQ hash, 64 hex digits"),
+    signal_type: Literal["pdq"] = Query(..., examples=["pdq"]),
+    signal: str = Query(..., pattern=HEX64, description="PDQ hash, 64 hex digits"),
     _principal: Principal = Depends(require_role("analyst")),
 ) -> dict[str, Any]:
     """Answers like Meta's hasher-matcher-actioner `GET /m/lookup`:

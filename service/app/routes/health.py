@@ -1,16 +1,31 @@
-"""Liveness, readiness and Prometheus metrics (no key needed: they reveal no content)."""
+"""Liveness, readiness and Prometheus metrics.
+
+Health needs no key (it reveals nothing). Metrics do, unless the operator
+opens them: see `auth.metrics_access`.
+"""
 
 from __future__ import annotations
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from service.db import get_engine
 
+from ..auth import metrics_access
+from ..schemas import error_responses
+
 router = APIRouter(tags=["health"])
+
+
+class ReadyModel(BaseModel):
+    status: str = Field(examples=["ready"], description="ready | not ready")
+    checks: dict[str, str] = Field(
+        examples=[{"database": "ok", "engine": "ok", "bank_index": "ok"}]
+    )
 
 
 @router.get("/healthz", summary="The process answers")
@@ -28,7 +43,12 @@ def _database_ok(url: str | None) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-@router.get("/readyz", summary="The database answers and the engine and bank index are loaded")
+@router.get(
+    "/readyz",
+    summary="The database answers and the engine and bank index are loaded",
+    response_model=ReadyModel,
+    responses={503: {"model": ReadyModel, "description": "not ready: see the failing check"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     checks: dict[str, str] = {}
@@ -45,7 +65,16 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (the scraper token or an admin key, unless opened)",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **error_responses(401, 403, s403="an API key that is not an admin's"),
+    },
+    dependencies=[Depends(metrics_access)],
+)
 async def metrics(request: Request) -> Response:
     m = request.app.state.metrics
     await anyio.to_thread.run_sync(m.refresh)

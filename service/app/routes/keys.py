@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from service.db import keys as key_store
@@ -12,14 +14,14 @@ from service.db.audit import add_admin_event
 
 from ..auth import Principal, require_role
 from ..errors import ApiError
-from ..schemas import ErrorBody
+from ..schemas import ID_PATTERN, NO_NUL, error_responses
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 admin = require_role("admin")
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "no or unknown API key"},
-    403: {"model": ErrorBody, "description": "not an admin key"},
-}
+_AUTH = {"s403": "not an admin key"}
+
+# the store's roles, as a closed set the OpenAPI lists
+Role = Literal[key_store.ROLES]  # type: ignore[valid-type]
 
 
 class KeyModel(BaseModel):
@@ -36,8 +38,8 @@ class NewKeyModel(KeyModel):
 
 
 class NewKeyRequest(BaseModel):
-    role: str = Field(examples=["pipeline"], description=", ".join(key_store.ROLES))
-    note: str | None = Field(default=None, max_length=200)
+    role: Role = Field(examples=["pipeline"], description=", ".join(key_store.ROLES))
+    note: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
 
 
 def _audit(url, action: str, principal: Principal, target: str, detail: dict) -> None:
@@ -46,17 +48,14 @@ def _audit(url, action: str, principal: Principal, target: str, detail: dict) ->
 
 
 @router.post(
-    "", status_code=201, response_model=NewKeyModel, responses=_ERRORS | {422: {"model": ErrorBody}}
+    "",
+    status_code=201,
+    response_model=NewKeyModel,
+    responses=error_responses(401, 403, 422, **_AUTH),
 )
 async def create_key(body: NewKeyRequest, request: Request, principal: Principal = Depends(admin)):
     """Create a key; the response is the only place the key itself ever appears."""
     url = request.app.state.db_url
-    if body.role not in key_store.ROLES:
-        raise ApiError(
-            422,
-            "invalid_role",
-            f"unknown role {body.role!r}; expected one of {', '.join(key_store.ROLES)}",
-        )
     info, secret = await anyio.to_thread.run_sync(
         lambda: key_store.create_key(body.role, body.note, url=url)
     )
@@ -66,16 +65,22 @@ async def create_key(body: NewKeyRequest, request: Request, principal: Principal
     return {**info.to_dict(), "key": secret}
 
 
-@router.get("", response_model=list[KeyModel], responses=_ERRORS)
+@router.get("", response_model=list[KeyModel], responses=error_responses(401, 403, **_AUTH))
 async def list_keys(request: Request, _principal: Principal = Depends(admin)):
     rows = await anyio.to_thread.run_sync(key_store.list_keys, request.app.state.db_url)
     return [info.to_dict() for info in rows]
 
 
 @router.delete(
-    "/{key_id}", response_model=KeyModel, responses=_ERRORS | {404: {"model": ErrorBody}}
+    "/{key_id}",
+    response_model=KeyModel,
+    responses=error_responses(401, 403, 404, 422, s404="no such key", **_AUTH),
 )
-async def revoke_key(key_id: str, request: Request, principal: Principal = Depends(admin)):
+async def revoke_key(
+    request: Request,
+    key_id: str = Path(pattern=ID_PATTERN, examples=["0b8f3c1e6a2d4f7e9c5b1a3d2e4f6a8b"]),
+    principal: Principal = Depends(admin),
+):
     """Revoke a key: every request with it gets 401 from now on."""
     url = request.app.state.db_url
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from labeler import LabelerError
 from labeler.explain import explain
@@ -18,17 +18,23 @@ from ..errors import ApiError, labeler_error
 from ..forms import Upload, upload_form
 from ..proxies import client_address
 from ..ratelimit import creator_bucket
-from ..schemas import ErrorBody, LabelCheckResponse, ScanRecordResponse, ScanResponse
+from ..schemas import (
+    ID_PATTERN,
+    LabelCheckResponse,
+    ScanRecordResponse,
+    ScanResponse,
+    error_responses,
+)
 
 router = APIRouter(prefix="/v1", tags=["scans"])
 
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "no or unknown API key"},
-    403: {"model": ErrorBody, "description": "the key's role may not call this"},
-    413: {"model": ErrorBody, "description": "the upload is larger than the byte limit"},
-    415: {"model": ErrorBody, "description": "not a supported image or video (sniffed)"},
-    422: {"model": ErrorBody, "description": "too many pixels, undecodable, or bad fields"},
+_UPLOAD_MEANINGS = {
+    "s413": "the upload is larger than the byte limit",
+    "s415": "not a supported image or video (sniffed)",
+    "s422": "too many pixels, undecodable, analysis timed out, or bad fields",
+    "s503": "too many analyses waiting; retry after Retry-After",
 }
+_ERRORS = error_responses(401, 403, 413, 415, 422, 503, **_UPLOAD_MEANINGS)
 
 
 async def _analyze(request: Request, upload: Upload, principal: Principal) -> Analysis:
@@ -104,12 +110,13 @@ def _load_scan(db_url: str | None, scan_id: str):
 @router.get(
     "/scans/{scan_id}",
     response_model=ScanRecordResponse,
-    responses={k: v for k, v in _ERRORS.items() if k in (401, 403)}
-    | {404: {"model": ErrorBody, "description": "no such scan"}},
+    responses=error_responses(401, 403, 404, 422, s404="no such scan"),
     summary="Fetch a stored decision from the audit trail",
 )
 async def get_scan_record(
-    scan_id: str, request: Request, _principal: Principal = Depends(require_role("analyst"))
+    request: Request,
+    scan_id: str = Path(pattern=ID_PATTERN, examples=["4f6c2b7a9d1e4c3b8a7f6e5d4c3b2a19"]),
+    _principal: Principal = Depends(require_role("analyst")),
 ) -> dict:
     row = await anyio.to_thread.run_sync(_load_scan, request.app.state.db_url, scan_id)
     if row is None:
@@ -130,7 +137,9 @@ def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> lis
 @router.post(
     "/label-check",
     response_model=LabelCheckResponse,
-    responses=_ERRORS | {429: {"model": ErrorBody, "description": "too many checks; retry later"}},
+    responses=error_responses(
+        401, 403, 413, 415, 422, 429, 503, s429="too many checks; retry later", **_UPLOAD_MEANINGS
+    ),
     summary="Will my upload be labeled, and why? (creators)",
 )
 async def label_check(

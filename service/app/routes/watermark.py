@@ -25,7 +25,8 @@ from service.db.audit import add_admin_event
 
 from ..auth import Principal, require_role
 from ..errors import ApiError, labeler_error
-from ..schemas import ErrorBody
+from ..forms import check_single_parts
+from ..schemas import error_responses
 
 router = APIRouter(prefix="/v1/watermark", tags=["watermark"])
 
@@ -85,12 +86,16 @@ def _mark(data: bytes, filename: str | None, payload: bytes, key: bytes, limits)
             "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
             "description": "the marked image, in the input's format (PNG for others)",
         },
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        413: {"model": ErrorBody},
-        415: {"model": ErrorBody},
-        422: {"model": ErrorBody, "description": "bad payload, too small or undecodable image"},
-        503: {"model": ErrorBody, "description": "no platform watermark key is configured"},
+        **error_responses(
+            401,
+            403,
+            413,
+            415,
+            422,
+            503,
+            s422="bad payload, too small or undecodable image",
+            s503="no platform watermark key is configured, or too many analyses waiting",
+        ),
     },
     summary="Embed the platform's invisible watermark (partners and admins)",
 )
@@ -101,9 +106,11 @@ async def embed(
     payload: str = Form(
         ...,
         description="8 bytes as 16 hex digits, carried by the mark",
+        pattern=r"^[0-9A-Fa-f]{16}$",
         examples=["00000000c0ffee01"],
     ),
 ) -> Response:
+    await check_single_parts(request, ("file", "payload"))
     state = request.app.state
     key: PlatformKey | None = state.platform_key
     if key is None:
