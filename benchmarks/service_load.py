@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/service_load.py [--scans 120] [--concurrency 8]
         [--max-seconds 120] [--workers 1 2] [--no-peer]
+    .venv/bin/python benchmarks/service_load.py --videos [N] [--window 40]
+        [--video-seconds 60 90] [--jpeg-clients 2] [--jpeg-interval 1]
 
 Each row starts a real server in a subprocess on 127.0.0.1, sends the same
 scans (multipart upload + context fields, Bearer key), and reports
@@ -19,6 +21,17 @@ Peers, both plain FastAPI under uvicorn (no auth, no audit, no policy):
 - the same read plus a Pillow decode and imagehash pHash done inline in an
   `async def` endpoint, the common naive glue: CPU work on the event loop,
   which shows up in its /healthz latency.
+
+With `--videos N` (N defaults to 4) it measures the lanes instead: while N
+clients keep sending long 720p videos (made here with PyAV from skimage
+photos, cached under the temp dir), other clients with another key send
+JPEGs, and the JPEGs' p50/p99 are compared with a quiet server. Rows: ours
+with its default lanes (videos hold at most one of the two analysis slots)
+and ours without a reserved lane, the old shared queue, where videos may hold
+both slots. `AIGC_SCAN_HEAVY_SLOTS=2` cannot give that one: the scheduler
+clamps it to slots - 1, so the comparison server is `aigc serve` with that
+clamp lifted in its process (`_live.serve_shared`). CPU is the server's whole
+process tree (master, worker, forkserver, analysis processes), from psutil.
 """
 
 from __future__ import annotations
@@ -33,13 +46,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import numpy as np
 from fastapi import FastAPI, File, UploadFile
 from PIL import Image
+
+import _live  # this folder, first on sys.path for a script  # isort: skip
+
+_live.use_packages()  # benchmarks/matching.py must not shadow the matching package
 
 ROOT = Path(__file__).resolve().parent.parent
 AIGC = str(Path(sys.executable).parent / "aigc")
@@ -278,6 +295,210 @@ def print_table(results: list[Result], args) -> None:
     print()
 
 
+# --- lanes: JPEG latency while other clients send long videos --------------
+@dataclass
+class Calls:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    @property
+    def err(self) -> int:
+        return sum(self.errors.values())
+
+
+@dataclass(frozen=True)
+class LaneRow:
+    server: str
+    video_clients: int
+    jpeg: Calls
+    video: Calls
+    cpu_s: float
+    wall_s: float
+
+
+def _error_name(response: httpx.Response) -> str:
+    try:
+        code = response.json()["error"]["code"]
+    except Exception:
+        code = "?"
+    return f"{response.status_code} {code}"
+
+
+async def run_lanes(
+    server: str,
+    base: str,
+    pid: int,
+    keys: tuple[str, str],
+    jpegs: list[bytes],
+    videos: list[bytes],
+    video_clients: int,
+    jpeg_clients: int,
+    window_s: float,
+    interval_s: float,
+) -> LaneRow:
+    jpeg_key, video_key = keys
+    jpeg, video = Calls(), Calls()
+    limits = httpx.Limits(max_connections=video_clients + jpeg_clients + 2)
+    # a video may wait for the heavy slot behind the others: the client waits longer
+    timeout = httpx.Timeout(240)
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as client:
+
+        async def post(key: str, name: str, data: bytes, mime: str) -> httpx.Response:
+            return await client.post(
+                "/v1/scan",
+                headers={"Authorization": f"Bearer {key}"},
+                files={"file": (name, data, mime)},
+                data={"creator_id": "bench-lanes", "creator_disclosed_ai": "false"},
+            )
+
+        # first-use costs (the analysis process, lazy imports) are not load
+        await post(jpeg_key, "warm.jpg", jpegs[0], "image/jpeg")
+        cpu_before = _live.tree_cpu_seconds(pid)
+        started = time.monotonic()
+        deadline = started + window_s
+
+        async def send(calls: Calls, key: str, name: str, data: bytes, mime: str) -> None:
+            t0 = time.perf_counter()
+            try:
+                response = await post(key, name, data, mime)
+            except httpx.HTTPError as exc:
+                calls.error(type(exc).__name__)
+                return
+            if response.status_code == 200:
+                calls.latencies.append(time.perf_counter() - t0)
+            else:
+                calls.error(_error_name(response))
+
+        async def jpeg_client(c: int) -> None:
+            # photos arrive now and then, not back to back: between two of them
+            # the videos may take every slot a lane does not keep free
+            i = c
+            await asyncio.sleep(interval_s * c / jpeg_clients)
+            while time.monotonic() < deadline:
+                t0 = time.monotonic()
+                await send(jpeg, jpeg_key, f"{i}.jpg", jpegs[i % len(jpegs)], "image/jpeg")
+                i += jpeg_clients
+                await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - t0)))
+
+        async def video_client(c: int) -> None:
+            i = c
+            while True:
+                await send(video, video_key, f"{i}.mp4", videos[i % len(videos)], "video/mp4")
+                i += 1
+
+        # the videos start first: a queue of them is already there when photos come
+        video_tasks = [asyncio.create_task(video_client(c)) for c in range(video_clients)]
+        await asyncio.sleep(1.0 if video_clients else 0.0)
+        await asyncio.gather(*(jpeg_client(c) for c in range(jpeg_clients)))
+        wall = time.monotonic() - started
+        cpu = _live.tree_cpu_seconds(pid) - cpu_before
+        # videos still running count for nothing: the server is stopped after this row
+        for task in video_tasks:
+            task.cancel()
+        await asyncio.gather(*video_tasks, return_exceptions=True)
+    return LaneRow(server, video_clients, jpeg, video, cpu, wall)
+
+
+def _errors_text(calls: Calls) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in sorted(calls.errors.items())) or "-"
+
+
+def print_lanes(rows: list[LaneRow], args, jpeg_kb: float, video_info: str) -> None:
+    print()
+    print(
+        f"JPEG scans (~1 MP, {jpeg_kb:.0f} KB, {args.jpeg_clients} clients, one key, each "
+        f"one every {args.jpeg_interval:g} s) while "
+        f"video clients (another key) keep sending {video_info}; 1 worker, 2 analysis slots, "
+        f"{args.window:g} s per row, loopback, {os.cpu_count()} CPUs (shared)"
+    )
+    print()
+    print(
+        "| server | video clients | JPEG ok | JPEG err | JPEG p50 ms | JPEG p99 ms "
+        "| video ok | video err | video p50 s | server CPU s | wall s | errors |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for r in rows:
+        vp50 = _live.pct(r.video.latencies, 0.5)
+        errors = "; ".join(
+            f"{what}: {_errors_text(c)}"
+            for what, c in (("jpeg", r.jpeg), ("video", r.video))
+            if c.err
+        )
+        print(
+            f"| {r.server} | {r.video_clients} | {len(r.jpeg.latencies)} | {r.jpeg.err} "
+            f"| {_live.ms(_live.pct(r.jpeg.latencies, 0.5))} "
+            f"| {_live.ms(_live.pct(r.jpeg.latencies, 0.99))} "
+            f"| {len(r.video.latencies) if r.video_clients else '-'} "
+            f"| {r.video.err if r.video_clients else '-'} "
+            f"| {'-' if vp50 != vp50 else f'{vp50:.1f}'} "
+            f"| {r.cpu_s:.0f} | {r.wall_s:.0f} | {errors or '-'} |"
+        )
+    print()
+
+
+def main_lanes(args) -> None:
+    from service.app.scheduler import FairScheduler
+    from service.db.keys import create_key
+    from service.db.models import ensure_schema
+
+    started = time.monotonic()
+    jpegs = one_megapixel_jpegs(48)
+    videos = []
+    for seconds in args.video_seconds:
+        t0 = time.monotonic()
+        videos.append(_live.long_video(seconds))
+        print(
+            f"video {seconds} s 720p: {len(videos[-1]) / 1e6:.1f} MB "
+            f"({time.monotonic() - t0:.0f} s to make or load; cache {_live.CACHE})"
+        )
+    clamped = FairScheduler(2, 2).heavy_slots
+    print(f"note: AIGC_SCAN_HEAVY_SLOTS=2 with 2 slots gives heavy_slots={clamped} (clamped)")
+    rows: list[LaneRow] = []
+    configs = [
+        ("ours, lanes (default)", None),
+        ("ours, shared queue (no reserved lane)", _live.shared_queue_argv()),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (server, argv) in enumerate(configs):
+            folder = Path(tmp) / f"run-{n}"
+            folder.mkdir()
+            url = f"sqlite:///{folder / 'bench.db'}"
+            ensure_schema(url)
+            keys = (
+                create_key("pipeline", note="lanes: jpeg", url=url)[1],
+                create_key("pipeline", note="lanes: video", url=url)[1],
+            )
+            env = {"AIGC_DATABASE_URL": url, "AIGC_SCAN_CONCURRENCY": "2"}
+            live = _live.start_server(folder, env, workers=1, argv=argv)
+            try:
+                for clients in (0, args.videos):
+                    rows.append(
+                        asyncio.run(
+                            run_lanes(
+                                server,
+                                live.base,
+                                live.pid,
+                                keys,
+                                jpegs,
+                                videos,
+                                clients,
+                                args.jpeg_clients,
+                                args.window,
+                                args.jpeg_interval,
+                            )
+                        )
+                    )
+                    print(f"  done: {server}, {clients} video clients")
+            finally:
+                live.stop()
+    info = " and ".join(f"{s} s" for s in args.video_seconds) + " 1280x720 H.264 videos"
+    print_lanes(rows, args, statistics.mean(len(j) for j in jpegs) / 1024, info)
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=int, default=120)
@@ -286,7 +507,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--videos",
+        type=int,
+        nargs="?",
+        const=4,
+        help="lanes mode: JPEG latency while this many clients send videos (default 4)",
+    )
+    parser.add_argument("--video-seconds", type=int, nargs="+", default=[60, 90])
+    parser.add_argument("--jpeg-clients", type=int, default=2)
+    parser.add_argument("--window", type=float, default=40, help="seconds of load per row")
+    parser.add_argument(
+        "--jpeg-interval", type=float, default=1.0, help="seconds between one client's JPEGs"
+    )
     args = parser.parse_args()
+    if args.videos is not None:
+        main_lanes(args)
+        return
 
     if args.serve_peer:
         import uvicorn
