@@ -149,8 +149,7 @@ def test_a_hostile_file_error_quotes_no_object_address(svc_client, svc_keys):
         "/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(PNG_HEADER_ONLY, "x.png")
     )
     message = assert_error(response, 422, "media_undecodable")["error"]["message"]
-    # Pillow names the stream it was handed; the name stays, the address goes
-    assert "BytesIO" in message and " at 0x" not in message
+    assert " at 0x" not in message and "object" not in message
 
 
 def test_addresses_are_redacted_but_file_offsets_are_kept():
