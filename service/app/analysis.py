@@ -147,6 +147,7 @@ class RunnerConfig:
             cpu_s=settings.scan_cpu_s,
             memory_mb=settings.analysis_memory_mb,
             max_jobs=settings.analysis_max_jobs,
+            recycle_mb=settings.analysis_recycle_mb,
         )
         return cls(
             processes=settings.scan_concurrency,

@@ -11,8 +11,8 @@ their own, one job at a time each:
   inside native code;
 - memory: RLIMIT_AS caps the address space at the idle size plus `memory_mb`,
   so a decoder that allocates past it fails (MemoryError, or the process
-  dies) instead of taking the worker's memory; a process whose resident size
-  grew past the ceiling anyway is replaced after its job.
+  dies) instead of taking the worker's memory; a process left holding more
+  than `recycle_mb` resident after a job is replaced, so memory stays flat.
 
 Children are forked from a forkserver that imported the heavy libraries once
 (fast to replace, the libraries' pages shared). They never see the bank: the
@@ -52,6 +52,9 @@ class Budget:
     memory_mb: int = 2048
     # a process is replaced after this many jobs (bounds slow leaks in native code)
     max_jobs: int = 500
+    # a process left with more resident memory than this after a job is replaced:
+    # allocators keep a bomb's or a video's high-water mark, a fresh fork costs ~0.1 s
+    recycle_mb: int = 512
 
 
 class IsolationError(Exception):
@@ -247,7 +250,7 @@ class AnalysisProcess:
         raise value
 
     def _recycle_if_worn(self) -> None:
-        ceiling = self.budget.memory_mb * 1024 * 1024
+        ceiling = self.budget.recycle_mb * 1024 * 1024
         worn = self._jobs >= self.budget.max_jobs
         if ceiling and self.pid and rss_bytes(self.pid) > ceiling:
             worn = True

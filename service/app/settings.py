@@ -76,6 +76,8 @@ class Settings:
     analysis_memory_mb: int = 2048
     # jobs after which an analysis process is replaced
     analysis_max_jobs: int = 500
+    # MB of RSS after a job past which an analysis process is replaced; 0: never
+    analysis_recycle_mb: int = 512
     # label checks allowed per creator (or key, or client address) per window
     label_check_limit: int = 20
     label_check_window_s: int = 60
@@ -134,6 +136,7 @@ class Settings:
             scan_slots_per_key=max(0, _int("AIGC_SCAN_SLOTS_PER_KEY", cls.scan_slots_per_key)),
             analysis_memory_mb=max(0, _int("AIGC_ANALYSIS_MEMORY_MB", cls.analysis_memory_mb)),
             analysis_max_jobs=max(1, _int("AIGC_ANALYSIS_MAX_JOBS", cls.analysis_max_jobs)),
+            analysis_recycle_mb=max(0, _int("AIGC_ANALYSIS_RECYCLE_MB", cls.analysis_recycle_mb)),
             label_check_limit=_count("AIGC_LABEL_CHECK_LIMIT", cls.label_check_limit),
             label_check_window_s=_count("AIGC_LABEL_CHECK_WINDOW_S", cls.label_check_window_s),
             rate_limit_max_buckets=_count(

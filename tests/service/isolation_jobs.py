@@ -31,3 +31,13 @@ def pid() -> int:
 
 def crash() -> None:
     os.abort()  # a segfault in a native library, as the parent sees it
+
+
+_held: list[np.ndarray] = []
+
+
+def hold(megabytes: int) -> int:
+    """Keep memory after the job, as an allocator's high-water mark would."""
+    block = np.ones(megabytes * 1024 * 1024, dtype=np.uint8)
+    _held.append(block)
+    return len(_held)

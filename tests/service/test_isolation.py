@@ -198,3 +198,20 @@ def test_an_upload_over_the_cost_budget_is_refused_before_any_process_works(
     assert "cost" in res.json()["error"]["message"]
     # refused from the header in the worker: no analysis process was even started
     assert all(p.pid is None for p in client.app.state.runner.processes)
+
+
+def test_a_process_left_big_after_a_job_is_replaced():
+    runner = _runner(recycle_mb=250)
+
+    async def scenario():
+        first = await runner.call(jobs.pid)
+        # numpy hands big blocks back to the OS, so keep the memory as a real
+        # high-water mark would: a module-level list in the child
+        await runner.call(jobs.hold, 400)
+        return first, await runner.call(jobs.pid)
+
+    try:
+        first, second = _run(scenario())
+    finally:
+        runner.close()
+    assert first != second
