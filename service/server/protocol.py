@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from dataclasses import dataclass
 
 import h11
@@ -47,6 +48,8 @@ log = logging.getLogger("uvicorn.error")
 # with the handshake's last packet, so this is generous), and attackers' connections
 # opened together all become fair game together
 EVICT_GRACE_S = 0.25
+# header deadlines fall in [1 - HEADER_JITTER, 1] x AIGC_HEADER_TIMEOUT_S (see `_header_delay`)
+HEADER_JITTER = 0.2
 # refused connections that wait for the client's request bytes (so that the 503
 # is not lost to a reset); past this many, refused connections are closed at once
 MAX_LINGERING = 64
@@ -151,7 +154,7 @@ class GuardedH11Protocol(H11Protocol):
             # the header deadline runs from the first byte of the request
             self._phase = _HEADERS
             self._phase_started = now
-            self._arm(self.guard.header_timeout_s, self._headers_expired)
+            self._arm(self._header_delay(), self._headers_expired)
         elif self._phase == _BODY:
             self._last_byte = now
             self._body_bytes += len(data)
@@ -237,7 +240,7 @@ class GuardedH11Protocol(H11Protocol):
         self.worker.idle.pop(self, None)
         self.worker.idle[self] = now
         # a backstop: uvicorn arms its keep-alive timer only after a response
-        self._arm(self.guard.header_timeout_s, self._headers_expired)
+        self._arm(self._header_delay(), self._headers_expired)
 
     def _sync_phase(self) -> None:
         """Follow h11's view of the client after uvicorn has handled some events."""
@@ -266,6 +269,12 @@ class GuardedH11Protocol(H11Protocol):
         self.worker.body.pop(self, None)
         self._phase = None
         self._cancel_timer()
+
+    def _header_delay(self) -> float:
+        # up to a fifth early, at random: a flood of connections opened together
+        # would otherwise all expire in one tick, and the loop would spend that
+        # tick writing a thousand 408s while real requests wait behind them
+        return self.guard.header_timeout_s * (1.0 - HEADER_JITTER * random.random())
 
     def _arm(self, delay: float, callback) -> None:
         self._cancel_timer()
