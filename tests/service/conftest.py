@@ -10,6 +10,7 @@ import io
 import os
 import uuid
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -63,23 +64,31 @@ def svc_pg_admin():
     engine.dispose()
 
 
-@pytest.fixture
-def svc_pg_url(svc_pg_admin):
-    """A fresh PostgreSQL schema for one test, dropped afterwards (others share the server)."""
+@contextmanager
+def fresh_pg_schema(base: str, engine, prefix: str = "aigc_svc"):
+    """A new PostgreSQL schema on the test server, its URL, dropped afterwards."""
     from sqlalchemy import text
 
     from service.db.base import get_engine
 
-    base, engine = svc_pg_admin
-    schema = f"aigc_svc_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    yield url
-    get_engine(url).dispose()
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def svc_pg_url(svc_pg_admin):
+    """A fresh PostgreSQL schema for one test, dropped afterwards (others share the server)."""
+    with fresh_pg_schema(*svc_pg_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -19,6 +19,8 @@ from schemathesis import checks
 
 from service.db.keys import create_key
 
+from .conftest import fresh_pg_schema
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 MAX_EXAMPLES = 25
@@ -69,23 +71,8 @@ def st_env(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def st_pg_url(svc_pg_admin):
     """A PostgreSQL schema for the module (the function-scoped svc_pg_url is too short-lived)."""
-    import uuid
-    from urllib.parse import quote
-
-    from sqlalchemy import text
-
-    from service.db.base import get_engine
-
-    base, engine = svc_pg_admin
-    schema = f"aigc_st_{uuid.uuid4().hex[:12]}"
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    yield url
-    get_engine(url).dispose()
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with fresh_pg_schema(*svc_pg_admin, prefix="aigc_st") as url:
+        yield url
 
 
 def _spec() -> dict:
