@@ -37,16 +37,21 @@ _UPLOAD_MEANINGS = {
 _ERRORS = error_responses(401, 403, 413, 415, 422, 503, **_UPLOAD_MEANINGS)
 
 
+def _caller(request: Request, principal: Principal) -> str:
+    """Who is asking: the API key, or on the open creator page the client's address
+    (through trusted proxies). Rate limits and fair shares of the slots count by it."""
+    if principal.key_id:
+        return f"key:{principal.key_id}"
+    return f"addr:{client_address(request)}"
+
+
 async def _analyze(request: Request, upload: Upload, principal: Principal) -> Analysis:
     state = request.app.state
     state.metrics.scans_in_flight.inc()
-    # fair shares are per key; the open creator page shares by client address
-    if principal.key_id:
-        key = f"key:{principal.key_id}"
-    else:
-        key = f"addr:{request.client.host if request.client else 'unknown'}"
     try:
-        return await state.runner.analyze(upload.data, upload.filename, upload.context, key)
+        return await state.runner.analyze(
+            upload.data, upload.filename, upload.context, _caller(request, principal)
+        )
     except LabelerError as exc:
         raise labeler_error(exc) from exc
     finally:
@@ -125,10 +130,7 @@ async def get_scan_record(
 
 
 def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> list[str]:
-    if principal.key_id:
-        buckets = [f"key:{principal.key_id}"]
-    else:
-        buckets = [f"addr:{client_address(request)}"]
+    buckets = [_caller(request, principal)]
     if upload.context.creator_id:
         buckets.append(creator_bucket(upload.context.creator_id))
     return buckets
