@@ -7,9 +7,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,9 +17,9 @@ import pytest
 from PIL import Image
 
 from .conftest import SAMPLES
+from .servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
-AIGC = str(Path(sys.executable).parent / "aigc")
 METRICS_TOKEN = "scraper-token-for-the-live-server"
 CHROMIUM = os.environ.get("AIGC_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,50 +32,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def svc_server(tmp_path_factory):
     """`aigc serve` in a subprocess: (base url, environment it runs with)."""
     folder = tmp_path_factory.mktemp("server")
-    env = dict(os.environ)
-    env.update(
-        AIGC_DATABASE_URL=f"sqlite:///{folder / 'aigc.db'}",
-        AIGC_CREATOR_PAGE_OPEN="1",
-        AIGC_SCAN_CONCURRENCY="1",
-        AIGC_METRICS_TOKEN=METRICS_TOKEN,
-    )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [AIGC, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out = proc.stdout.read().decode(errors="replace")
-            pytest.fail(f"aigc serve did not come up:\n{out}")
-        time.sleep(0.2)
-    yield base, env
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    settings = {
+        "AIGC_DATABASE_URL": f"sqlite:///{folder / 'aigc.db'}",
+        "AIGC_CREATOR_PAGE_OPEN": "1",
+        "AIGC_SCAN_CONCURRENCY": "1",
+        "AIGC_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    with serve(folder, **settings) as base:
+        yield base, dict(os.environ, **settings)
 
 
 def _aigc(env: dict, *args: str) -> tuple[int, str, str]:
