@@ -219,6 +219,21 @@ def rss_of(processes) -> list[int]:
     return sizes
 
 
+def pss_of(processes) -> list[int]:
+    """Proportional set size: a page shared by n processes counts 1/n in each.
+
+    Analysis processes are forks of one forkserver, so their RSS counts the
+    preloaded libraries once per process; summed PSS is what the tree costs.
+    """
+    import psutil
+
+    sizes = []
+    for p in processes:
+        with suppress(psutil.Error):
+            sizes.append(p.memory_full_info().pss)
+    return sizes
+
+
 def statm_rss(pid: int) -> int:
     """RSS from /proc (cheap enough to poll every 100 ms); 0 for a process that is gone."""
     try:

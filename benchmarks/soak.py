@@ -28,8 +28,9 @@ Load, about six clients at once, each bounded by the deadline:
   workers (the Redis limiter); those 429s are expected and counted apart.
 
 The server's process tree (master, 2 workers, their forkservers and analysis
-processes) is sampled every 5 s for RSS (psutil), analysis processes every
-0.25 s for their peak. CPU is the tree's user + system time.
+processes) is sampled every 5 s for RSS and PSS (psutil; PSS counts a page
+shared by the forkserver's children once), analysis processes every 0.25 s
+for their peak. CPU is the tree's user + system time.
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ def compare(item: Item, body: dict, expected: Expected) -> str | None:
 class Sample:
     t: float
     by_role: dict[str, list[int]]
+    # the tree's summed PSS (shared pages counted once)
+    pss: int = 0
 
 
 @dataclass
@@ -241,7 +244,8 @@ class Sampler:
         groups = _live.roles(self.pid)
         by_role = {role: _live.rss_of(procs) for role, procs in groups.items()}
         self.analysis_pids |= {p.pid for p in groups["analysis"]}
-        s = Sample(time.monotonic() - self.t0, by_role)
+        pss = sum(sum(_live.pss_of(procs)) for procs in groups.values())
+        s = Sample(time.monotonic() - self.t0, by_role, pss)
         self.samples.append(s)
         return s
 
@@ -468,11 +472,13 @@ def rss_table(sampler: Sampler, load_s: float) -> None:
         "| process group | warm-up (median of 60-90 s) MB | end (median of last 30 s) MB | growth |"
     )
     print("|---|--:|--:|--:|")
-    for role in ("tree", *roles):
+    for role in ("tree", "tree PSS", *roles):
 
         def value(s, role=role):
             if role == "tree":
                 return sum(sum(v) for v in s.by_role.values())
+            if role == "tree PSS":
+                return s.pss
             return sum(s.by_role[role])
 
         if not warm or not end:

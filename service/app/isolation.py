@@ -23,6 +23,7 @@ bank index lives in the service worker, which does the lookup
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -93,6 +94,20 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _trim_heap() -> None:
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to give back this way
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def _child_main(
     conn, values: dict[str, Any], env: dict[str, str], path: list[str], budget: Budget
 ) -> None:
@@ -132,6 +147,10 @@ def _child_main(
             conn.send(reply)
         except Exception as exc:  # an exception that does not pickle still gets home
             conn.send(("error", IsolationError(f"{type(exc).__name__}: {exc}")))
+        # after the answer is home, so off the request's path: glibc keeps freed
+        # heap in its arenas, and uploads of varying sizes otherwise ratchet the
+        # process's resident size up job after job
+        _trim_heap()
 
 
 # ---- the parent -----------------------------------------------------------
