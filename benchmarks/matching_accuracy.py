@@ -25,7 +25,8 @@ natural images. Columns, side by side on the same queries:
 
 recall = share of transformed copies matched to the right entry; a false
 match is any match to a wrong entry (transformed copies) or to any entry
-(distinct images). Targets (issue 4): recall >= 0.98 on every transform
+(distinct images). Targets (a match can remove an upload, so copies must be
+found and nothing else touched): recall >= 0.98 on every transform
 except crops below 60% (>= 0.9), zero false matches.
 """
 

@@ -20,7 +20,8 @@ with the exact payload:
 - invisible-watermark `dwtDct` and `dwtDctSvd` (benchmark-only peers, the
   `bench` extra): they always decode some 64 bits, so "detected" is at least
   T bits equal to the embedded payload, with T the smallest count for which
-  P(Binomial(64, 1/2) >= T) <= 1e-6 (T = 51), as in the issue.
+  P(Binomial(64, 1/2) >= T) <= 1e-6 (T = 51): a chance agreement that rare,
+  so that the peers are not credited with detections a coin would make.
 
 Times are CPU time of this process on one core (BLAS/OpenMP threads pinned
 to 1), the median over the images: the machine may be shared, and CPU time
@@ -193,7 +194,7 @@ ATTACKS = {
     "rotate 3 + resize 0.8 + JPEG 80": lambda x: jpeg(resize(rotate(x, 3), 0.8), 80),
 }
 
-# Harsher than the issue's list (--stress; shown after the mean, not in it):
+# Harsher than the attack list above (--stress; shown after the mean, not in it):
 # a check that a design tuned on the list does not give up what it does not test.
 STRESS = {
     "stress: resize 0.4x (420 px)": lambda x: fit(x, 420),

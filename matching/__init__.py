@@ -7,19 +7,12 @@
     result.best  # Match(entry_id, distance, hash_type, stage, ...) or None
 
 Plain values in, frozen dataclasses out; nothing here knows the service's
-database (service/bank.py fills a Bank from it). See matching/README.md.
+database (the service fills a Bank from it). See matching/README.md.
 """
 
-from .bank import (
-    DEFAULT_MIN_QUALITY,
-    DEFAULT_NEAR_RADIUS,
-    DEFAULT_RADIUS,
-    Bank,
-    LookupResult,
-    Match,
-    MatchConfig,
-)
+from .bank import Bank
 from .codes import from_hex, hamming, to_hex
+from .config import DEFAULT_MIN_QUALITY, DEFAULT_NEAR_RADIUS, DEFAULT_RADIUS, MatchConfig
 from .errors import (
     BankError,
     InvalidFeatures,
@@ -31,6 +24,7 @@ from .errors import (
 from .features import LocalFeatures, extract_features
 from .hashing import DIHEDRAL_NAMES, Hashes, compute_hashes
 from .index import HammingIndex, brute_force
+from .results import LookupResult, Match
 
 __all__ = [
     "DEFAULT_MIN_QUALITY",

@@ -101,7 +101,7 @@ def reduce(rgb: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _pdq_dihedral(rgb: np.ndarray) -> tuple[tuple[bytes, ...], int]:
+def pdq_dihedral(rgb: np.ndarray) -> tuple[tuple[bytes, ...], int]:
     hashes, quality = pdqhash.compute_dihedral(rgb)
     return tuple(codes.bits_to_bytes(h) for h in hashes), int(quality)
 
@@ -130,7 +130,7 @@ def compute_hashes(
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
     small = reduce(rgb, max_side)
-    dihedral, quality = _pdq_dihedral(small)
+    dihedral, quality = pdq_dihedral(small)
     unboxed = unboxed_quality = box = None
     unboxed_dihedral: tuple[bytes, ...] = ()
     if strip_bars:
@@ -138,7 +138,7 @@ def compute_hashes(
         if inner is not None:
             t, b, left, r = inner
             if min(b - t, r - left) >= MIN_SIDE:
-                unboxed_dihedral, unboxed_quality = _pdq_dihedral(
+                unboxed_dihedral, unboxed_quality = pdq_dihedral(
                     np.ascontiguousarray(small[t:b, left:r])
                 )
                 unboxed = unboxed_dihedral[0]

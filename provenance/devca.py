@@ -77,8 +77,37 @@ def create_dev_ca(
     until = now + dt.timedelta(days=365 * years)
 
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
-    root = (
+    root = _root_cert(name, root_key, now, until)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _leaf_cert(name, leaf_key, root, root_key, now, until, eku_oids)
+
+    pem = serialization.Encoding.PEM
+    _write(ca.root_cert, root.public_bytes(pem))
+    _write(ca.signer_chain, leaf.public_bytes(pem) + root.public_bytes(pem))
+    _write_key(folder / ROOT_KEY, root_key)
+    _write_key(ca.signer_key, leaf_key)
+    return ca
+
+
+def _key_usage(ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates (and CRLs); the claim signer signs claims only."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _root_cert(
+    name: str, root_key: ec.EllipticCurvePrivateKey, now: dt.datetime, until: dt.datetime
+) -> x509.Certificate:
+    return (
         x509.CertificateBuilder()
         .subject_name(_name(f"{name} root CA"))
         .issuer_name(_name(f"{name} root CA"))
@@ -87,26 +116,25 @@ def create_dev_ca(
         .not_valid_before(now)
         .not_valid_after(until)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
+            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
         )
-        .add_extension(root_ski, critical=False)
         .sign(root_key, hashes.SHA256())
     )
 
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
+
+def _leaf_cert(
+    name: str,
+    leaf_key: ec.EllipticCurvePrivateKey,
+    root: x509.Certificate,
+    root_key: ec.EllipticCurvePrivateKey,
+    now: dt.datetime,
+    until: dt.datetime,
+    eku_oids: tuple[str, ...],
+) -> x509.Certificate:
+    root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
+    return (
         x509.CertificateBuilder()
         .subject_name(_name(f"{name} claim signer"))
         .issuer_name(root.subject)
@@ -115,20 +143,7 @@ def create_dev_ca(
         .not_valid_before(now)
         .not_valid_after(until - dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage([x509.ObjectIdentifier(oid) for oid in eku_oids]),
             critical=False,
@@ -142,13 +157,6 @@ def create_dev_ca(
         )
         .sign(root_key, hashes.SHA256())
     )
-
-    pem = serialization.Encoding.PEM
-    _write(ca.root_cert, root.public_bytes(pem))
-    _write(ca.signer_chain, leaf.public_bytes(pem) + root.public_bytes(pem))
-    _write_key(folder / ROOT_KEY, root_key)
-    _write_key(ca.signer_key, leaf_key)
-    return ca
 
 
 def _write(path: Path, data: bytes) -> None:

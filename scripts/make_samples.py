@@ -102,68 +102,81 @@ def write_demo_bank(path: Path) -> None:
     )
 
 
-def make_samples(out: Path) -> dict[str, bytes]:
-    with tempfile.TemporaryDirectory(prefix="aigc-dev-ca-") as tmp:
-        generator = SignerCredentials.from_dev_ca(
-            provenance.create_dev_ca(Path(tmp) / "generator", name="sample AI generator")
-        )
-        editor = SignerCredentials.from_dev_ca(
-            provenance.create_dev_ca(Path(tmp) / "editor", name="sample photo editor")
-        )
-        camera = SignerCredentials.from_dev_ca(
-            provenance.create_dev_ca(Path(tmp) / "camera", name="sample camera")
-        )
-        ai_jpeg = sign(
-            _jpeg(_picture("astronaut")),
-            "image/jpeg",
-            generator,
-            digital_source_type="trainedAlgorithmicMedia",
-            software_agent="sample text-to-image model",
-            title="ai_generated_credentials.jpg",
-        )
-        ai_png = sign(
-            _png(_picture("chelsea", 200)),
-            "image/png",
-            generator,
-            digital_source_type="trainedAlgorithmicMedia",
-            title="ai_generated_credentials.png",
-        )
-        capture = sign(
-            _jpeg(_picture("coffee")),
-            "image/jpeg",
-            camera,
-            digital_source_type="digitalCapture",
-            title="camera_capture_credentials.jpg",
-        )
-        edited = sign(
-            _jpeg(_picture("coffee").rotate(180)),
-            "image/jpeg",
-            editor,
-            ingredients=(Ingredient(capture, "camera_capture_credentials.jpg"),),
-            actions=(
-                {
-                    "action": "c2pa.edited",
-                    "softwareAgent": "sample generative fill",
-                    "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
-                },
-            ),
-            title="ai_edited_credentials.jpg",
-        )
-        # Laundering attempt: another tool opens the AI image and only resizes it.
-        resigned = sign(
-            _jpeg(Image.open(io.BytesIO(ai_jpeg)).resize((288, 288))),
-            "image/jpeg",
-            editor,
-            ingredients=(Ingredient(ai_jpeg, "ai_generated_credentials.jpg"),),
-            actions=("c2pa.resized.proportional",),
-            title="ai_parent_resigned_credentials.jpg",
-        )
-    samples = {
+def _dev_signers(folder: Path) -> tuple[SignerCredentials, SignerCredentials, SignerCredentials]:
+    """The generator's, the editor's and the camera's credentials, from throwaway dev CAs."""
+    generator = SignerCredentials.from_dev_ca(
+        provenance.create_dev_ca(folder / "generator", name="sample AI generator")
+    )
+    editor = SignerCredentials.from_dev_ca(
+        provenance.create_dev_ca(folder / "editor", name="sample photo editor")
+    )
+    camera = SignerCredentials.from_dev_ca(
+        provenance.create_dev_ca(folder / "camera", name="sample camera")
+    )
+    return generator, editor, camera
+
+
+def _signed_samples(
+    generator: SignerCredentials, editor: SignerCredentials, camera: SignerCredentials
+) -> dict[str, bytes]:
+    """The samples that carry Content Credentials."""
+    ai_jpeg = sign(
+        _jpeg(_picture("astronaut")),
+        "image/jpeg",
+        generator,
+        digital_source_type="trainedAlgorithmicMedia",
+        software_agent="sample text-to-image model",
+        title="ai_generated_credentials.jpg",
+    )
+    ai_png = sign(
+        _png(_picture("chelsea", 200)),
+        "image/png",
+        generator,
+        digital_source_type="trainedAlgorithmicMedia",
+        title="ai_generated_credentials.png",
+    )
+    capture = sign(
+        _jpeg(_picture("coffee")),
+        "image/jpeg",
+        camera,
+        digital_source_type="digitalCapture",
+        title="camera_capture_credentials.jpg",
+    )
+    edited = sign(
+        _jpeg(_picture("coffee").rotate(180)),
+        "image/jpeg",
+        editor,
+        ingredients=(Ingredient(capture, "camera_capture_credentials.jpg"),),
+        actions=(
+            {
+                "action": "c2pa.edited",
+                "softwareAgent": "sample generative fill",
+                "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
+            },
+        ),
+        title="ai_edited_credentials.jpg",
+    )
+    # Laundering attempt: another tool opens the AI image and only resizes it.
+    resigned = sign(
+        _jpeg(Image.open(io.BytesIO(ai_jpeg)).resize((288, 288))),
+        "image/jpeg",
+        editor,
+        ingredients=(Ingredient(ai_jpeg, "ai_generated_credentials.jpg"),),
+        actions=("c2pa.resized.proportional",),
+        title="ai_parent_resigned_credentials.jpg",
+    )
+    return {
         "ai_generated_credentials.jpg": ai_jpeg,
         "ai_generated_credentials.png": ai_png,
         "ai_edited_credentials.jpg": edited,
         "ai_parent_resigned_credentials.jpg": resigned,
         "camera_capture_credentials.jpg": capture,
+    }
+
+
+def _unsigned_samples(ai_jpeg: bytes) -> dict[str, bytes]:
+    """The samples without (valid) credentials: tampered, stripped, hints, watermark, bank."""
+    return {
         "tampered_ai_generated.jpg": _flip_scan_byte(ai_jpeg),
         "stripped_ai_generated.jpg": _jpeg(Image.open(io.BytesIO(ai_jpeg))),
         "no_credentials.jpg": _jpeg(_picture("rocket")),
@@ -182,6 +195,12 @@ def make_samples(out: Path) -> dict[str, bytes]:
         ),
         "reupload_known_deepfake.jpg": _jpeg(_known_fake().resize((300, 300)), quality=70),
     }
+
+
+def make_samples(out: Path) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory(prefix="aigc-dev-ca-") as tmp:
+        signed = _signed_samples(*_dev_signers(Path(tmp)))
+    samples = {**signed, **_unsigned_samples(signed["ai_generated_credentials.jpg"])}
     out.mkdir(parents=True, exist_ok=True)
     for name, blob in samples.items():
         if len(blob) > MAX_BYTES:

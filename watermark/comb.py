@@ -27,10 +27,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .lattice import P_MAX, P_MIN, Lattice, same_lattice
 from .pattern import SYNC_R_LO, Pattern, frozen
-from .sync import P_MAX, P_MIN, Lattice, same_lattice
 
-CANDIDATES = 3  # lattices proposed per key (counted in detect.HYPOTHESES)
+CANDIDATES = 3  # lattices proposed per key (counted in hypotheses.HYPOTHESES)
 _LOG_STEP = 0.005  # ~half a frequency bin at the lines' radius in a 512 px image
 _ANGLE_STEP = 0.4  # degrees
 _N_PHI = int(round(180.0 / _ANGLE_STEP))

@@ -6,23 +6,40 @@ basis gives the scale and the rotation (modulo 90 degrees; the remaining
 rotations and the mirror image are the 8 dihedral hypotheses tried by the
 detector). Everything here is computed from the image alone and never looks
 at the key: that is what keeps the false-positive bound of `stats.py` exact.
-After the geometry is undone the image is folded modulo the tile, so what
-is left of translation is a cyclic shift of one T x T tile.
+The lattice and the fold that undoes it are `lattice.py`; the whitening
+and flattened spectrum searched here are `whitening.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 import scipy.fft as sfft
 
+from .lattice import NOMINAL, P_MAX, P_MIN, Lattice, fold, period_limit, same_lattice
 from .pattern import T, frozen
+from .whitening import flat_power, whiten
 
-# search range of the lattice period in working pixels (nominal: 128)
-P_MIN, P_MAX = 40.0, 300.0
+__all__ = [
+    "AXIS_CANDIDATES",
+    "CANDIDATES",
+    "LATTICES",
+    "MIN_LATTICE_SCORE",
+    "NOMINAL",
+    "P_MAX",
+    "P_MIN",
+    "Lattice",
+    "autocorrelation",
+    "find_lattices",
+    "flat_power",
+    "fold",
+    "period_limit",
+    "same_lattice",
+    "whiten",
+]
+
 CANDIDATES = 3  # lattice candidates found in the autocorrelation
 # Most geometric edits move along one axis of the (period, angle) plane: a
 # crop, a screenshot or a re-shared crop keeps the angle (0) and changes the
@@ -37,53 +54,6 @@ _CENTRAL_RADIUS = 12
 # candidates the autocorrelation barely supports are not worth a fold: where
 # the mark is that weak the pilot would not pass the threshold either
 MIN_LATTICE_SCORE = 3.0
-
-
-def period_limit(shape: tuple[int, int]) -> float:
-    """The longest period worth trying in a working image of this shape: a fold needs ~2."""
-    return min(P_MAX, max(shape) * 0.6)
-
-
-@dataclass(frozen=True)
-class Lattice:
-    period: float  # working pixels per tile
-    angle: float  # degrees, in [-45, 45)
-    score: float
-
-
-def whiten(y: np.ndarray) -> np.ndarray:
-    """Band-pass and locally normalize so host content correlates little with the mark."""
-    # a high-pass (the mark's ring sits at periods of 4-16 px) normalized by
-    # the local energy over a few px: on texture (grass, gravel) that
-    # suppresses the host ~10% better than a band-pass over a wider window
-    # (pilot z at the true geometry: grass 9.0 -> 9.9, motorcycle 14.9 ->
-    # 17.5, averaged over 4 keys). Kernels cut at 3 sigma (OpenCV's default
-    # for float images is 4 sigma): the weights left out sum to 0.3% and
-    # the blur costs a third less.
-    band = y - cv2.GaussianBlur(y, (13, 13), 2.0)
-    energy = cv2.GaussianBlur(band * band, (13, 13), 2.0) + 1.0
-    # the mark's amplitude grows like sqrt(local contrast) and the host's
-    # variance like its square: weight = amplitude / variance
-    r = band / (np.sqrt(energy) * np.sqrt(np.sqrt(energy)))  # energy^-0.75, 3x faster
-    r *= 1.0 / (float(np.sqrt(np.mean(r * r))) + 1e-9)
-    return np.clip(r, -4.0, 4.0)
-
-
-def flat_power(rs: list[np.ndarray]) -> np.ndarray:
-    """Spectrally flattened power spectrum (rfft2 layout) of the whitened frames.
-
-    Dividing by the locally smoothed spectrum keeps the mark's spectral lines
-    and flattens the smooth host spectrum. Several frames of one clip (same
-    size) add theirs: the mark's lines are the same in each, the content's are not.
-    """
-    total = None
-    for r in rs:
-        if r.shape != rs[0].shape:
-            continue
-        spec = (np.abs(sfft.rfft2(r)) ** 2).astype(np.float32)
-        smooth = cv2.GaussianBlur(spec, (25, 25), 4.0) + 1e-6
-        total = spec / smooth if total is None else total + spec / smooth
-    return total
 
 
 def autocorrelation(power: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -308,13 +278,6 @@ def _axis_peaks(score, periods, angles, tried: list[Lattice]) -> list[tuple[floa
     return out
 
 
-# Whole-image resizes, recompression and colour changes leave the lattice
-# exactly where embedding put it (the working resolution undoes any resize):
-# that hypothesis is tried first, before any autocorrelation is computed, and
-# counted like the others (detect.py asks for `find_lattices` only if needed).
-NOMINAL = Lattice(period=float(T), angle=0.0, score=float("inf"))
-
-
 def _best_relative(a: np.ndarray, p: float, t: float, p_max: float) -> tuple[float, float]:
     """Of a peak and its sub-/super-lattices, the one the autocorrelation supports best."""
     cands = [
@@ -342,12 +305,6 @@ def _far_points(shape: tuple[int, int], p: float) -> np.ndarray:
 # the period, or the period / sqrt(2) at 45 degrees; `_best_relative` picks
 # the member of that family the autocorrelation supports best.
 _HARMONICS = ((1.0, 0.0), (0.5, 0.0), (2.0, 0.0), (2**-0.5, 45.0), (2**0.5, 45.0), (2**-1.5, 45.0))
-
-
-def same_lattice(p: float, t: float, f: Lattice) -> bool:
-    """Within 4% in period and 2 degrees (mod 90) of a lattice already found."""
-    dt = abs((t - f.angle + 45.0) % 90.0 - 45.0)
-    return abs(np.log(p / f.period)) < 0.04 and dt < 2.0
 
 
 # refinement stages: (autocorrelation copy, lattice points, period span, angle span)
@@ -395,37 +352,3 @@ def _refine_many(
         Lattice(period=float(p[k]), angle=float((t[k] + 45.0) % 90.0 - 45.0), score=float(best[k]))
         for k in range(n)
     ]
-
-
-def fold(r: np.ndarray, lattice: Lattice) -> np.ndarray:
-    """Resample so the lattice becomes axis-aligned with period T, then sum modulo T."""
-    h, w = r.shape
-    if lattice.period == T and lattice.angle == 0.0:
-        # the nominal lattice: no resampling, only the zero padding to whole tiles
-        out = np.zeros((-(-h // T) * T, -(-w // T) * T), dtype=r.dtype)
-        out[:h, :w] = r
-        return out.reshape(out.shape[0] // T, T, out.shape[1] // T, T).sum(axis=(0, 2))
-    k = T / lattice.period
-    if lattice.angle == 0.0:
-        # axis-aligned (crops, screenshots): a plain resize is ~8x cheaper than
-        # a general warp and differs from it by a constant shift only, which
-        # the cyclic shift search absorbs
-        # (fx, fy given, not a size: the scale is then exactly k)
-        out = cv2.resize(r, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
-        bh, bw = out.shape
-        tw, th_ = -(-bw // T) * T, -(-bh // T) * T
-        out = np.pad(out, ((0, th_ - bh), (0, tw - bw)))
-        return out.reshape(th_ // T, T, tw // T, T).sum(axis=(0, 2))
-    th = np.deg2rad(lattice.angle)
-    c, s = np.cos(th) * k, np.sin(th) * k
-    m = np.array([[c, s, 0.0], [-s, c, 0.0]])  # (T/P) R(-theta)
-    corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64)
-    mapped = corners @ m[:, :2].T
-    lo = mapped.min(axis=0)
-    m[:, 2] = -lo
-    size = np.ceil(mapped.max(axis=0) - lo).astype(int) + 1
-    bw, bh = -(-size[0] // T) * T, -(-size[1] // T) * T
-    out = cv2.warpAffine(
-        r, m, (int(bw), int(bh)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-    )
-    return out.reshape(bh // T, T, bw // T, T).sum(axis=(0, 2))

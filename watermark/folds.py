@@ -1,0 +1,94 @@
+"""Folds: the working images and their folds per lattice, shared by every key tried.
+
+Everything here is key-free except the pilot score each fold is tried
+with, so a registry of keys pays for the working images, the lattice
+estimates and the folds once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.fft as sfft
+
+from . import comb
+from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search
+from .hypotheses import DIHEDRAL
+from .image import luminance, ref_size, resize
+from .lattice import NOMINAL, Lattice, fold, period_limit
+from .pattern import Pattern, T
+from .sync import find_lattices
+from .whitening import flat_power, whiten
+
+
+def working_image(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    rh, rw = ref_size(h, w)
+    return whiten(resize(luminance(rgb), rh, rw))
+
+
+class Folds:
+    """The working images and their folds per lattice: key-free, so shared by every key tried."""
+
+    def __init__(self, works: list[np.ndarray]):
+        self.works = works
+        self._cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._lattices: list[Lattice] | None = None
+        self._power: np.ndarray | None = None
+        self._comb_power: np.ndarray | None = None  # key-free too: one per image, not per key
+
+    def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The fold, its normalized spectrum and that spectrum's power (every key reuses them)."""
+        k = (lat.period, lat.angle)
+        if k not in self._cache:
+            folded = np.zeros((T, T), dtype=np.float32)
+            for r in self.works:
+                folded += fold(r, lat)
+            g = normalize_spectrum(sfft.rfft2(folded)).astype(np.complex64)
+            power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
+            self._cache[k] = (folded, g, power)
+        return self._cache[k]
+
+    def power(self) -> np.ndarray:
+        if self._power is None:
+            self._power = flat_power(self.works)
+        return self._power
+
+    def lattices(self, pat: Pattern) -> Iterator[Lattice]:
+        """The nominal lattice, then the key's sync-line estimates, then the key-free ones.
+
+        Each is computed on first need: a mark at the nominal geometry costs no search.
+        """
+        yield NOMINAL
+        shape = self.works[0].shape
+        if self._comb_power is None:
+            self._comb_power = comb.prepare(self.power())
+        yield from comb.find(self._comb_power, shape, pat, period_limit(shape))
+        if self._lattices is None:
+            self._lattices = find_lattices(self.power(), shape)
+        yield from self._lattices
+
+
+def try_lattice(
+    folds: Folds, lat: Lattice, key: bytes, transforms: int = DIHEDRAL
+) -> tuple[float, int, np.ndarray]:
+    folded, g, power = folds.spectrum(lat)
+    z, d = pilot_search(g, power, key, transforms)
+    return z, d, folded
+
+
+def polish(folds: Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
+    """Coordinate ascent of the pilot z in period and angle, in steps finer than the grid."""
+    best = (z, d, lat, folded)
+    for dp, dt in ((0.002, 0.1), (0.001, 0.05)):
+        for _ in range(3):
+            cur = best
+            for factor, turn in ((1 + dp, 0.0), (1 - dp, 0.0), (1.0, dt), (1.0, -dt)):
+                near = Lattice(cur[2].period * factor, cur[2].angle + turn, lat.score)
+                z2, d2, f2 = try_lattice(folds, near, key)
+                if z2 > best[0]:
+                    best = (z2, d2, near, f2)
+            if best is cur:
+                break
+    return best[2], best[1], best[3]

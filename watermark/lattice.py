@@ -1,0 +1,79 @@
+"""A lattice of the mark's tiling, and the fold that undoes it.
+
+The mark is a tile repeated on a square lattice: its period (working pixels
+per tile) and angle give the scale and rotation (modulo 90 degrees) of an
+edited copy. Folding resamples the image so that lattice becomes the
+nominal one and sums it modulo the tile, which leaves of any translation a
+cyclic shift of one T x T tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .pattern import T
+
+# search range of the lattice period in working pixels (nominal: 128)
+P_MIN, P_MAX = 40.0, 300.0
+
+
+def period_limit(shape: tuple[int, int]) -> float:
+    """The longest period worth trying in a working image of this shape: a fold needs ~2."""
+    return min(P_MAX, max(shape) * 0.6)
+
+
+@dataclass(frozen=True)
+class Lattice:
+    period: float  # working pixels per tile
+    angle: float  # degrees, in [-45, 45)
+    score: float
+
+
+# Whole-image resizes, recompression and colour changes leave the lattice
+# exactly where embedding put it (the working resolution undoes any resize):
+# that hypothesis is tried first, before any autocorrelation is computed, and
+# counted like the others (the detector asks for `find_lattices` only if needed, `folds.py`).
+NOMINAL = Lattice(period=float(T), angle=0.0, score=float("inf"))
+
+
+def same_lattice(p: float, t: float, f: Lattice) -> bool:
+    """Within 4% in period and 2 degrees (mod 90) of a lattice already found."""
+    dt = abs((t - f.angle + 45.0) % 90.0 - 45.0)
+    return abs(np.log(p / f.period)) < 0.04 and dt < 2.0
+
+
+def fold(r: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """Resample so the lattice becomes axis-aligned with period T, then sum modulo T."""
+    h, w = r.shape
+    if lattice.period == T and lattice.angle == 0.0:
+        # the nominal lattice: no resampling, only the zero padding to whole tiles
+        out = np.zeros((-(-h // T) * T, -(-w // T) * T), dtype=r.dtype)
+        out[:h, :w] = r
+        return out.reshape(out.shape[0] // T, T, out.shape[1] // T, T).sum(axis=(0, 2))
+    k = T / lattice.period
+    if lattice.angle == 0.0:
+        # axis-aligned (crops, screenshots): a plain resize is ~8x cheaper than
+        # a general warp and differs from it by a constant shift only, which
+        # the cyclic shift search absorbs
+        # (fx, fy given, not a size: the scale is then exactly k)
+        out = cv2.resize(r, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
+        bh, bw = out.shape
+        tw, th_ = -(-bw // T) * T, -(-bh // T) * T
+        out = np.pad(out, ((0, th_ - bh), (0, tw - bw)))
+        return out.reshape(th_ // T, T, tw // T, T).sum(axis=(0, 2))
+    th = np.deg2rad(lattice.angle)
+    c, s = np.cos(th) * k, np.sin(th) * k
+    m = np.array([[c, s, 0.0], [-s, c, 0.0]])  # (T/P) R(-theta)
+    corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64)
+    mapped = corners @ m[:, :2].T
+    lo = mapped.min(axis=0)
+    m[:, 2] = -lo
+    size = np.ceil(mapped.max(axis=0) - lo).astype(int) + 1
+    bw, bh = -(-size[0] // T) * T, -(-size[1] // T) * T
+    out = cv2.warpAffine(
+        r, m, (int(bw), int(bh)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    return out.reshape(bh // T, T, bw // T, T).sum(axis=(0, 2))
