@@ -536,7 +536,7 @@ def main() -> None:
 
     from service import bank as bank_store
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     setup_started = time.monotonic()
     run = uuid.uuid4().hex[:8]

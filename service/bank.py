@@ -61,7 +61,7 @@ from labeler.signal_match import (
 
 from .db.bank import BankEntryRow, BankStateRow
 from .db.base import database_url, session_scope
-from .db.models import ensure_schema
+from .db.migrations import ensure_schema
 
 CATEGORIES = ("misleading_deepfake", "known_aigc", "manipulated_media")
 SEVERITIES = ("low", "medium", "high", "critical")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from labeler import Engine
 from labeler.media import Limits
 from service.db.base import database_url
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
 
 from . import errors
 from .allow import AllowMiddleware

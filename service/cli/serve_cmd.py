@@ -19,7 +19,7 @@ def serve(
     """Serve the HTTP API and the creator page (database: AIGC_DATABASE_URL)."""
     from service.app.settings import Settings
     from service.db.base import database_url
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
     from service.server.run import build_config, run
 
     try:

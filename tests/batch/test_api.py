@@ -13,7 +13,7 @@ from service.app import create_app
 from service.app.settings import Settings
 from service.db.base import database_url
 from service.db.keys import create_key
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
 
 from .conftest import image_bytes, make_folder
 

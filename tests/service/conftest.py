@@ -99,7 +99,7 @@ def svc_db_url(request, tmp_path, monkeypatch) -> str:
         url = request.getfixturevalue("svc_pg_url")
     # the engine's signals (the bank index) read the same database as the app
     monkeypatch.setenv("AIGC_DATABASE_URL", url)
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     ensure_schema(url)
     return url

@@ -58,7 +58,7 @@ def st_env(request, tmp_path_factory):
     patch.setenv("AIGC_BATCH_ROOT", str(root))
     patch.setenv("AIGC_BATCH_WORKERS", "1")
     from service.app import Settings, create_app
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     ensure_schema(url)
     admin = create_key("admin", note="schemathesis", url=url)[1]
