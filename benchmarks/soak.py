@@ -181,7 +181,7 @@ def reference_decisions(items: list[Item], url: str) -> dict[tuple[str, str], Ex
     from labeler.explain import explain
     from labeler.media import Limits
     from service import bank as bank_store
-    from service.app.settings import Settings
+    from service.settings import Settings
 
     settings = Settings.from_env()
     engine = Engine.from_env()

@@ -8,7 +8,7 @@ import sys
 
 import uvicorn
 
-from service.app.settings import Settings
+from service.settings import Settings
 
 from .logs import log_config
 from .protocol import Guard, GuardedH11Protocol, ServiceConfig

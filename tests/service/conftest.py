@@ -116,7 +116,8 @@ def svc_keys(svc_db_url) -> dict[str, str]:
 @pytest.fixture
 def svc_make_client(svc_db_url):
     """Make a TestClient (httpx, in process, lifespan run) for the real app with given settings."""
-    from service.app import Settings, create_app
+    from service.app import create_app
+    from service.settings import Settings
 
     with warnings.catch_warnings():
         # Starlette nudges towards httpx2; the client is still httpx driving the real app
