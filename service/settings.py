@@ -15,6 +15,7 @@ Analysis and batch worker processes get the labeler's variables through
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -59,11 +60,27 @@ def _redis_url(value: Any, info: Info) -> Any:
     return value
 
 
+Network = IPv4Network | IPv6Network
+
+
+def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDRs; a bad entry is an error naming the variable."""
+    networks = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} must be comma-separated IP addresses or CIDRs; {part!r} is neither"
+            ) from exc
+    return tuple(networks)
+
+
 def _networks(value: Any, info: Info) -> Any:
     if isinstance(value, str):
-        # service.app imports the database layer, which reads these settings
-        from service.app.proxies import parse_networks
-
         return parse_networks(value, env_name(info.field_name))
     return value
 
@@ -79,7 +96,6 @@ AtLeast1 = Annotated[int, AfterValidator(lambda v: max(1, v))]
 Count = Annotated[int, Field(ge=1)]
 WholeSeconds = Annotated[float, BeforeValidator(_whole)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Network = IPv4Network | IPv6Network
 
 
 class Settings(BaseSettings):
