@@ -107,7 +107,7 @@ def make_corpus(
     import provenance
     import watermark
     from service.bank import add_entry, import_entries
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     rng = random.Random(seed)
     media = work / "media"

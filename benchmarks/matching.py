@@ -177,7 +177,7 @@ def _sqlite_bank(path: Path, n: int, seed: int = 5) -> tuple[str, np.ndarray]:
     import sqlite3
     from datetime import UTC, datetime
 
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     url = f"sqlite:///{path}"
     ensure_schema(url)

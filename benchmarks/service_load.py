@@ -154,7 +154,7 @@ def wait_up(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 def start_ours(folder: Path, workers: int) -> tuple[subprocess.Popen, str, str]:
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     url = f"sqlite:///{folder / f'bench-{workers}.db'}"
     ensure_schema(url)
@@ -442,7 +442,7 @@ def print_lanes(rows: list[LaneRow], args, jpeg_kb: float, video_info: str) -> N
 def main_lanes(args) -> None:
     from service.app.scheduler import FairScheduler
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     started = time.monotonic()
     jpegs = one_megapixel_jpegs(48)

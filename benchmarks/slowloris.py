@@ -158,7 +158,7 @@ def free_port() -> int:
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str, str, Path]:
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     url = f"sqlite:///{folder / 'bench.db'}"
     ensure_schema(url)

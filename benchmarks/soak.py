@@ -182,7 +182,7 @@ def reference_decisions(items: list[Item], url: str) -> dict[tuple[str, str], Ex
     from labeler.explain import explain
     from labeler.media import Limits
     from service import bank as bank_store
-    from service.app.settings import Settings
+    from service.settings import Settings
 
     settings = Settings.from_env()
     engine = Engine.from_env()
@@ -542,7 +542,7 @@ def main() -> None:
 
     from service import bank as bank_store
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     setup_started = time.monotonic()
     run = uuid.uuid4().hex[:8]

@@ -47,7 +47,7 @@ MEMORY_MB = int(os.environ.get("AIGC_ANALYSIS_MEMORY_MB", "2048"))
 def fill_bank(db_path: Path, entries: int) -> float:
     """Random PDQ rows straight into bank_entries (executemany), version bumped; seconds."""
     from service.db.base import get_engine
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     ensure_schema(f"sqlite:///{db_path}")
     get_engine(f"sqlite:///{db_path}").dispose()  # its pooled connection would hold a lock

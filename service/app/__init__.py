@@ -14,8 +14,8 @@ from fastapi import APIRouter, FastAPI
 
 from labeler import Engine
 from labeler.media import Limits
-from service.db.base import database_url
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
+from service.settings import Settings
 
 from . import errors
 from .allow import AllowMiddleware
@@ -24,12 +24,12 @@ from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import build_limiter
 from .routes import health, keys, scans, web
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 ROUTERS: list[APIRouter] = [health.router, scans.router, keys.router, web.router]
-# (module, attribute) of routers that need other issues' packages; included when importable
+# (module, attribute) of routers whose packages may be missing from an install; included
+# when importable
 OPTIONAL_ROUTERS = [
     ("service.app.routes.bank", "router"),
     ("service.app.routes.watermark", "router"),
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ensure_schema(app.state.db_url)
         built = engine or Engine.from_env()
         if engine is None and bank_routes is not None:
-            # the app's database may differ from AIGC_DATABASE_URL (settings win)
+            # the app's database may differ from AIGC_DATABASE_URL (a caller's settings win)
             built.bank = bank_routes.bank_store.index_cache(app.state.db_url)
         # the service's pixel limit wins; bytes were already bounded on the way in
         built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.db_url = settings.database_url or database_url()
+    app.state.db_url = settings.database_url
     app.state.metrics = metrics
     app.state.engine = None
     app.state.platform_key = None
@@ -135,4 +135,4 @@ def _bank_index_status(app: FastAPI) -> str:
     return bank_routes.index_status(app.state.db_url)
 
 
-__all__ = ["ROUTERS", "Settings", "create_app"]
+__all__ = ["ROUTERS", "create_app"]

@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service.settings import adopt_aigc_environ, aigc_environ
+
 log = logging.getLogger(__name__)
 
 # the heavy imports every child needs, done once in the forkserver
@@ -113,9 +115,7 @@ def _child_main(
 ) -> None:
     # the parent's environment and import path as they are now, not as the
     # forkserver saw them when it started
-    for name in [n for n in os.environ if n.startswith("AIGC_")]:
-        del os.environ[name]
-    os.environ.update(env)
+    adopt_aigc_environ(env)
     sys.path[:] = path
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     with contextlib.suppress(ImportError):
@@ -169,10 +169,6 @@ def _mp_context():
         return _context
 
 
-def _aigc_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("AIGC_")}
-
-
 def rss_bytes(pid: int) -> int:
     """Resident set size of a process, 0 when it is gone."""
     try:
@@ -206,7 +202,7 @@ class AnalysisProcess:
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=_child_main,
-            args=(child, self.values, _aigc_env(), list(sys.path), self.budget),
+            args=(child, self.values, aigc_environ(), list(sys.path), self.budget),
             name="aigc-analysis",
             daemon=True,
         )

@@ -11,30 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address
 
-Network = IPv4Network | IPv6Network
+from service.settings import Network
+
 Address = IPv4Address | IPv6Address
 
 # One IPv6 subscriber usually holds a whole /64: counting single addresses would
 # let them rotate through 2**64 buckets.
 IPV6_PREFIX = 64
-
-
-def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
-    """Comma-separated addresses or CIDRs; a bad entry is an error naming the variable."""
-    networks = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(part, strict=False))
-        except ValueError as exc:
-            raise ValueError(
-                f"{name} must be comma-separated IP addresses or CIDRs; {part!r} is neither"
-            ) from exc
-    return tuple(networks)
 
 
 def _address(text: str) -> Address | None:

@@ -14,7 +14,6 @@ the same 404 as for a job that does not exist, so ids reveal nothing.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -35,11 +34,11 @@ from service.app.errors import ApiError
 from service.app.forms import check_single_parts
 from service.app.schemas import ID_PATTERN, MAX_PATH_CHARS, NO_NUL, error_responses
 from service.reports import MEDIA_TYPES
+from service.settings import Settings
 
 from . import uploads
 from .archives import archive_kind
 from .errors import BatchError, InputError, JobNotFound
-from .pool import DEFAULT_TIMEOUT
 from .reporting import write_job_report
 from .runner import BatchOptions, create_job, run_job
 from .store import JobStore
@@ -54,7 +53,7 @@ _last_sweep = 0.0
 _SWEEP_EVERY_S = 60.0
 
 
-def _sweep(retention_s: float, *, force: bool = False) -> None:
+def _sweep(settings: Settings, *, force: bool = False) -> None:
     global _last_sweep
     with _lock:
         if not force and time.monotonic() - _last_sweep < _SWEEP_EVERY_S:
@@ -62,7 +61,7 @@ def _sweep(retention_s: float, *, force: bool = False) -> None:
         _last_sweep = time.monotonic()
         active = set(_active_uploads)
     try:
-        uploads.sweep(retention_s, active=active)
+        uploads.sweep(settings, active=active)
     except OSError as exc:  # housekeeping must never fail a request
         log.warning("batch upload sweep failed: %s", exc)
 
@@ -70,8 +69,8 @@ def _sweep(retention_s: float, *, force: bool = False) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     # leftovers of a server that died mid-job go at start, not only at the next upload
-    retention = app.state.settings.batch_upload_retention_s
-    await anyio.to_thread.run_sync(lambda: _sweep(retention, force=True))
+    settings = app.state.settings
+    await anyio.to_thread.run_sync(lambda: _sweep(settings, force=True))
     yield
 
 
@@ -98,33 +97,30 @@ _MEANINGS = {
 }
 
 
-def _env_int(name: str, default: int | None) -> int | None:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+def _root(settings: Settings) -> Path | None:
+    return Path(settings.batch_root).resolve() if settings.batch_root else None
 
 
-def _root() -> Path | None:
-    raw = os.environ.get("AIGC_BATCH_ROOT")
-    return Path(raw).resolve() if raw else None
-
-
-def _options(root: Path | None) -> BatchOptions:
+def _options(settings: Settings, root: Path | None) -> BatchOptions:
     return BatchOptions(
-        workers=_env_int("AIGC_BATCH_WORKERS", None),
-        timeout=float(os.environ.get("AIGC_BATCH_FILE_TIMEOUT") or DEFAULT_TIMEOUT),
+        workers=settings.batch_workers,
+        timeout=settings.batch_file_timeout,
         confine_to=str(root) if root else None,
+        extract_dir=settings.batch_extract_dir,
     )
 
 
-def _submit(job_id: str, options: BatchOptions, db_url: str | None, upload: Path | None) -> None:
+def _submit(job_id: str, options: BatchOptions, settings: Settings, upload: Path | None) -> None:
     global _executor
     with _lock:
         if _executor is None:
-            workers = _env_int("AIGC_BATCH_CONCURRENT_JOBS", 1) or 1
-            _executor = ThreadPoolExecutor(workers, thread_name_prefix="aigc-batch")
+            # one pool per process: the first app's setting holds while it lives
+            _executor = ThreadPoolExecutor(
+                settings.batch_concurrent_jobs, thread_name_prefix="aigc-batch"
+            )
         if upload is not None:
             _active_uploads.add(str(upload))
-        _executor.submit(_run, job_id, options, db_url, upload)
+        _executor.submit(_run, job_id, options, settings.database_url, upload)
 
 
 def _run(job_id: str, options: BatchOptions, db_url: str | None, upload: Path | None) -> None:
@@ -219,24 +215,26 @@ def start_batch(
     if (path is None) == (file is None):
         raise ApiError(422, "bad_request", "give either a server-side `path` or an archive `file`")
     store = _store(request)
+    settings = request.app.state.settings
     upload = None
     if path is not None:
-        source, confine = _server_path(path, _root()), _root()
+        confine = _root(settings)
+        source = _server_path(path, confine)
     else:
-        _sweep(request.app.state.settings.batch_upload_retention_s)
-        upload = uploads.save(file.file)
+        _sweep(settings)
+        upload = uploads.save(file.file, settings)
         if archive_kind(upload) is None:
             uploads.discard(upload)
             raise ApiError(415, "not_an_archive", "the upload must be a .zip or .tar archive")
         source, confine = upload, None
-    options = _options(confine)
+    options = _options(settings, confine)
     try:
         job_id = create_job(source, options, store=store, owner=principal.key_id or "anonymous")
     except InputError as exc:
         if upload is not None:
             uploads.discard(upload)
         raise ApiError(422, exc.code, str(exc)) from exc
-    _submit(job_id, options, request.app.state.db_url, upload)
+    _submit(job_id, options, settings, upload)
     return JSONResponse(_view(store, job_id, principal), status_code=202)
 
 

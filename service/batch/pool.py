@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-DEFAULT_TIMEOUT = 120.0
+from service.settings import BATCH_FILE_TIMEOUT_S, adopt_aigc_environ, aigc_environ
+
 # imported once in the fork server, so a new worker starts warm (missing ones are ignored)
 _PRELOAD = ["service.batch.worker", "provenance", "watermark", "matching", "c2pa", "cv2"]
 
@@ -35,17 +36,10 @@ class Failure:
     message: str
 
 
-def _env_snapshot() -> dict[str, str]:
-    # the forkserver keeps the environment it started with; the job's own
-    # AIGC_* settings (keys, bank, trust) travel with each worker instead
-    return {k: v for k, v in os.environ.items() if k.startswith("AIGC_")}
-
-
 def _worker_main(conn: Connection, func: Callable[..., Any], env: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    for name in [k for k in os.environ if k.startswith("AIGC_")]:
-        del os.environ[name]
-    os.environ.update(env)
+    # the job's own AIGC_* settings (keys, bank, trust), not the forkserver's
+    adopt_aigc_environ(env)
     while True:
         try:
             message = conn.recv()
@@ -97,7 +91,7 @@ class LocalPool:
         self,
         func: Callable[..., Any],
         workers: int | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = BATCH_FILE_TIMEOUT_S,
         start_method: str = "forkserver",
     ):
         self.func = func
@@ -111,7 +105,7 @@ class LocalPool:
     def map(self, tasks: Iterable[tuple]) -> Iterator[tuple[tuple, Any]]:
         """Yield (task, result or Failure) as each task finishes."""
         pending = iter(tasks)
-        env = _env_snapshot()
+        env = aigc_environ()
         slots = [_Slot(self.ctx, self.func, env) for _ in range(self.workers)]
         inflight: dict[int, tuple] = {}
         ready: deque[tuple[tuple, Any]] = deque()

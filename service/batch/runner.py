@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.settings import BATCH_FILE_TIMEOUT_S
+
 from .archives import ArchiveLimits
 from .errors import InputError, JobConflict
 from .inputs import BatchInput, open_input
-from .pool import DEFAULT_TIMEOUT, Failure, LocalPool
+from .pool import Failure, LocalPool
 from .store import JobStore, JobView
 from .uploads import Heartbeat
 from .worker import error_row, process_file
@@ -29,11 +31,14 @@ class BatchOptions:
     workers: int | None = None  # None: every core
     engine: str = "local"
     scheduler: str | None = None  # tcp://host:port for the Dask engine
-    timeout: float = DEFAULT_TIMEOUT  # seconds one file may take before its worker is killed
+    timeout: float = BATCH_FILE_TIMEOUT_S  # seconds one file may take before its worker is killed
     thumbnails: bool = True
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     # the API's operator-configured root: every file read must resolve below it
     confine_to: str | None = None
+    # where archives are extracted (None: the system temp folder); Dask workers on
+    # other machines read extracted members by path, so this is a mount they share
+    extract_dir: str | None = None
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -88,14 +93,11 @@ def run_job(
     job = store.job(job_id)
     confine = Path(options.confine_to) if options.confine_to else None
     try:
-        # Dask workers on other machines read extracted archive members by path:
-        # AIGC_BATCH_EXTRACT_DIR puts them on a mount the workers share
-        extract_dir = os.environ.get("AIGC_BATCH_EXTRACT_DIR")
         batch = open_input(
             job.input,
             confine_to=confine,
             archive_limits=options.archive_limits,
-            extract_into=Path(extract_dir) if extract_dir else None,
+            extract_into=Path(options.extract_dir) if options.extract_dir else None,
         )
     except InputError as exc:
         store.mark(job_id, "failed", error=str(exc))

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from service.settings import Settings
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".upload"
@@ -26,29 +28,25 @@ EXTRACT_PREFIX = "aigc-batch-"  # archives.extract's temporary folders
 HEARTBEAT_S = 60.0
 
 
-def upload_dir() -> Path:
-    base = Path(os.environ.get("AIGC_BATCH_DIR") or Path.cwd() / "data" / "batch")
+def upload_dir(settings: Settings) -> Path:
+    """Where uploads are kept (AIGC_BATCH_DIR, else ./data/batch)."""
+    base = Path(settings.batch_dir) if settings.batch_dir else Path.cwd() / "data" / "batch"
     folder = base / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def extract_base() -> Path:
+def extract_base(settings: Settings) -> Path:
     """Where archives are extracted (AIGC_BATCH_EXTRACT_DIR, else the system temp folder)."""
-    raw = os.environ.get("AIGC_BATCH_EXTRACT_DIR")
+    raw = settings.batch_extract_dir
     return Path(raw) if raw else Path(tempfile.gettempdir())
 
 
-def save(stream: BinaryIO) -> Path:
-    dest = upload_dir() / f"{os.urandom(8).hex()}{SUFFIX}"
+def save(stream: BinaryIO, settings: Settings) -> Path:
+    dest = upload_dir(settings) / f"{os.urandom(8).hex()}{SUFFIX}"
     with open(dest, "wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     return dest
-
-
-def is_upload(path: str | os.PathLike) -> bool:
-    path = Path(path)
-    return path.suffix == SUFFIX and path.resolve().parent == upload_dir().resolve()
 
 
 def discard(path: str | os.PathLike) -> None:
@@ -86,20 +84,24 @@ def _age(path: Path, now: float) -> float:
 
 
 def sweep(
-    retention_s: float, *, active: set[str] | frozenset[str] = frozenset(), now: float | None = None
+    settings: Settings,
+    *,
+    active: set[str] | frozenset[str] = frozenset(),
+    now: float | None = None,
 ) -> list[Path]:
-    """Delete uploads and extraction folders untouched for `retention_s`; returns what went.
+    """Delete uploads and extraction folders untouched for the retention time; returns what went.
 
     `active`: uploads of jobs this process has queued or is running (a queued
     job's upload is not touched until it starts).
     """
     now = time.time() if now is None else now
+    retention_s = settings.batch_upload_retention_s
     removed: list[Path] = []
-    for path in upload_dir().glob(f"*{SUFFIX}"):
+    for path in upload_dir(settings).glob(f"*{SUFFIX}"):
         if str(path) not in active and _age(path, now) > retention_s:
             discard(path)
             removed.append(path)
-    base = extract_base()
+    base = extract_base(settings)
     if base.is_dir():
         for path in base.glob(f"{EXTRACT_PREFIX}*"):
             if path.is_dir() and not path.is_symlink() and _age(path, now) > retention_s:

@@ -6,7 +6,11 @@ the run goes on), 2 usage error.
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+from service.settings import Settings, SettingsError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -18,6 +22,15 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """AIGC provenance: C2PA credentials, invisible watermarks and known-fake matching."""
+
+
+def load_settings() -> Settings:
+    """The service's settings, read once by a command; a bad value ends it with status 2."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 # Each module adds its commands to `app`; imported for that side effect.
@@ -33,4 +46,9 @@ from . import watermark_cmd  # noqa: E402,F401
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        # read deeper down (a store's default database URL): still one line, not a traceback
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None

@@ -21,11 +21,11 @@ from service.batch import (
     run_job,
     write_job_report,
 )
-from service.batch.pool import DEFAULT_TIMEOUT
 from service.batch.progress import BatchProgress
 from service.reports import ReportFormatError, format_for
+from service.settings import BATCH_FILE_TIMEOUT_S
 
-from . import app
+from . import app, load_settings
 
 
 def _usage(message: str) -> typer.Exit:
@@ -46,14 +46,21 @@ def batch(
     ),
     resume: str | None = typer.Option(None, "--resume", help="Finish this job's missing files."),
     timeout: float = typer.Option(
-        DEFAULT_TIMEOUT, "--timeout", help="Seconds one file may take before it is stopped."
+        BATCH_FILE_TIMEOUT_S, "--timeout", help="Seconds one file may take before it is stopped."
     ),
 ) -> None:
     """Scan many files with a progress bar and write a report (format from OUT's extension)."""
+    settings = load_settings()
     try:
         format_for(report)
-        options = BatchOptions(workers=workers, engine=engine, scheduler=scheduler, timeout=timeout)
-        store = JobStore()
+        options = BatchOptions(
+            workers=workers,
+            engine=engine,
+            scheduler=scheduler,
+            timeout=timeout,
+            extract_dir=settings.batch_extract_dir,
+        )
+        store = JobStore(settings.database_url)
         if resume:
             resume_check(store, resume, input)
             job_id = resume

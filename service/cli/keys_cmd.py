@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.db import keys as key_store
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
 
 from . import app
 

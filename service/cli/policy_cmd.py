@@ -66,6 +66,16 @@ def _read_json(path: Path, what: str) -> Any:
         raise _fail(f"{path}: {what} is not valid JSON: {exc}") from exc
 
 
+def _from_dict(cls, data: Any, path: Path | None, what: str):
+    """`cls.from_dict(data)` for a JSON object read from `path`; a usage error otherwise."""
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        return cls.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise _fail(f"{path}: bad {what}: {exc}") from exc
+
+
 @policy_app.command("explain")
 def explain_cmd(
     signals: Path = typer.Option(
@@ -82,19 +92,9 @@ def explain_cmd(
     data = _read_json(signals, "signals")
     if isinstance(data, dict) and isinstance(data.get("signals"), dict):
         data = data["signals"]  # a row printed by `aigc scan --json`
-    try:
-        if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
-        the_signals = Signals.from_dict(data)
-    except (TypeError, ValueError) as exc:
-        raise _fail(f"{signals}: bad signals: {exc}") from exc
+    the_signals = _from_dict(Signals, data, signals, "signals")
     ctx_data = _read_json(context, "context") if context else {}
-    try:
-        if not isinstance(ctx_data, dict):
-            raise ValueError("expected a JSON object")
-        the_context = UploadContext.from_dict(ctx_data)
-    except (TypeError, ValueError) as exc:
-        raise _fail(f"{context}: bad context: {exc}") from exc
+    the_context = _from_dict(UploadContext, ctx_data, context, "context")
 
     decision = the_policy.decide(the_signals, the_context)
     answer = explain(decision)

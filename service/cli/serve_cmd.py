@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import app
+from . import app, load_settings
 
 
 @app.command()
@@ -17,18 +17,13 @@ def serve(
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Serve the HTTP API and the creator page (database: AIGC_DATABASE_URL)."""
-    from service.app.settings import Settings
-    from service.db.base import database_url
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
     from service.server.run import build_config, run
 
-    try:
-        # read here too, so that a bad value stops the start with its name, not a worker's traceback
-        settings = Settings.from_env()
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    url = database_url()
+    # read here too (each worker reads them again), so that a bad value stops the
+    # start with its name, not with a worker's traceback
+    settings = load_settings()
+    url = settings.database_url
     if workers > 1 and url.startswith("sqlite"):
         typer.echo(
             "note: several workers share one SQLite file; use PostgreSQL "

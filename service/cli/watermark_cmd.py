@@ -6,7 +6,7 @@
 The key comes from --key-file or the file named by AIGC_WATERMARK_KEY_FILE
 (hex, at least 16 bytes); there is no default key. Videos (MP4/MOV in, OUT
 ending .mp4/.mov) are marked frame by frame and re-encoded as H.264; detection
-pools the sampled frames (issue 8). Exit codes: 0 success (whether or not a
+pools the sampled frames, so one weak frame does not decide. Exit codes: 0 success (whether or not a
 mark was found), 1 a file could not be processed, 2 usage error (no key, bad
 payload).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -27,10 +26,9 @@ import watermark
 from labeler.errors import LabelerError
 from labeler.media import decode
 from labeler.watermark_keys import WatermarkKeyError, read_key_file
+from service.settings import env_name
 
-from . import app
-
-ENV_KEY_FILE = "AIGC_WATERMARK_KEY_FILE"
+from . import app, load_settings
 
 wm_app = typer.Typer(no_args_is_help=True, help="Invisible watermark: embed and detect.")
 app.add_typer(wm_app, name="watermark")
@@ -51,9 +49,11 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _key(key_file: Path | None) -> bytes:
-    source = key_file or os.environ.get(ENV_KEY_FILE)
+    source = key_file or load_settings().watermark_key_file
     if not source:
-        raise _fail(f"no watermark key: pass --key-file FILE or set {ENV_KEY_FILE}", 2)
+        raise _fail(
+            f"no watermark key: pass --key-file FILE or set {env_name('watermark_key_file')}", 2
+        )
     try:
         return read_key_file(source)
     except WatermarkKeyError as exc:
@@ -68,7 +68,7 @@ def _read_rgb(path: Path) -> np.ndarray:
     return media.frames[0]
 
 
-# issue 8: videos ------------------------------------------------------------
+# videos: every frame marked, re-encoded once ---------------------------------
 _VIDEO_SUFFIXES = (".mp4", ".mov")
 VIDEO_CRF = 18  # visually lossless for H.264; re-shares at CRF 28-32 keep the mark
 
@@ -119,7 +119,7 @@ def embed_cmd(
         raise _fail("--payload must be hex digits", 2) from None
     if len(data) != 8:
         raise _fail(f"--payload must be 8 bytes (16 hex digits), got {len(data)} bytes", 2)
-    if dst.suffix.lower() in _VIDEO_SUFFIXES:  # issue 8
+    if dst.suffix.lower() in _VIDEO_SUFFIXES:
         _embed_video(src, dst, data, _key(key_file))
         return
     fmt = _SAVE_FORMATS.get(dst.suffix.lower())
@@ -148,7 +148,7 @@ def embed_cmd(
 
 def _detect_row(path: Path, key: bytes, thorough: bool = False) -> dict:
     try:
-        found = _detect_media(path, key, thorough)  # issue 8: videos pool their sampled frames
+        found = _detect_media(path, key, thorough)
     except OSError as exc:
         return {
             "path": str(path),

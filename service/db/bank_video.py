@@ -1,4 +1,4 @@
-"""Video fingerprints of bank entries added from a video (issue 8).
+"""Video fingerprints of bank entries added from a video (matched over time, by vPDQ).
 
 A separate table rather than a column of `bank_entries`: `ensure_schema`
 creates missing tables but never alters existing ones, so databases made

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -11,17 +10,20 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from service.settings import Settings
+
 
 class Base(DeclarativeBase):
     pass
 
 
 def database_url() -> str:
-    url = os.environ.get("AIGC_DATABASE_URL")
-    if url:
-        return url
-    path = Path.cwd() / "data" / "aigc.db"
-    return f"sqlite:///{path}"
+    """AIGC_DATABASE_URL as it is now (a SQLite file below ./data by default).
+
+    Read at each call, not once: it is the default of every store function
+    called without a URL, and one process may serve several databases.
+    """
+    return Settings.from_env().database_url
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -1,4 +1,8 @@
-"""Imports every table module so that `Base.metadata` knows the whole schema."""
+"""Imports every table module so that `Base.metadata` knows the whole schema.
+
+Only declarations: bringing a database to this schema is service/db/migrations'
+(`ensure_schema`), which imports this module, never the other way round.
+"""
 
 from . import audit, keys  # noqa: F401  # isort: skip  (audit trail, API keys)
 from . import bank  # noqa: F401  # isort: skip  (bank of known media, bank version)
@@ -7,16 +11,3 @@ from . import jobs  # noqa: F401  (batch scan jobs and per-file results)
 from .base import Base
 
 __all__ = ["Base"]
-
-
-def ensure_schema(url: str | None = None) -> None:
-    """Bring the database to the newest schema: Alembic's upgrade to head.
-
-    The migrations live in service/db/migrations; this is cheap when the
-    database is already current (one SELECT of its version), so callers may
-    call it before every use.
-    """
-    from . import migrations
-
-    if not migrations.is_current(url):
-        migrations.upgrade(url)

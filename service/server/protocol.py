@@ -35,11 +35,12 @@ import asyncio
 import json
 import logging
 import random
-from dataclasses import dataclass
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from service.settings import Settings
 
 log = logging.getLogger("uvicorn.error")
 
@@ -63,19 +64,15 @@ SLOW_BODY_CANDIDATES = 8
 _IDLE, _HEADERS, _BODY = "idle", "headers", "body"
 
 
-@dataclass(frozen=True)
-class Guard:
-    header_timeout_s: float = 10.0
-    body_timeout_s: float = 15.0
-    body_total_timeout_s: float = 300.0
-    max_connections: int = 1000
-
-
 class ServiceConfig(uvicorn.Config):
-    """uvicorn's Config carrying the guard; pickled as-is to `--workers` processes."""
+    """uvicorn's Config carrying the guard; pickled as-is to `--workers` processes.
 
-    def __init__(self, *args, guard: Guard | None = None, **kwargs) -> None:
-        self.guard = guard or Guard()
+    The guard is the service's Settings (its header/body timeouts and
+    max_connections), with the connection cap as lowered for the fd limit.
+    """
+
+    def __init__(self, *args, guard: Settings | None = None, **kwargs) -> None:
+        self.guard = guard or Settings.from_env()
         super().__init__(*args, **kwargs)
 
 
@@ -117,7 +114,7 @@ def _worker_state(server_state) -> _WorkerState:
 class GuardedH11Protocol(H11Protocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.guard: Guard = getattr(config, "guard", None) or Guard()
+        self.guard: Settings = getattr(config, "guard", None) or Settings.from_env()
         self.worker = _worker_state(server_state)
         self._timer: asyncio.TimerHandle | None = None
         self._phase: str | None = None

@@ -8,10 +8,10 @@ import sys
 
 import uvicorn
 
-from service.app.settings import Settings
+from service.settings import Settings
 
 from .logs import log_config
-from .protocol import Guard, GuardedH11Protocol, ServiceConfig
+from .protocol import GuardedH11Protocol, ServiceConfig
 
 log = logging.getLogger("uvicorn.error")
 
@@ -50,12 +50,7 @@ def build_config(
             f"(open-file limit {fd_limit})",
             file=sys.stderr,
         )
-    guard = Guard(
-        header_timeout_s=settings.header_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
-        body_total_timeout_s=settings.body_total_timeout_s,
-        max_connections=cap,
-    )
+    guard = settings.model_copy(update={"max_connections": cap})
     return ServiceConfig(
         "service.app:create_app",
         factory=True,

@@ -10,16 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.app.settings import Settings
 from service.db.base import database_url
 from service.db.keys import create_key
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
+from service.settings import Settings
 
 from .conftest import image_bytes, make_folder
 
 
-@pytest.fixture
-def api(tmp_path, monkeypatch):
+def _serve(tmp_path, monkeypatch):
     monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
     # this test's own extraction folder: the startup sweep must not see other runs'
     monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
@@ -30,6 +29,18 @@ def api(tmp_path, monkeypatch):
     keys["other_analyst"] = create_key("analyst", url=url)[1]
     with TestClient(create_app(Settings()), raise_server_exceptions=False) as client:
         yield client, keys
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    yield from _serve(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def api_with_root(tmp_path, monkeypatch):
+    # the operator's root, like every setting, is read when the service starts
+    monkeypatch.setenv("AIGC_BATCH_ROOT", str(tmp_path / "root"))
+    yield from _serve(tmp_path, monkeypatch)
 
 
 def _auth(key):
@@ -107,11 +118,10 @@ def test_roles_and_errors_are_json(api):
         assert response.json()["error"]["code"] == code
 
 
-def test_server_side_paths_stay_below_the_operator_root(api, tmp_path, monkeypatch):
-    client, keys = api
+def test_server_side_paths_stay_below_the_operator_root(api_with_root, tmp_path):
+    client, keys = api_with_root
     root = tmp_path / "root"
     keys_made = make_folder(root / "cases" / "42", 3)
-    monkeypatch.setenv("AIGC_BATCH_ROOT", str(root))
     headers = _auth(keys["analyst"])
     for path, status, code in (
         ("../", 403, "outside_root"),
@@ -219,7 +229,8 @@ def test_the_sweep_removes_leftovers_nothing_keeps_alive(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
     monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
-    folder = uploads.upload_dir()
+    settings = Settings(batch_upload_retention_s=86_400)
+    folder = uploads.upload_dir(settings)
     old, fresh, active = (folder / f"{n}{uploads.SUFFIX}" for n in ("old", "fresh", "active"))
     old_extract, fresh_extract = tmp_path / "aigc-batch-old", tmp_path / "aigc-batch-new"
     unrelated = tmp_path / "not-ours"
@@ -230,13 +241,13 @@ def test_the_sweep_removes_leftovers_nothing_keeps_alive(tmp_path, monkeypatch):
     two_days_ago = time.time() - 2 * 86_400
     for path in (old, active, old_extract, unrelated):
         os.utime(path, (two_days_ago, two_days_ago))
-    removed = uploads.sweep(86_400, active={str(active)})
+    removed = uploads.sweep(settings, active={str(active)})
     assert sorted(removed) == sorted([old, old_extract])
     assert fresh.exists() and active.exists() and fresh_extract.exists() and unrelated.exists()
     # a running job's heartbeat keeps what it uses young
     beat = uploads.Heartbeat(active, every=0)
     beat()
-    assert uploads.sweep(86_400) == []
+    assert uploads.sweep(settings) == []
 
 
 def test_leftovers_of_a_dead_server_go_when_the_app_starts(tmp_path, monkeypatch):
@@ -246,7 +257,7 @@ def test_leftovers_of_a_dead_server_go_when_the_app_starts(tmp_path, monkeypatch
 
     monkeypatch.setenv("AIGC_BATCH_DIR", str(tmp_path / "batchdata"))
     monkeypatch.setenv("AIGC_BATCH_EXTRACT_DIR", str(tmp_path))
-    leftover = uploads.upload_dir() / f"dead{uploads.SUFFIX}"
+    leftover = uploads.upload_dir(Settings()) / f"dead{uploads.SUFFIX}"
     leftover.write_bytes(b"PK")
     long_ago = time.time() - 7200
     os.utime(leftover, (long_ago, long_ago))
@@ -257,11 +268,10 @@ def test_leftovers_of_a_dead_server_go_when_the_app_starts(tmp_path, monkeypatch
         assert not leftover.exists()
 
 
-def test_bad_paths_and_repeated_parts_are_422(api, tmp_path, monkeypatch):
-    client, keys = api
+def test_bad_paths_and_repeated_parts_are_422(api_with_root, tmp_path):
+    client, keys = api_with_root
     root = tmp_path / "root"
     root.mkdir()
-    monkeypatch.setenv("AIGC_BATCH_ROOT", str(root))
     analyst = _auth(keys["analyst"])
     for path, code in (
         ("cases/\x00/x", "invalid_request"),

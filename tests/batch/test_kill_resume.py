@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.db.base import database_url, session_scope
 from service.db.jobs import BatchJob, BatchResult
-from service.db.models import ensure_schema
+from service.db.migrations import ensure_schema
 
 from .conftest import make_folder
 

@@ -171,9 +171,9 @@ def test_bulk_load_answers_like_adding_entries_one_by_one():
         session.add(BankEntryRow(category="known_aigc", pdq="ab" * 31))
         session.add(BankEntryRow(category="known_aigc", pdq="cd" * 32, phash="xyz"))
         session.add(BankEntryRow(category="known_aigc", pdq="ef" * 32, features=b"ORB1junk"))
-        from service.bank import _bump_version
+        from service.bank.store import bump_version
 
-        _bump_version(session)
+        bump_version(session)
     store.remove_entry(1)  # coffee: its features leave the second stage
 
     bulk, version = signal_match.load_bank(database_url())

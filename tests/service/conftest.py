@@ -99,7 +99,7 @@ def svc_db_url(request, tmp_path, monkeypatch) -> str:
         url = request.getfixturevalue("svc_pg_url")
     # the engine's signals (the bank index) read the same database as the app
     monkeypatch.setenv("AIGC_DATABASE_URL", url)
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
 
     ensure_schema(url)
     return url
@@ -116,7 +116,8 @@ def svc_keys(svc_db_url) -> dict[str, str]:
 @pytest.fixture
 def svc_make_client(svc_db_url):
     """Make a TestClient (httpx, in process, lifespan run) for the real app with given settings."""
-    from service.app import Settings, create_app
+    from service.app import create_app
+    from service.settings import Settings
 
     with warnings.catch_warnings():
         # Starlette nudges towards httpx2; the client is still httpx driving the real app

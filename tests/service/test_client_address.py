@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from service.app.proxies import parse_networks, resolve
+from service.app.proxies import resolve
+from service.settings import parse_networks
 
 from .servers import serve, small_png
 

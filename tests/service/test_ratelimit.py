@@ -14,7 +14,7 @@ from service.app.ratelimit import (
     bucket_name,
     creator_bucket,
 )
-from service.app.settings import Settings
+from service.settings import Settings
 
 from .servers import small_png
 

@@ -22,7 +22,7 @@ import redis
 
 from service.app.ratelimit import MemoryRateLimiter, build_limiter, creator_bucket
 from service.app.ratelimit_redis import RedisRateLimiter
-from service.app.settings import Settings
+from service.settings import Settings
 
 from .servers import free_port, serve, small_png
 

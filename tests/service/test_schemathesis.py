@@ -57,8 +57,9 @@ def st_env(request, tmp_path_factory):
     patch.setenv("AIGC_BATCH_EXTRACT_DIR", str(folder))
     patch.setenv("AIGC_BATCH_ROOT", str(root))
     patch.setenv("AIGC_BATCH_WORKERS", "1")
-    from service.app import Settings, create_app
-    from service.db.models import ensure_schema
+    from service.app import create_app
+    from service.db.migrations import ensure_schema
+    from service.settings import Settings
 
     ensure_schema(url)
     admin = create_key("admin", note="schemathesis", url=url)[1]
@@ -79,7 +80,8 @@ def _spec() -> dict:
     # The document only: building an app touches no database and runs no lifespan.
     # (schemathesis' lazy fixture loader does not run on this pytest; each case is
     # sent to the fixture's app instead, which serves this very document.)
-    from service.app import Settings, create_app
+    from service.app import create_app
+    from service.settings import Settings
 
     return create_app(Settings(database_url="sqlite://")).openapi()
 

@@ -7,7 +7,6 @@ import resource
 
 import pytest
 
-from service.app.settings import Settings
 from service.server.protocol import GuardedH11Protocol
 from service.server.run import (
     FD_RESERVE,
@@ -15,6 +14,7 @@ from service.server.run import (
     effective_cap,
     raise_fd_limit,
 )
+from service.settings import Settings
 
 
 def test_guard_settings_come_from_the_environment(monkeypatch):

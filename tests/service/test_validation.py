@@ -11,7 +11,7 @@ import pytest
 
 from labeler import MediaDecodeError
 from labeler.errors import redact_addresses
-from service.app import Settings
+from service.settings import Settings
 
 from .test_api import assert_error, auth, upload
 

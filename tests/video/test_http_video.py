@@ -12,9 +12,10 @@ from labeler import reset_default_engine
 
 @pytest.fixture
 def client(tmp_path, monkeypatch):
-    from service.app import Settings, create_app
+    from service.app import create_app
     from service.db.keys import create_key
-    from service.db.models import ensure_schema
+    from service.db.migrations import ensure_schema
+    from service.settings import Settings
 
     url = f"sqlite:///{tmp_path / 'service.db'}"
     monkeypatch.setenv("AIGC_DATABASE_URL", url)

@@ -1,6 +1,6 @@
 """Bank administration (`/v1/bank/entries`) and HMA's lookup (`/m/lookup`).
 
-The store and the index live in `service.bank` (the matching issue's); these
+The store and the index live in `service.bank`; these
 routes only translate HTTP to its functions, record who changed what in the
 admin audit trail, and map its errors (each carries `.code` and
 `.http_status`) to the service's JSON error shape.
