@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     analysis_max_jobs: AtLeast1 = 500
     # MB of RSS after a job past which an analysis process is replaced; 0: never
     analysis_recycle_mb: AtLeast0 = 512
+    # start the analysis processes with the worker, and again right after one is
+    # replaced, so no upload waits for a process to start
+    analysis_warm_start: bool = True
 
     # --- rate limits and callers ---
     # label checks allowed per creator (or key, or client address) per window

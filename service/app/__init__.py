@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             else None
         )
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
+        if app.state.runner.config.warm:
+            app.state.runner.warm()
         try:
             yield
         finally:

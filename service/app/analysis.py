@@ -19,6 +19,7 @@ fast while scans run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
@@ -139,6 +140,8 @@ class RunnerConfig:
     # seconds to wait for a slot before 503
     queue_timeout_s: float = 60.0
     budget: Budget = Budget()
+    # start processes with the worker and right after one is replaced
+    warm: bool = False
 
     @classmethod
     def from_settings(cls, settings) -> RunnerConfig:
@@ -156,6 +159,7 @@ class RunnerConfig:
             per_key=settings.scan_slots_per_key,
             queue_timeout_s=settings.scan_timeout_s,
             budget=budget,
+            warm=settings.analysis_warm_start,
         )
 
 
@@ -173,8 +177,31 @@ class Runner:
         self.processes = [
             isolation.AnalysisProcess(values, config.budget) for _ in range(config.processes)
         ]
-        # one waiting thread per process: a job's thread blocks on its pipe
-        self._threads = ThreadPoolExecutor(config.processes, thread_name_prefix="aigc-analysis")
+        # one waiting thread per process (a job's thread blocks on its pipe), and
+        # one for starting processes ahead of their jobs
+        self._threads = ThreadPoolExecutor(config.processes + 1, thread_name_prefix="aigc-analysis")
+        self._closed = False
+
+    def warm(self, process: isolation.AnalysisProcess | None = None) -> None:
+        """Start `process` (default: every one) in the background, off any request's path.
+
+        A start is a fork of the preloaded forkserver plus the child's set-up;
+        done here, neither the first uploads nor the one after a process was
+        replaced wait for it, and the worker's memory is all there from the start.
+        """
+        for one in [process] if process is not None else self.processes:
+            if self._closed or one.alive:
+                continue
+            with contextlib.suppress(RuntimeError):  # the pool shut down meanwhile
+                self._threads.submit(self._start_quietly, one)
+
+    @staticmethod
+    def _start_quietly(process: isolation.AnalysisProcess) -> None:
+        try:
+            process.ensure_started()
+        except isolation.IsolationError:
+            # the next job starts it again and reports the failure to its caller
+            log.warning("an analysis process did not start ahead of its job", exc_info=True)
 
     async def analyze(
         self, data: bytes, filename: str | None, context: UploadContext, key: str = "-"
@@ -207,6 +234,9 @@ class Runner:
         # the slot is free when the process is, not when the request is: a client
         # that goes away must not hand a busy process to the next job
         job.add_done_callback(lambda _job: self.scheduler.release(ticket))
+        if self.config.warm:
+            # a process replaced after its job (worn, killed) is started again at once
+            job.add_done_callback(lambda _job: self.warm(process))
         try:
             return await asyncio.shield(job)
         except isolation.BudgetExceeded as exc:
@@ -217,6 +247,7 @@ class Runner:
             raise AnalysisFailed(str(exc)) from None
 
     def close(self) -> None:
+        self._closed = True
         self._threads.shutdown(wait=False, cancel_futures=True)
         for process in self.processes:
             process.close()

@@ -192,6 +192,8 @@ class AnalysisProcess:
         self._conn = None
         self._jobs = 0
         self.restarts = 0
+        # a warm start from a background thread and a job must not both start a child
+        self._starting = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -219,12 +221,17 @@ class AnalysisProcess:
             raise ProcessDied("the analysis process did not start")
         self._process, self._conn, self._jobs = process, parent, 0
 
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
     def ensure_started(self) -> None:
-        if self._process is None or not self._process.is_alive():
-            if self._process is not None:
-                self.restarts += 1
-            self._discard()
-            self._start()
+        with self._starting:
+            if not self.alive:
+                if self._process is not None:
+                    self.restarts += 1
+                self._discard()
+                self._start()
 
     def run(self, fn: Callable, args: tuple) -> Any:
         self.ensure_started()

@@ -190,6 +190,7 @@ def test_an_upload_over_the_cost_budget_is_refused_before_any_process_works(
     svc_make_client, svc_keys, photo, monkeypatch
 ):
     monkeypatch.setenv("AIGC_MAX_COST", "5")  # below one sample's cost: every image is over
+    monkeypatch.setenv("AIGC_ANALYSIS_WARM_START", "0")  # so a started process means work
     client = svc_make_client()
     headers = {"Authorization": f"Bearer {svc_keys['pipeline']}"}
     res = client.post("/v1/scan", headers=headers, files={"file": ("a.jpg", photo)})
@@ -215,3 +216,42 @@ def test_a_process_left_big_after_a_job_is_replaced():
     finally:
         runner.close()
     assert first != second
+
+
+def _wait_until(predicate, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_warm_processes_start_before_any_job_and_again_after_a_crash():
+    config = RunnerConfig(processes=2, heavy_slots=1, queue_timeout_s=30, warm=True)
+    runner = Runner(Engine(), config)
+    try:
+        assert not any(p.alive for p in runner.processes)
+        runner.warm()
+        assert _wait_until(lambda: all(p.alive for p in runner.processes))
+        started = {p.pid for p in runner.processes}
+        # the job runs on a process that was already up: no start on its path
+        assert _run(runner.call(jobs.pid)) in started
+        with pytest.raises(AnalysisFailed):
+            _run(runner.call(jobs.crash))
+        # the crashed process's replacement is started without waiting for a job
+        assert _wait_until(lambda: all(p.alive for p in runner.processes))
+        assert len({p.pid for p in runner.processes} - started) == 1
+    finally:
+        runner.close()
+
+
+def test_without_warm_start_a_process_starts_with_its_first_job():
+    runner = _runner()
+    try:
+        time.sleep(0.3)
+        assert not any(p.alive for p in runner.processes)
+        _run(runner.call(jobs.pid))
+        assert sum(p.alive for p in runner.processes) == 1
+    finally:
+        runner.close()
