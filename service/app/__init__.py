@@ -22,7 +22,7 @@ from .allow import AllowMiddleware
 from .analysis import Runner, RunnerConfig
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
-from .ratelimit import build_limiter
+from .ratelimit_redis import build_limiter
 from .routes import health, keys, scans, web
 
 log = logging.getLogger(__name__)

@@ -100,17 +100,3 @@ class MemoryRateLimiter:
             if hits and now - hits[-1] < self.window_s:
                 return
             self._hits.popitem(last=False)
-
-
-def build_limiter(settings) -> RateLimiter:
-    """The label-check limiter the settings ask for: shared through Redis when configured."""
-    memory = MemoryRateLimiter(
-        settings.label_check_limit,
-        settings.label_check_window_s,
-        max_buckets=settings.rate_limit_max_buckets,
-    )
-    if not settings.redis_url:
-        return memory
-    from .ratelimit_redis import RedisRateLimiter
-
-    return RedisRateLimiter.from_url(settings.redis_url, settings.redis_key_prefix, memory)

@@ -10,6 +10,7 @@ When Redis does not answer, a request is never failed for it: the limiter
 logs a warning (at most once a minute), counts the request in this worker's
 memory instead, and leaves Redis alone for `retry_s` before trying again, so
 an outage costs one short timeout now and then rather than one per request.
+`build_limiter` lives here, beside both kinds it chooses between.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .ratelimit import MemoryRateLimiter, bucket_name
+from .ratelimit import MemoryRateLimiter, RateLimiter, bucket_name
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +124,15 @@ class RedisRateLimiter:
             exc,
             self.retry_s,
         )
+
+
+def build_limiter(settings) -> RateLimiter:
+    """The label-check limiter the settings ask for: shared through Redis when configured."""
+    memory = MemoryRateLimiter(
+        settings.label_check_limit,
+        settings.label_check_window_s,
+        max_buckets=settings.rate_limit_max_buckets,
+    )
+    if not settings.redis_url:
+        return memory
+    return RedisRateLimiter.from_url(settings.redis_url, settings.redis_key_prefix, memory)

@@ -20,8 +20,8 @@ import httpx
 import pytest
 import redis
 
-from service.app.ratelimit import MemoryRateLimiter, build_limiter, creator_bucket
-from service.app.ratelimit_redis import RedisRateLimiter
+from service.app.ratelimit import MemoryRateLimiter, creator_bucket
+from service.app.ratelimit_redis import RedisRateLimiter, build_limiter
 from service.settings import Settings
 
 from .servers import free_port, serve, small_png
