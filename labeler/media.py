@@ -12,7 +12,7 @@ integer box reduction right after decoding. No signal looks closer than
 WORK_SIDE: the watermark is detected at a 512 px reference (watermark/image.py),
 PDQ, pHash and ORB work at 640 px (matching/hashing.py, matching/features.py)
 and PDQ itself reduces to 64 x 64; video frames are already handed over at
-1024 (labeler/video.py). An image is reduced only by a power of two that
+1024 (labeler/video/). An image is reduced only by a power of two that
 leaves its long side at WORK_SIDE or more (so at most halved below 2 x
 WORK_SIDE: an image under 2048 px is decoded as it is) and its short side at
 MIN_SHORT_SIDE or more (panoramas keep the watermark's 256 px minimum with
@@ -411,7 +411,7 @@ def _probe_video(data: bytes, mime: str, limits: Limits) -> Probe:
 
 
 def _decode_video(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
-    # Sampled frames only (labeler/video.py); sampling and duration limits
+    # Sampled frames only (labeler/video/); sampling and duration limits
     # come from the AIGC_VIDEO_* environment, the pixel limit from `limits`.
     from .video import decode_video
 

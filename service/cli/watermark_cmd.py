@@ -75,7 +75,7 @@ VIDEO_CRF = 18  # visually lossless for H.264; re-shares at CRF 28-32 keep the m
 
 def _embed_video(src: Path, dst: Path, payload: bytes, key: bytes) -> None:
     from labeler.media import VIDEO_MIMES, sniff_mime
-    from labeler.video import reencode
+    from service.media_encode import reencode
 
     try:
         data = src.read_bytes()

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 import labeler
 from labeler import Engine
 from labeler.signal_match import bank_from_env, drop_caches
-from labeler.video import encode_frames, reencode
 from labeler.video_match import drop_cache
 from service import bank
 from service.cli import app
+from service.media_encode import encode_frames, reencode
 
 from .conftest import OTHER_SCENES, SCENES
 

@@ -11,7 +11,8 @@ import pytest
 
 from labeler import MediaDecodeError, MediaTooLarge, UnsupportedMedia
 from labeler.media import Limits, decode
-from labeler.video import VideoLimits, decode_video, encode_frames, probe_video
+from labeler.video import VideoLimits, decode_video, probe_video
+from service.media_encode import encode_frames
 
 
 def test_fixture_video_is_sampled_once_per_second(fixtures_dir):
