@@ -42,9 +42,9 @@ _HERE = Path(__file__).parent.resolve()
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from labeler.media import decode  # noqa: E402
+from labeler.signals.match.video import REFERENCE_LIMITS  # noqa: E402
+from labeler.signals.watermark.video import detect_video  # noqa: E402
 from labeler.video import iter_samples  # noqa: E402
-from labeler.video_match import REFERENCE_LIMITS  # noqa: E402
-from labeler.video_watermark import detect_video  # noqa: E402
 from matching.video import FrameHash, VideoFingerprint, VideoIndex, fingerprint  # noqa: E402
 from provenance import read_credentials  # noqa: E402
 from service.media_encode import encode_frames  # noqa: E402

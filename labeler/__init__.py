@@ -2,7 +2,7 @@
 
 from .context import UploadContext
 from .decision import ACTIONS, LABELS, Decision, Reason
-from .engine import Engine, analyze, default_engine, reset_default_engine
+from .engine import Analysis, Engine, Observation, analyze, default_engine, reset_default_engine
 from .errors import (
     LabelerError,
     MediaDecodeError,
@@ -11,11 +11,14 @@ from .errors import (
     UnsupportedMedia,
 )
 from .media import Limits, Probe, probe
-from .signals import CredentialsSignal, MatchSignal, Signals, WatermarkSignal
+from .signals import CredentialsSignal, MatchSignal, Signal, Signals, WatermarkSignal
+from .stores import BankSource
 
 __all__ = [
     "ACTIONS",
     "LABELS",
+    "Analysis",
+    "BankSource",
     "CredentialsSignal",
     "Decision",
     "Engine",
@@ -25,8 +28,10 @@ __all__ = [
     "MediaDecodeError",
     "MediaOverBudget",
     "MediaTooLarge",
+    "Observation",
     "Probe",
     "Reason",
+    "Signal",
     "Signals",
     "UnsupportedMedia",
     "UploadContext",

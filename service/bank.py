@@ -50,7 +50,9 @@ from sqlalchemy.exc import IntegrityError
 import matching
 from labeler.errors import LabelerError
 from labeler.media import decode
-from labeler.signal_match import (
+
+from .db.bank import BankEntryRow, BankStateRow
+from .db.bank_source import (
     BankIndexCache,
     bank_version,
     drop_caches,
@@ -58,8 +60,6 @@ from labeler.signal_match import (
     mark_stale,
     shared_cache,
 )
-
-from .db.bank import BankEntryRow, BankStateRow
 from .db.base import database_url, session_scope
 from .db.models import ensure_schema
 
@@ -266,7 +266,7 @@ def hash_media(
         raise InvalidMedia(f"{media.mime}: no frames to hash")
     still = 0
     if media.kind == "video":  # issue 8: its clearest frame, so a still of it matches too
-        from labeler.video_match import clearest_frame
+        from labeler.signals.match.video import clearest_frame
 
         still = clearest_frame(media.frames)
     try:

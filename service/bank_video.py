@@ -10,7 +10,7 @@ import json
 
 from labeler.errors import LabelerError
 from labeler.media import VIDEO_MIMES, sniff_mime
-from labeler.video_match import reference_fingerprint
+from labeler.signals.match.video import reference_fingerprint
 
 from .db.bank_video import BankVideoRow
 

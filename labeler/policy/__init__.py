@@ -15,6 +15,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ..signals import BUILTIN_NAMES
 from .errors import PolicyError
 from .loader import PACKAGE_DIR, load_policy, load_policy_text
 from .model import Policy, Rule
@@ -30,10 +31,12 @@ def load_default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY)
 
 
-def policy_from_env() -> Policy:
-    """The file named by AIGC_POLICY_FILE, else the shipped default."""
+def policy_from_env(signals: tuple | None = None) -> Policy:
+    """The file named by AIGC_POLICY_FILE, else the shipped default, over `signals`' facts."""
     path = os.environ.get(POLICY_ENV, "").strip()
-    return load_policy(Path(path)) if path else load_default_policy()
+    if signals is None or tuple(s.name for s in signals) == BUILTIN_NAMES:
+        return load_policy(Path(path)) if path else load_default_policy()
+    return load_policy(Path(path) if path else DEFAULT_POLICY, signals=signals)
 
 
 __all__ = [

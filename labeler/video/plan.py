@@ -3,7 +3,7 @@
 An MP4/MOV lists every frame's decode time, size and keyframe flag in its
 sample tables, and the demuxer reads them into an index when the file is
 opened, before any frame is decoded. From that index alone this module plans
-the sampling (see labeler/video.py for the contract) as a list of visits: seek
+the sampling (see labeler/video/__init__.py for the contract) as a list of visits: seek
 to a keyframe, decode it, and walk forward from it only where a clock tick has
 no keyframe close by. The plan's frame count is known before any work is done,
 so a caller can refuse an upload whose plan is too expensive (labeler.media.probe)

@@ -12,8 +12,9 @@ from PIL import Image
 from skimage import data as skdata
 
 import watermark
-from labeler import Engine, WatermarkSignal, analyze, reset_default_engine, signal_watermark
-from labeler.watermark_keys import WatermarkKeyError, load_registry, read_key_file
+from labeler import Engine, WatermarkSignal, analyze, reset_default_engine
+from labeler.signals import watermark as signal_watermark
+from labeler.signals.watermark.keys import WatermarkKeyError, load_registry, read_key_file
 
 # test keys, named as such: never used outside tests
 GEN_TEST_KEY = bytes(range(32))

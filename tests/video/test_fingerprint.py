@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from labeler.signals.match.video import REFERENCE_LIMITS
 from labeler.video import VideoLimits, decode_video
-from labeler.video_match import REFERENCE_LIMITS
 from matching.video import (
     MatchRule,
     VideoFingerprint,

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import labeler
 from labeler import Engine
+from labeler.signals.watermark.keys import KeyRegistry, RegisteredKey
 from labeler.video import probe_video
-from labeler.watermark_keys import KeyRegistry, RegisteredKey
 from service.cli import app
 from service.media_encode import reencode
 

@@ -18,7 +18,7 @@ import yaml
 
 import watermark
 
-from .errors import LabelerError
+from ...errors import LabelerError
 
 ENV_REGISTRY = "AIGC_WATERMARK_KEYS"
 MEANINGS = ("ai_generated", "ai_edited", "platform", "other")
