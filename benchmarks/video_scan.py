@@ -233,11 +233,12 @@ def loop_clip(data: bytes, times: int) -> bytes:
 
 def every_frame_sampling(data: bytes):
     """The former path: decode in sequence (B-frames skipped), sample on the way."""
-    from labeler.video import SampleStats, VideoLimits
+    from labeler.config import EngineConfig
+    from labeler.video import SampleStats
     from labeler.video.container import open_container, read_header
     from labeler.video.decode import _sample
 
-    limits = VideoLimits.from_env()
+    limits = EngineConfig.from_env().video_limits()
     stats = SampleStats()
     with open_container(data) as container:
         probe, stream = read_header(container, limits, 50_000_000)

@@ -1,9 +1,11 @@
 """Floor 2: decode media once, gather the signals, apply the policy."""
 
+from .config import EngineConfig
 from .context import UploadContext
 from .decision import ACTIONS, LABELS, Decision, Reason
 from .engine import Analysis, Engine, Observation, analyze, default_engine, reset_default_engine
 from .errors import (
+    ConfigError,
     LabelerError,
     MediaDecodeError,
     MediaOverBudget,
@@ -19,9 +21,11 @@ __all__ = [
     "LABELS",
     "Analysis",
     "BankSource",
+    "ConfigError",
     "CredentialsSignal",
     "Decision",
     "Engine",
+    "EngineConfig",
     "LabelerError",
     "Limits",
     "MatchSignal",

@@ -23,14 +23,15 @@ from typing import Any
 
 import matching
 
+from .config import EngineConfig
 from .context import UploadContext
 from .decision import Decision
 from .errors import redact_addresses
 from .media import Limits, Media, decode
-from .policy import DEFAULT_POLICY, Policy, load_default_policy, load_policy, policy_from_env
+from .policy import DEFAULT_POLICY, Policy, load_default_policy, load_policy, policy_for
 from .signals import Signal, Signals, builtin_signals
 from .signals.credentials import settings_from_env
-from .signals.watermark import KeyRegistry, registry_from_env, thorough_from_env
+from .signals.watermark import KeyRegistry, load_registry
 from .stores import BankSource
 
 log = logging.getLogger(__name__)
@@ -94,15 +95,24 @@ class Engine:
             )
 
     @classmethod
-    def from_env(cls, *, bank: Any = _FROM_ENTRY_POINT, plugins: tuple = ()) -> Engine:
-        """Everything from the environment; the bank from `bank_source_from_env()` unless given."""
-        signals = (*builtin_signals(), *plugins)
+    def from_env(
+        cls,
+        config: EngineConfig | None = None,
+        *,
+        bank: Any = _FROM_ENTRY_POINT,
+        plugins: tuple[Signal, ...] = (),
+    ) -> Engine:
+        """Everything from the environment (read once, into `config`); the bank from
+        `bank_source_from_env()` unless given (None: no match signal)."""
+        config = config or EngineConfig.from_env()
+        keys = config.watermark_keys
         return cls(
             credentials=settings_from_env(),
-            watermark_keys=registry_from_env(),
-            watermark_thorough=thorough_from_env(),
+            watermark_keys=load_registry(keys) if keys else None,
+            watermark_thorough=config.watermark_thorough,
             bank=bank_source_from_env() if bank is _FROM_ENTRY_POINT else bank,
-            policy=policy_from_env(signals),
+            policy=policy_for(config.policy_file, (*builtin_signals(), *plugins)),
+            limits=Limits.from_config(config),
             plugins=plugins,
         )
 

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
-
-_ENV = {
-    "max_duration_s": "AIGC_VIDEO_MAX_SECONDS",
-    "sample_fps": "AIGC_VIDEO_SAMPLE_FPS",
-    "max_samples": "AIGC_VIDEO_MAX_FRAMES",
-    "min_samples": "AIGC_VIDEO_MIN_FRAMES",
-    "max_side": "AIGC_VIDEO_MAX_SIDE",
-    "max_decode_s": "AIGC_VIDEO_DECODE_TIMEOUT",
-}
 
 
 @dataclass(frozen=True)
 class VideoLimits:
-    """What an operator allows one upload to cost (environment: AIGC_VIDEO_*)."""
+    """What an operator allows one upload to cost (set by AIGC_VIDEO_*: labeler/config.py)."""
 
     # longer videos are refused rather than scanned in part: a fake could
     # otherwise hide after the limit
@@ -52,18 +42,3 @@ class VideoLimits:
                 continue
             if not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"VideoLimits.{f.name} must be a positive number, not {value!r}")
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> VideoLimits:
-        environ = os.environ if environ is None else environ
-        values = {}
-        types = {f.name: f.type for f in fields(cls)}
-        for name, var in _ENV.items():
-            raw = environ.get(var)
-            if raw is None or raw == "":
-                continue
-            try:
-                values[name] = int(raw) if types[name] in ("int", int) else float(raw)
-            except ValueError:
-                raise ValueError(f"{var}={raw!r} is not a number") from None
-        return cls(**values)

@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             )
             built = Engine.from_env(bank=source)
         # the service's pixel limit wins; bytes were already bounded on the way in
-        built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+        built.limits = Limits(
+            max_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_pixels,
+            video=built.limits.video,
+        )
         app.state.engine = built
         watermark_routes = _optional_module("service.app.routes.watermark")
         app.state.platform_key = (

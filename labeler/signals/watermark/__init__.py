@@ -8,17 +8,14 @@ and a few single frames (`video.py` says why).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import watermark
 
 from ...media import Media
 from ..base import BOOL, NUMBER, TEXT, LocalSignal, SignalFact, SignalValue
-from .keys import KeyRegistry, WatermarkKeyError, registry_from_env
+from .keys import KeyRegistry, WatermarkKeyError, load_registry
 from .video import detect_video
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -40,14 +37,6 @@ FACTS = (
     SignalFact("payload_hex", TEXT, "the mark's payload"),
     SignalFact("p_value", NUMBER, "chance an unmarked image scores so"),
 )
-
-
-def thorough_from_env() -> bool:
-    """AIGC_WATERMARK_THOROUGH=1: the keyed geometry scan (watermark/README.md), for analysts."""
-    value = os.environ.get("AIGC_WATERMARK_THOROUGH", "").strip().lower()
-    if value not in _TRUE + _FALSE:
-        raise WatermarkKeyError(f"AIGC_WATERMARK_THOROUGH must be 1 or 0, got {value!r}")
-    return value in _TRUE
 
 
 class Watermark(LocalSignal):
@@ -104,4 +93,4 @@ def _strongest(registry: KeyRegistry, results) -> WatermarkSignal:
     )
 
 
-__all__ = ["Watermark", "WatermarkSignal", "registry_from_env", "thorough_from_env"]
+__all__ = ["KeyRegistry", "Watermark", "WatermarkKeyError", "WatermarkSignal", "load_registry"]
