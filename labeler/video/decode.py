@@ -144,6 +144,44 @@ def iter_samples(
         raise MediaDecodeError(f"could not decode the video: {exc}") from exc
 
 
+def _check_size(frame, max_pixels: int) -> None:
+    if frame.width * frame.height > max_pixels:
+        raise MediaTooLarge(
+            f"a frame of {frame.width} x {frame.height} pixels is more than the limit"
+        )
+
+
+def _rotation(frame, probe: VideoProbe, stats: SampleStats) -> int:
+    """The first frame's rotation; the probe reports the display size from then on.
+
+    The display matrix is only seen on decoded frames.
+    """
+    rotation = int(getattr(frame, "rotation", 0) or 0)
+    if rotation:
+        w, h = (probe.height, probe.width) if rotation % 180 else (probe.width, probe.height)
+        stats.probe = replace(probe, width=w, height=h, rotation=rotation)
+    return rotation
+
+
+class _CutFinder:
+    """Is a decoded frame a scene cut: does it differ from the one decoded before it?"""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.last: np.ndarray | None = None
+
+    def __call__(self, frame, spare: bool) -> bool:
+        """`spare`: a cut may add a sample here (far enough from the last, budget left)."""
+        thumb = _thumb(frame)
+        cut = (
+            spare
+            and self.last is not None
+            and float(np.abs(thumb - self.last).mean()) > self.threshold
+        )
+        self.last = thumb
+        return cut
+
+
 def _pace(extras: int, cut_budget: int, t: float, duration: float | None) -> bool:
     """May a stray keyframe be taken as an extra sample at time t?
 
@@ -166,7 +204,7 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
     first_time: float | None = None
     next_time = 0.0
     last_sample = -math.inf
-    last_thumb: np.ndarray | None = None
+    is_cut = _CutFinder(limits.scene_threshold)
     rotation = 0
     t = 0.0
     for frame in decoded_frames(container, stream, deadline):
@@ -174,36 +212,21 @@ def _sample(container, stream, probe, limits, max_pixels, deadline, stats) -> It
         stats.frames_decoded = decoded
         if decoded > max_decoded:
             raise MediaTooLarge(f"the video has more than {max_decoded} frames")
-        if frame.width * frame.height > max_pixels:
-            raise MediaTooLarge(
-                f"a frame of {frame.width} x {frame.height} pixels is more than the limit"
-            )
+        _check_size(frame, max_pixels)
         raw = frame.time
         if raw is None:
             raw = (decoded - 1) / fps
         if first_time is None:
             first_time = raw
-            rotation = int(getattr(frame, "rotation", 0) or 0)
-            if rotation:
-                # the display matrix is only seen on decoded frames; report display size
-                w, h = (
-                    (probe.height, probe.width) if rotation % 180 else (probe.width, probe.height)
-                )
-                stats.probe = replace(probe, width=w, height=h, rotation=rotation)
+            rotation = _rotation(frame, probe, stats)
         t = max(0.0, raw - first_time)
         stats.duration_s = round(t + 1.0 / fps, 4)
         if t > limits.max_duration_s:
             raise MediaTooLarge(
                 f"the video runs past {limits.max_duration_s:g} s (its header said otherwise)"
             )
-        thumb = _thumb(frame)
         spare = t - last_sample >= limits.min_scene_gap_s and cuts < cut_budget
-        cut = (
-            spare
-            and last_thumb is not None
-            and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
-        )
-        last_thumb = thumb
+        cut = is_cut(frame, spare)
         # Keyframes are intra-coded at the best quality of their group: after a
         # low-bitrate re-encode they keep the most of any pixel-level signal
         # (the watermark). A keyframe shortly before a tick takes the tick's
@@ -263,7 +286,7 @@ def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadl
     taken = cuts = extras = decoded = 0
     first_pts: int | None = None
     last_sample = -math.inf
-    last_thumb: np.ndarray | None = None
+    is_cut = _CutFinder(limits.scene_threshold)
     rotation = 0
     for visit in plan.visits:
         # a visit that only needs its keyframe lets the decoder skip the rest
@@ -276,31 +299,15 @@ def _sample_plan(container, stream, probe, plan: Plan, limits, max_pixels, deadl
             stats.frames_decoded = decoded
             if decoded > max_decoded:
                 raise MediaTooLarge("the video needs more decoding than its index promised")
-            if frame.width * frame.height > max_pixels:
-                raise MediaTooLarge(
-                    f"a frame of {frame.width} x {frame.height} pixels is more than the limit"
-                )
+            _check_size(frame, max_pixels)
             if first_pts is None:
                 first_pts = frame.pts if frame.pts is not None else 0
-                rotation = int(getattr(frame, "rotation", 0) or 0)
-                if rotation:
-                    w, h = (
-                        (probe.height, probe.width)
-                        if rotation % 180
-                        else (probe.width, probe.height)
-                    )
-                    stats.probe = replace(probe, width=w, height=h, rotation=rotation)
+                rotation = _rotation(frame, probe, stats)
             # drained frames carry no time base, only their pts
             t = visit.time_s if frame.pts is None else (frame.pts - first_pts) * time_base
             t = max(0.0, t)
-            thumb = _thumb(frame)
             spare = t - last_sample >= limits.min_scene_gap_s and cuts < cut_budget
-            cut = (
-                spare
-                and last_thumb is not None
-                and float(np.abs(thumb - last_thumb).mean()) > limits.scene_threshold
-            )
-            last_thumb = thumb
+            cut = is_cut(frame, spare)
             key = bool(frame.key_frame)
             on_clock = False
             if not served and key:
