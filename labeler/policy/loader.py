@@ -212,18 +212,7 @@ def _rule(doc: Document, node: Any, index: int, predicates, thresholds, words) -
             raise doc.error(
                 at + ("then", "label"), f"a rule with action {action!r} cannot set a label"
             )
-    source = then.get("label_source", INHERIT if label == INHERIT else None)
-    if source is not None:
-        _choice(
-            doc, source, at + ("then", "label_source"), (*words.label_sources, INHERIT), "source"
-        )
-        if label is None:
-            raise doc.error(at + ("then", "label_source"), "label_source without a label")
-        if (source == INHERIT) != (label == INHERIT):
-            raise doc.error(
-                at + ("then", "label_source"),
-                "label and label_source are inherited together or not at all",
-            )
+    source = _label_source(doc, then, label, at + ("then", "label_source"), words)
     distribution = then.get("distribution", "normal")
     _choice(doc, distribution, at + ("then", "distribution"), DISTRIBUTIONS, "distribution")
     counts = then.get("counts_towards_history", False)
@@ -263,6 +252,18 @@ def _rule(doc: Document, node: Any, index: int, predicates, thresholds, words) -
         for_each=for_each,
         description=description,
     )
+
+
+def _label_source(doc: Document, then: dict, label, at: Path_, words: _Vocabulary):
+    """Where the rule's label comes from: a signal's name, creator, or inherit with the label."""
+    source = then.get("label_source", INHERIT if label == INHERIT else None)
+    if source is not None:
+        _choice(doc, source, at, (*words.label_sources, INHERIT), "source")
+        if label is None:
+            raise doc.error(at, "label_source without a label")
+        if (source == INHERIT) != (label == INHERIT):
+            raise doc.error(at, "label and label_source are inherited together or not at all")
+    return source
 
 
 def _template(doc: Document, text: Any, at: Path_, known: set[str], *, as_code=False) -> Template:
