@@ -358,7 +358,7 @@ def _pan(img: np.ndarray, frames: int, width: int, height: int):
 
 def long_video(seconds: int, fps: int = 30, width: int = 1280, height: int = 720) -> bytes:
     """An H.264 MP4 of slow pans over skimage photos with a cut every 3 s (cached on disk)."""
-    from labeler.video import encode_frames
+    from service.media_encode import encode_frames
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"pans-{seconds}s-{width}x{height}-{fps}.mp4"

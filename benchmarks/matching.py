@@ -29,7 +29,7 @@ whether crops are still found, with candidates picked by substring votes
 
 With `--load SIZES`: the start-up cost of a worker, i.e. building the
 in-memory Bank from a SQLite bank of N imported PDQ hashes (hex rows, as
-`aigc bank import` writes them), side by side: `labeler.signal_match.
+`aigc bank import` writes them), side by side: `service.db.bank_source.
 load_bank` (one query, hex columns decoded in bulk, entries kept as
 columns) against the previous path (one `Bank.add` per row, kept here as
 the peer). Both banks are checked to give the same answers.
@@ -201,11 +201,12 @@ def load_per_entry(url: str):
     from sqlalchemy import select
 
     import matching
-    from labeler.signal_match import ENTRIES, _engine
+    from service.db.bank_source import ENTRIES
+    from service.db.base import get_engine
 
     bank = matching.Bank()
     c = ENTRIES.c
-    with _engine(url).connect() as conn:
+    with get_engine(url).connect() as conn:
         rows = conn.execute(
             select(c.id, c.pdq, c.pdq_unboxed, c.phash, c.features, c.category, c.severity)
             .where(c.active.is_(True))
@@ -231,7 +232,7 @@ def bench_load(sizes: list[int], with_peer: bool) -> None:
     import gc
     import tempfile
 
-    from labeler.signal_match import load_bank
+    from service.db.bank_source import load_bank
 
     print("\nstart-up load of the bank from SQLite (imported PDQ hashes), one core")
     # CPU seconds are the load-robust figure on a shared machine; wall includes waiting

@@ -42,11 +42,12 @@ _HERE = Path(__file__).parent.resolve()
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from labeler.media import decode  # noqa: E402
-from labeler.video import encode_frames, iter_samples  # noqa: E402
-from labeler.video_match import REFERENCE_LIMITS  # noqa: E402
-from labeler.video_watermark import detect_video  # noqa: E402
+from labeler.signals.match.video import REFERENCE_LIMITS  # noqa: E402
+from labeler.signals.watermark.video import detect_video  # noqa: E402
+from labeler.video import iter_samples  # noqa: E402
 from matching.video import FrameHash, VideoFingerprint, VideoIndex, fingerprint  # noqa: E402
 from provenance import read_credentials  # noqa: E402
+from service.media_encode import encode_frames  # noqa: E402
 
 SCENES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 BENCH_KEY = b"benchmark-test-key-not-secret-00"  # a test key, named as such
@@ -232,12 +233,15 @@ def loop_clip(data: bytes, times: int) -> bytes:
 
 def every_frame_sampling(data: bytes):
     """The former path: decode in sequence (B-frames skipped), sample on the way."""
-    from labeler.video import SampleStats, VideoLimits, _open, _probe, _sample
+    from labeler.config import EngineConfig
+    from labeler.video import SampleStats
+    from labeler.video.container import open_container, read_header
+    from labeler.video.decode import _sample
 
-    limits = VideoLimits.from_env()
+    limits = EngineConfig.from_env().video_limits()
     stats = SampleStats()
-    with _open(data) as container:
-        probe, stream = _probe(container, limits, 50_000_000)
+    with open_container(data) as container:
+        probe, stream = read_header(container, limits, 50_000_000)
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONREF"
         deadline = time.monotonic() + 3600  # the measurement, not the limit

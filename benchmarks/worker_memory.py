@@ -166,7 +166,7 @@ def main() -> None:
 
     import psutil
 
-    from labeler.signal_match import load_bank
+    from service.db.bank_source import load_bank
     from service.db.keys import create_key
 
     started = time.monotonic()

@@ -1,9 +1,11 @@
 """Floor 2: decode media once, gather the signals, apply the policy."""
 
+from .config import EngineConfig
 from .context import UploadContext
 from .decision import ACTIONS, LABELS, Decision, Reason
-from .engine import Engine, analyze, default_engine, reset_default_engine
+from .engine import Analysis, Engine, Observation, analyze, default_engine, reset_default_engine
 from .errors import (
+    ConfigError,
     LabelerError,
     MediaDecodeError,
     MediaOverBudget,
@@ -11,22 +13,29 @@ from .errors import (
     UnsupportedMedia,
 )
 from .media import Limits, Probe, probe
-from .signals import CredentialsSignal, MatchSignal, Signals, WatermarkSignal
+from .signals import CredentialsSignal, MatchSignal, Signal, Signals, WatermarkSignal
+from .stores import BankSource
 
 __all__ = [
     "ACTIONS",
     "LABELS",
+    "Analysis",
+    "BankSource",
+    "ConfigError",
     "CredentialsSignal",
     "Decision",
     "Engine",
+    "EngineConfig",
     "LabelerError",
     "Limits",
     "MatchSignal",
     "MediaDecodeError",
     "MediaOverBudget",
     "MediaTooLarge",
+    "Observation",
     "Probe",
     "Reason",
+    "Signal",
     "Signals",
     "UnsupportedMedia",
     "UploadContext",

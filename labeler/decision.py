@@ -7,7 +7,6 @@ from typing import Any
 
 ACTIONS = ("none", "require_disclosure", "label", "escalate")  # in rising severity
 LABELS = ("ai_generated", "ai_edited")
-LABEL_SOURCES = ("credentials", "watermark", "match", "creator")
 DISTRIBUTIONS = ("normal", "reduced")
 
 
@@ -44,7 +43,7 @@ class Decision:
     reasons: tuple[Reason, ...]
     policy_version: str
     signals: dict[str, Any]
-    # where the label comes from: credentials | watermark | match | creator
+    # where the label comes from: a signal's name (credentials, watermark, match, ...) or creator
     label_source: str | None = None
     distribution: str = "normal"
     media: dict[str, Any] = field(default_factory=dict)

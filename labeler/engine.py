@@ -1,92 +1,198 @@
-"""Decode once, gather every signal, apply the policy.
+"""Decode once, gather every signal, apply the policy: the one pipeline.
 
-An Engine holds what is expensive or configured (trust settings, watermark
-key registry, bank index, policy) so that a worker builds it once and reuses
-it for every upload. `labeler.analyze` uses a default engine built from the
-environment.
+An Engine holds what is expensive or configured (the signals with their
+trust settings, watermark key registry and bank, the policy) so that a
+worker builds it once and reuses it for every upload. `labeler.analyze`
+uses a default engine built from the environment.
+
+The order decode -> gather -> decide is written here once. `run` does it
+in one process. The service splits it at a process boundary without
+spelling it again: `observe_upload` (decode, and each signal's work on the
+upload alone) runs in an analysis process that holds no store, and
+`finish` (each signal's store lookup, then the policy) runs in the worker,
+where the stores live; `shapes` tells the first what it must know of the
+stores, and the `Observation` it returns is plain and picklable.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import signal_credentials, signal_match, signal_watermark
+import matching
+
+from .config import EngineConfig
 from .context import UploadContext
 from .decision import Decision
 from .errors import redact_addresses
 from .media import Limits, Media, decode
-from .policy import Policy, load_default_policy, policy_from_env
-from .signals import Signals
+from .policy import DEFAULT_POLICY, Policy, load_default_policy, load_policy, policy_for
+from .signals import Signal, Signals, builtin_signals
+from .signals.credentials import settings_from_env
+from .signals.watermark import KeyRegistry, load_registry
+from .stores import BankSource
 
 log = logging.getLogger(__name__)
+
+# where `Engine.from_env` finds the bank when none is given: the service
+# registers its database's source here (pyproject.toml), so the labeler reads
+# the bank without importing the service
+BANK_SOURCE_GROUP = "aigc_provenance.bank_source"
+_FROM_ENTRY_POINT: Any = object()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What `Engine.observe` found from the upload alone (plain, picklable)."""
+
+    # each signal's prepared value by name (for most signals, its value)
+    values: dict[str, Any]
+    # the decoded upload's summary (Media.summary())
+    media: dict[str, Any] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One upload through the pipeline."""
+
+    # the decoded upload; None when it was decoded in another process (`finish`)
+    media: Media | None
+    signals: Signals
+    decision: Decision
 
 
 @dataclass
 class Engine:
-    policy: Policy = field(default_factory=load_default_policy)
+    policy: Policy | None = None
     limits: Limits = field(default_factory=Limits)
+    # the built-in signals' dependencies:
     # provenance settings (trust anchors, allowed hosts); None: the defaults
     credentials: Any = None
     # watermark key registry; None: no watermark signal
-    watermark_keys: Any = None
+    watermark_keys: KeyRegistry | None = None
     # watermark thorough mode (analysts' batches: ~2 s per unmarked file and key)
     watermark_thorough: bool = False
-    # matching bank index; None: no match signal
-    bank: Any = None
+    # the bank (a BankSource, or a bare matching.Bank); None: no match signal
+    bank: BankSource | matching.Bank | None = None
+    # signals gathered after the built-in three (labeler.signals.base.Signal)
+    plugins: tuple[Signal, ...] = ()
+    # every signal, in the order gathered and shown
+    signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        builtin = builtin_signals(
+            self.credentials, self.watermark_keys, self.watermark_thorough, self.bank
+        )
+        self.signals = (*builtin, *self.plugins)
+        if self.policy is None:
+            self.policy = (
+                load_policy(DEFAULT_POLICY, signals=self.signals)
+                if self.plugins
+                else load_default_policy()
+            )
 
     @classmethod
-    def from_env(cls) -> Engine:
+    def from_env(
+        cls,
+        config: EngineConfig | None = None,
+        *,
+        bank: Any = _FROM_ENTRY_POINT,
+        plugins: tuple[Signal, ...] = (),
+    ) -> Engine:
+        """Everything from the environment (read once, into `config`); the bank from
+        `bank_source_from_env()` unless given (None: no match signal)."""
+        config = config or EngineConfig.from_env()
+        keys = config.watermark_keys
         return cls(
-            credentials=signal_credentials.settings_from_env(),
-            watermark_keys=signal_watermark.registry_from_env(),
-            watermark_thorough=signal_watermark.thorough_from_env(),
-            bank=signal_match.bank_from_env(),
-            policy=policy_from_env(),
+            credentials=settings_from_env(),
+            watermark_keys=load_registry(keys) if keys else None,
+            watermark_thorough=config.watermark_thorough,
+            bank=bank_source_from_env() if bank is _FROM_ENTRY_POINT else bank,
+            policy=policy_for(config.policy_file, (*builtin_signals(), *plugins)),
+            limits=Limits.from_config(config),
+            plugins=plugins,
         )
 
-    def bank_shape(self, kind: str) -> signal_match.BankShape | None:
-        """What `observe` must know of the bank for an upload of `kind` (read where it lives)."""
-        return signal_match.shape(self.bank, kind)
+    def for_analysis(self) -> Engine:
+        """The engine an analysis process gets: the same signals, their stores left here."""
+        return replace(self, bank=None, plugins=tuple(p.without_store() for p in self.plugins))
 
-    def observe(self, media: Media, bank: signal_match.BankShape | None) -> Observation:
-        """Everything computed from the upload alone, the bank's side of matching left out.
+    def signal(self, name: str) -> Signal:
+        return next(s for s in self.signals if s.name == name)
 
-        This is the costly, native-code part (C2PA, watermark, hashing); it needs
-        no bank, so it can run in an analysis process of its own.
+    # --- the steps, in order ----------------------------------------------
+    def shapes(self, kind: str) -> dict[str, Any]:
+        """What each signal's `prepare` must know of its store for an upload of `kind`."""
+        return {s.name: s.shape(kind) for s in self.signals}
+
+    def observe(self, media: Media, shapes: dict[str, Any]) -> Observation:
+        """Every signal's work on the upload alone (no store is read).
+
+        This is the costly, native-code part (C2PA, watermark, hashing); it can
+        run in an analysis process of its own.
         """
         errors: list[str] = []
         values: dict[str, Any] = {}
-        steps = (
-            ("credentials", lambda: signal_credentials.gather(media, self)),
-            ("watermark", lambda: signal_watermark.gather(media, self)),
-            ("match", lambda: signal_match.prepare(media, bank)),
-        )
-        for name, step in steps:
+        for signal in self.signals:
             try:
-                values[name] = step()
+                values[signal.name] = signal.prepare(media, shapes.get(signal.name))
             except Exception as exc:  # one broken signal must not hide the others
-                log.exception("signal %s failed on %s", name, media.sha256)
-                errors.append(_failure(name, exc))
-                values[name] = None
-        return Observation(
-            values["credentials"], values["watermark"], values["match"], tuple(errors)
-        )
+                log.exception("signal %s failed on %s", signal.name, media.sha256)
+                errors.append(_failure(signal.name, exc))
+                values[signal.name] = None
+        return Observation(values, media.summary(), tuple(errors))
 
     def complete(self, seen: Observation) -> Signals:
-        """The observation's signals, with the match looked up in this engine's bank."""
+        """The observation's signals, each looked up in its store where it has one."""
         errors = list(seen.errors)
-        try:
-            match = signal_match.resolve(seen.match_query, self.bank)
-        except Exception as exc:
-            log.exception("signal match failed in the bank lookup")
-            errors.append(_failure("match", exc))
-            match = None
-        return Signals(seen.credentials, seen.watermark, match, errors=tuple(errors))
+        values: dict[str, Any] = {}
+        for signal in self.signals:
+            try:
+                values[signal.name] = signal.resolve(seen.values.get(signal.name))
+            except Exception as exc:
+                log.exception("signal %s failed in its store lookup", signal.name)
+                errors.append(_failure(signal.name, exc))
+                values[signal.name] = None
+        return Signals.of(values, errors)
+
+    def decide(
+        self, signals: Signals, context: UploadContext | dict | None, media: dict[str, Any]
+    ) -> Decision:
+        if not isinstance(context, UploadContext):
+            context = UploadContext.from_dict(context)
+        return self.policy.decide(signals, context, media=media)
+
+    # --- the pipeline -----------------------------------------------------
+    def observe_upload(
+        self, data: bytes, filename: str | None, shapes: dict[str, Any] | None = None
+    ) -> tuple[Media, Observation]:
+        """Decode, then observe; `shapes` None: this engine's, for the decoded kind."""
+        media = decode(data, filename, self.limits)
+        if shapes is None:
+            shapes = self.shapes(media.kind)
+        return media, self.observe(media, shapes)
+
+    def finish(self, seen: Observation, context: UploadContext | dict | None = None) -> Analysis:
+        """Complete the signals and decide (where the stores are); the media stays behind."""
+        signals = self.complete(seen)
+        return Analysis(None, signals, self.decide(signals, context, seen.media))
+
+    def run(
+        self,
+        data: bytes,
+        filename: str | None = None,
+        context: UploadContext | dict | None = None,
+    ) -> Analysis:
+        if not isinstance(context, UploadContext):
+            context = UploadContext.from_dict(context)
+        media, seen = self.observe_upload(data, filename)
+        return replace(self.finish(seen, context), media=media)
 
     def gather(self, media: Media) -> Signals:
-        return self.complete(self.observe(media, self.bank_shape(media.kind)))
+        return self.complete(self.observe(media, self.shapes(media.kind)))
 
     def analyze(
         self,
@@ -94,21 +200,16 @@ class Engine:
         filename: str | None = None,
         context: UploadContext | dict | None = None,
     ) -> Decision:
-        if not isinstance(context, UploadContext):
-            context = UploadContext.from_dict(context)
-        media = decode(data, filename, self.limits)
-        signals = self.gather(media)
-        return self.policy.decide(signals, context, media=media.summary())
+        return self.run(data, filename, context).decision
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What `Engine.observe` found: two signals and the match query (plain, picklable)."""
+def bank_source_from_env() -> BankSource | None:
+    """The bank named by the environment, through the first registered bank source.
 
-    credentials: Any
-    watermark: Any
-    match_query: signal_match.MatchQuery | None
-    errors: tuple[str, ...] = ()
+    None when no package registers one (the labeler installed alone): no match signal.
+    """
+    found = sorted(importlib.metadata.entry_points(group=BANK_SOURCE_GROUP), key=lambda e: e.name)
+    return found[0].load()() if found else None
 
 
 def _failure(name: str, exc: Exception) -> str:

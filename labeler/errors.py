@@ -27,6 +27,10 @@ class LabelerError(Exception):
         super().__init__(*(redact_addresses(a) if isinstance(a, str) else a for a in args))
 
 
+class ConfigError(LabelerError, ValueError):
+    """A setting (an AIGC_* variable, a file it names) is not valid; the message names it."""
+
+
 class UnsupportedMedia(LabelerError):
     """The bytes are not a media type we handle (sniffed, not by file name)."""
 

@@ -15,15 +15,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .decision import Decision
+from .signals import BUILTIN_SIGNALS, Signal
 
 LABEL_TEXT = {"ai_generated": "AI-generated", "ai_edited": "AI-edited"}
 
-_SOURCE_TEXT = {
-    "credentials": "the Content Credentials attached to your file",
-    "watermark": "an invisible watermark found in your file",
-    "match": "a match with media we already know about",
-    "creator": "what you told us when uploading",
-}
+# where a label came from, in the creator's words: each signal says its own
+# (`Signal.source_text`); the creator's own answer is not a signal
+_CREATOR_TEXT = "what you told us when uploading"
 
 # Fixed sentences per reason code. Codes not listed here say nothing to the
 # creator (an operator's custom rule may name internals in its code).
@@ -92,7 +90,9 @@ class CreatorExplanation:
         return data
 
 
-def explain(decision: Decision | dict) -> CreatorExplanation:
+def explain(
+    decision: Decision | dict, signals: tuple[Signal, ...] = BUILTIN_SIGNALS
+) -> CreatorExplanation:
     """Plain words for the creator; never a number, id, score or threshold."""
     if isinstance(decision, dict):
         decision = Decision.from_dict(decision)
@@ -106,17 +106,25 @@ def explain(decision: Decision | dict) -> CreatorExplanation:
         label_text=label_text,
         disclosure_required=action == "require_disclosure",
         under_review=action == "escalate",
-        headline=_headline(action, label_text, decision.label_source if will_label else None),
+        headline=_headline(
+            action, label_text, _source_text(decision.label_source if will_label else None, signals)
+        ),
         why=_why(decision),
     )
 
 
-def _headline(action: str, label_text: str | None, source: str | None) -> str:
+def _source_text(source: str | None, signals: tuple[Signal, ...]) -> str | None:
+    if source == "creator":
+        return _CREATOR_TEXT
+    return next((s.source_text for s in signals if s.name == source), None)
+
+
+def _headline(action: str, label_text: str | None, source_text: str | None) -> str:
     labelled = ""
     if label_text:
         labelled = f"It will carry an “{label_text}” label"
-        if source in _SOURCE_TEXT:
-            labelled += f", based on {_SOURCE_TEXT[source]}"
+        if source_text:
+            labelled += f", based on {source_text}"
         labelled += "."
     if action == "escalate":
         head = (

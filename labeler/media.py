@@ -12,7 +12,7 @@ integer box reduction right after decoding. No signal looks closer than
 WORK_SIDE: the watermark is detected at a 512 px reference (watermark/image.py),
 PDQ, pHash and ORB work at 640 px (matching/hashing.py, matching/features.py)
 and PDQ itself reduces to 64 x 64; video frames are already handed over at
-1024 (labeler/video.py). An image is reduced only by a power of two that
+1024 (labeler/video/). An image is reduced only by a power of two that
 leaves its long side at WORK_SIDE or more (so at most halved below 2 x
 WORK_SIDE: an image under 2048 px is decoded as it is) and its short side at
 MIN_SHORT_SIDE or more (panoramas keep the watermark's 256 px minimum with
@@ -24,11 +24,11 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import re
 import threading
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import (  # the plugins of IMAGE_MIMES, registered on import (no Image.init)
@@ -68,32 +68,39 @@ _PIL_FORMATS = {
 }
 
 
-def _env_number(name: str, default, kind=int):
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, not {raw!r}")
-    return value
+def _from_env(name: str):
+    def read():
+        from .config import EngineConfig
+
+        return getattr(EngineConfig.from_env(), name)
+
+    return read
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one upload may be and cost; unset fields come from the environment."""
+    """What one upload may be and cost; unset fields come from the environment (EngineConfig)."""
 
     max_bytes: int = 200 * 1024 * 1024
     # AIGC_MAX_PIXELS: per frame, as declared by the header (before any reduction)
-    max_pixels: int = field(default_factory=lambda: _env_number("AIGC_MAX_PIXELS", MAX_PIXELS))
+    max_pixels: int = field(default_factory=_from_env("max_pixels"))
     # AIGC_MAX_COST: estimated decoded megapixels (Probe.cost) allowed per upload
-    max_cost: float = field(default_factory=lambda: _env_number("AIGC_MAX_COST", MAX_COST, float))
+    max_cost: float = field(default_factory=_from_env("max_cost"))
     # AIGC_HEAVY_COST: Probe.heavy above this cost
-    heavy_cost: float = field(
-        default_factory=lambda: _env_number("AIGC_HEAVY_COST", HEAVY_COST, float)
-    )
+    heavy_cost: float = field(default_factory=_from_env("heavy_cost"))
+    # a video's sampling and duration limits (labeler.video.VideoLimits, AIGC_VIDEO_*);
+    # None: read from the environment when a video is probed or decoded
+    video: Any = None
+
+    @classmethod
+    def from_config(cls, config) -> Limits:
+        """The limits an EngineConfig sets (its video limits included)."""
+        return cls(
+            max_pixels=config.max_pixels,
+            max_cost=config.max_cost,
+            heavy_cost=config.heavy_cost,
+            video=config.video_limits(),
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,9 @@ def probe(data: bytes, filename: str | None = None, limits: Limits | None = None
     limits = limits or Limits()
     mime = _check(data, filename, limits)
     if mime in VIDEO_MIMES:
-        return _probe_video(data, mime, limits)
+        from .video.upload import probe_video_upload  # PyAV's ~0.1 s import only for videos
+
+        return probe_video_upload(data, mime, limits)
     with _open_image(data, mime, limits) as image:
         return _image_probe(image, mime, limits)
 
@@ -181,8 +190,10 @@ def decode(data: bytes, filename: str | None = None, limits: Limits | None = Non
     mime = _check(data, filename, limits)
     digest = hashlib.sha256(data).hexdigest()
     if mime in VIDEO_MIMES:
-        _probe_video(data, mime, limits)  # refuses an over-budget plan before decoding
-        return _decode_video(data, mime, digest, limits)
+        from .video.upload import decode_video_upload, probe_video_upload
+
+        probe_video_upload(data, mime, limits)  # refuses an over-budget plan before decoding
+        return decode_video_upload(data, mime, digest, limits)
     return _decode_image(data, mime, digest, limits)
 
 
@@ -200,7 +211,7 @@ def _check(data: bytes, filename: str | None, limits: Limits) -> str:
     return mime
 
 
-def _within_budget(result: Probe, limits: Limits) -> Probe:
+def within_budget(result: Probe, limits: Limits) -> Probe:
     if result.cost > limits.max_cost:
         raise MediaOverBudget(
             f"decoding this {result.kind} would cost about {result.cost:,.0f} megapixels, "
@@ -311,7 +322,7 @@ def probe_image_size(mime: str, width: int, height: int, limits: Limits | None =
     result = Probe(
         mime, "image", width, height, 1, None, 1, cost, cost >= limits.heavy_cost, factor
     )
-    return _within_budget(result, limits)
+    return within_budget(result, limits)
 
 
 # EXIF orientation -> the transposition that shows the picture upright
@@ -369,61 +380,3 @@ def _pixels(image: Image.Image, factor: int) -> tuple[np.ndarray, int]:
     if orientation in _ORIENT:
         rgb_image = rgb_image.transpose(_ORIENT[orientation])
     return np.ascontiguousarray(np.asarray(rgb_image)), orientation
-
-
-# ---------------------------------------------------------------- videos
-
-
-def _video_limits():
-    from .video import VideoLimits  # PyAV's ~0.1 s import only for videos
-
-    return VideoLimits.from_env()
-
-
-def _probe_video(data: bytes, mime: str, limits: Limits) -> Probe:
-    from .video import plan_video, sequential_frames
-
-    video_limits = _video_limits()
-    header, plan = plan_video(data, video_limits, max_pixels=limits.max_pixels)
-    if plan is not None:
-        frames = plan.frames
-        duration = plan.duration_s
-        extras = sum(1 for v in plan.visits if not v.on_clock and not v.walk)
-        samples = min(video_limits.max_samples, plan.rate.ticks + min(plan.rate.cut_budget, extras))
-    else:  # decoded in sequence: every frame the header promises
-        frames = sequential_frames(header, video_limits)
-        duration = header.duration_s
-        samples = video_limits.max_samples
-    decoded = frames * header.width * header.height / 1e6
-    cost = round(decoded + samples * SAMPLE_COST, 3)
-    result = Probe(
-        mime,
-        "video",
-        header.width,
-        header.height,
-        frames,
-        duration,
-        samples,
-        cost,
-        cost >= limits.heavy_cost,
-    )
-    return _within_budget(result, limits)
-
-
-def _decode_video(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
-    # Sampled frames only (labeler/video.py); sampling and duration limits
-    # come from the AIGC_VIDEO_* environment, the pixel limit from `limits`.
-    from .video import decode_video
-
-    video = decode_video(data, _video_limits(), max_pixels=limits.max_pixels)
-    return Media(
-        data,
-        mime,
-        "video",
-        digest,
-        video.width,
-        video.height,
-        video.frames,
-        video.timestamps,
-        video.key_frames,
-    )

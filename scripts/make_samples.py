@@ -40,7 +40,7 @@ from skimage import data as skdata
 import matching
 import provenance
 import watermark
-from labeler.watermark_keys import load_registry
+from labeler.signals.watermark.keys import load_registry
 from provenance import Ingredient, SignerCredentials, sign
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,11 +19,11 @@ from skimage import data as skdata
 
 import matching
 import watermark
-from labeler import Engine, signal_match
-from labeler.watermark_keys import KeyRegistry, RegisteredKey
+from labeler import Engine
+from labeler.signals.watermark.keys import KeyRegistry, RegisteredKey
 from matching.features import verify
 from service import bank as store
-from service.db import session_scope
+from service.db import bank_source, session_scope
 from service.db.bank import BankEntryRow
 
 KEY = bytes(range(32))  # TEST-ONLY key
@@ -89,7 +89,7 @@ def _png(rgb: np.ndarray) -> bytes:
 
 def _engine() -> Engine:
     registry = KeyRegistry((RegisteredKey("test-partner", "partner", "ai_generated", KEY),))
-    return Engine(bank=signal_match.bank_from_env(), watermark_keys=registry)
+    return Engine(bank=bank_source.from_env(), watermark_keys=registry)
 
 
 def _decide(name_data: tuple[str, bytes]) -> dict:
@@ -99,11 +99,11 @@ def _decide(name_data: tuple[str, bytes]) -> dict:
 
 @pytest.fixture
 def banked():
-    signal_match.drop_caches()
+    bank_source.drop_caches()
     store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake", severity="high")
     store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
     yield
-    signal_match.drop_caches()
+    bank_source.drop_caches()
 
 
 def _comparable(decision: dict) -> dict:

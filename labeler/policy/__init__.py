@@ -11,17 +11,16 @@ on load (errors name the line), and deciding is pure and deterministic.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
+from ..signals import BUILTIN_NAMES
 from .errors import PolicyError
 from .loader import PACKAGE_DIR, load_policy, load_policy_text
 from .model import Policy, Rule
 
 DEFAULT_POLICY = PACKAGE_DIR / "default.yaml"
 DEFAULT_CASES = PACKAGE_DIR / "default_cases.yaml"
-POLICY_ENV = "AIGC_POLICY_FILE"
 
 
 @lru_cache(maxsize=1)
@@ -30,21 +29,22 @@ def load_default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY)
 
 
-def policy_from_env() -> Policy:
-    """The file named by AIGC_POLICY_FILE, else the shipped default."""
-    path = os.environ.get(POLICY_ENV, "").strip()
-    return load_policy(Path(path)) if path else load_default_policy()
+def policy_for(path: str | Path | None, signals: tuple | None = None) -> Policy:
+    """The policy file at `path` (an operator's AIGC_POLICY_FILE), else the shipped
+    default, checked against the facts of `signals` (default: the built-in three)."""
+    if signals is None or tuple(s.name for s in signals) == BUILTIN_NAMES:
+        return load_policy(Path(path)) if path else load_default_policy()
+    return load_policy(Path(path) if path else DEFAULT_POLICY, signals=signals)
 
 
 __all__ = [
     "DEFAULT_CASES",
     "DEFAULT_POLICY",
-    "POLICY_ENV",
     "Policy",
     "PolicyError",
     "Rule",
     "load_default_policy",
     "load_policy",
     "load_policy_text",
-    "policy_from_env",
+    "policy_for",
 ]

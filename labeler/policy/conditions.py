@@ -119,97 +119,117 @@ def compile_condition(
     *,
     predicates: Mapping[str, Any],
     thresholds: Mapping[str, float],
+    facts: Mapping[str, Any] = FACTS,
 ) -> Any:
-    def sub(value, at):
-        return compile_condition(doc, value, at, predicates=predicates, thresholds=thresholds)
+    """The condition at `path`, every name checked against `facts`, predicates, thresholds."""
+    return _Compiler(doc, predicates, thresholds, facts).condition(node, path)
 
-    if isinstance(node, str):
-        _check_fact(doc, node, path)
-        return Leaf(node, "truthy")
-    if not isinstance(node, dict) or not node:
-        raise doc.error(
-            path,
-            "a condition is a fact name or a mapping with one of "
-            "all / any / not / predicate / fact",
-        )
-    keys = set(node)
-    for combinator in ("all", "any"):
-        if combinator in node:
-            _only(doc, node, path, {combinator})
-            items = node[combinator]
-            if not isinstance(items, list) or not items:
-                raise doc.error(path + (combinator,), f"'{combinator}' needs a non-empty list")
-            parts = tuple(sub(v, path + (combinator, i)) for i, v in enumerate(items))
-            return All(parts) if combinator == "all" else AnyOf(parts)
-    if "not" in node:
-        _only(doc, node, path, {"not"})
-        return Not(sub(node["not"], path + ("not",)))
-    if "predicate" in node:
-        _only(doc, node, path, {"predicate"})
-        name = node["predicate"]
-        if name not in predicates:
-            known = ", ".join(predicates) or "none defined above this point"
-            raise doc.error(path + ("predicate",), f"unknown predicate {name!r} (known: {known})")
-        return Predicate(name)
-    if "fact" not in node:
-        raise doc.error(
-            path,
-            f"unknown condition key(s) {sorted(keys)}; expected all, any, not, predicate, fact",
-        )
-    fact = node["fact"]
-    _check_fact(doc, fact, path + ("fact",))
-    ops = keys - {"fact"}
-    if not ops:
-        return Leaf(fact, "truthy")
-    if len(ops) > 1 or not ops <= set(LEAF_OPS):
-        raise doc.error(
-            path, f"a fact test takes exactly one of {', '.join(LEAF_OPS)}; got {sorted(ops)}"
-        )
-    op = ops.pop()
-    value = node[op]
-    at = path + (op,)
-    kind = FACTS[fact].kind
-    if op == "is":
-        if value not in (True, False, None):
+
+@dataclass(frozen=True)
+class _Compiler:
+    doc: Document
+    predicates: Mapping[str, Any]
+    thresholds: Mapping[str, float]
+    facts: Mapping[str, Any]
+
+    def condition(self, node: Any, path: Path_) -> Any:
+        doc = self.doc
+        if isinstance(node, str):
+            self.check_fact(node, path)
+            return Leaf(node, "truthy")
+        if not isinstance(node, dict) or not node:
+            raise doc.error(
+                path,
+                "a condition is a fact name or a mapping with one of "
+                "all / any / not / predicate / fact",
+            )
+        for combinator in ("all", "any"):
+            if combinator in node:
+                _only(doc, node, path, {combinator})
+                items = node[combinator]
+                if not isinstance(items, list) or not items:
+                    raise doc.error(path + (combinator,), f"'{combinator}' needs a non-empty list")
+                parts = tuple(
+                    self.condition(v, path + (combinator, i)) for i, v in enumerate(items)
+                )
+                return All(parts) if combinator == "all" else AnyOf(parts)
+        if "not" in node:
+            _only(doc, node, path, {"not"})
+            return Not(self.condition(node["not"], path + ("not",)))
+        if "predicate" in node:
+            _only(doc, node, path, {"predicate"})
+            name = node["predicate"]
+            if name not in self.predicates:
+                known = ", ".join(self.predicates) or "none defined above this point"
+                raise doc.error(
+                    path + ("predicate",), f"unknown predicate {name!r} (known: {known})"
+                )
+            return Predicate(name)
+        if "fact" not in node:
+            raise doc.error(
+                path,
+                f"unknown condition key(s) {sorted(node)}; expected all, any, not, predicate, fact",
+            )
+        return self.leaf(node, path)
+
+    def leaf(self, node: dict, path: Path_) -> Leaf:
+        fact = node["fact"]
+        self.check_fact(fact, path + ("fact",))
+        ops = set(node) - {"fact"}
+        if not ops:
+            return Leaf(fact, "truthy")
+        if len(ops) > 1 or not ops <= set(LEAF_OPS):
+            raise self.doc.error(
+                path, f"a fact test takes exactly one of {', '.join(LEAF_OPS)}; got {sorted(ops)}"
+            )
+        op = ops.pop()
+        value, at = node[op], path + (op,)
+        if op in COMPARISONS:
+            return self.comparison(fact, op, value, at)
+        return Leaf(fact, op, self.operand(fact, op, value, at))
+
+    def operand(self, fact: str, op: str, value: Any, at: Path_) -> Any:
+        """The checked value of a test that is not a comparison."""
+        doc, kind = self.doc, self.facts[fact].kind
+        if op == "is" and value not in (True, False, None):
             raise doc.error(at, "'is' takes true, false or null")
-        return Leaf(fact, op, value)
-    if op == "equals":
-        if isinstance(value, (dict, list)):
+        if op == "equals" and isinstance(value, (dict, list)):
             raise doc.error(at, "'equals' takes one plain value; use 'in' for a list")
-        return Leaf(fact, op, value)
-    if op == "in":
-        if not isinstance(value, list) or not value:
-            raise doc.error(at, "'in' takes a non-empty list of values")
-        if kind == LIST:
-            raise doc.error(at, f"{fact} is a list; use 'contains' to test a member")
-        return Leaf(fact, op, tuple(value))
-    if op == "nonempty":
-        if not isinstance(value, bool):
+        if op == "in":
+            if not isinstance(value, list) or not value:
+                raise doc.error(at, "'in' takes a non-empty list of values")
+            if kind == LIST:
+                raise doc.error(at, f"{fact} is a list; use 'contains' to test a member")
+            return tuple(value)
+        if op == "nonempty" and not isinstance(value, bool):
             raise doc.error(at, "'nonempty' takes true or false")
-        return Leaf(fact, op, value)
-    if op == "contains":
-        if kind != LIST:
+        if op == "contains" and kind != LIST:
             raise doc.error(at, f"'contains' needs a list fact; {fact} is {kind}")
-        return Leaf(fact, op, value)
-    # comparisons
-    if kind != NUMBER:
-        raise doc.error(at, f"'{op}' needs a number fact; {fact} is {kind}")
-    if isinstance(value, dict):
-        if set(value) != {"threshold"}:
+        return value
+
+    def comparison(self, fact: str, op: str, value: Any, at: Path_) -> Leaf:
+        doc, kind = self.doc, self.facts[fact].kind
+        if kind != NUMBER:
+            raise doc.error(at, f"'{op}' needs a number fact; {fact} is {kind}")
+        if isinstance(value, dict):
+            if set(value) != {"threshold"}:
+                raise doc.error(at, f"'{op}' takes a number or {{threshold: NAME}}")
+            name = value["threshold"]
+            if name not in self.thresholds:
+                known = ", ".join(self.thresholds) or "none"
+                raise doc.error(at + ("threshold",), f"unknown threshold {name!r} (known: {known})")
+            return Leaf(fact, op, None, threshold=name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise doc.error(at, f"'{op}' takes a number or {{threshold: NAME}}")
-        name = value["threshold"]
-        if name not in thresholds:
-            known = ", ".join(thresholds) or "none"
-            raise doc.error(at + ("threshold",), f"unknown threshold {name!r} (known: {known})")
-        return Leaf(fact, op, None, threshold=name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise doc.error(at, f"'{op}' takes a number or {{threshold: NAME}}")
-    return Leaf(fact, op, value)
+        return Leaf(fact, op, value)
+
+    def check_fact(self, name: Any, path: Path_) -> None:
+        check_fact(self.doc, name, path, self.facts)
 
 
-def _check_fact(doc: Document, name: Any, path: Path_) -> None:
-    if not isinstance(name, str) or name not in FACTS:
-        close = [f for f in FACTS if isinstance(name, str) and name.split(".")[0] in f]
+def check_fact(doc: Document, name: Any, path: Path_, facts: Mapping[str, Any]) -> None:
+    if not isinstance(name, str) or name not in facts:
+        close = [f for f in facts if isinstance(name, str) and name.split(".")[0] in f]
         hint = f" (did you mean one of: {', '.join(close[:6])}?)" if close else ""
         raise doc.error(path, f"unknown fact {name!r}{hint}")
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..decision import ACTIONS, DISTRIBUTIONS, LABEL_SOURCES, LABELS
+from ..decision import ACTIONS, DISTRIBUTIONS, LABELS
+from ..signals import BUILTIN_SIGNALS, Signal
 from . import terms
 from .conditions import compile_condition
 from .errors import PolicyError
-from .facts import FACTS, LIST
+from .facts import LIST, Fact, fact_table
 from .model import _PLACEHOLDER, INHERIT, Policy, Rule, Template
 from .yamlfile import Document, Path_, parse_document
 
@@ -41,97 +43,89 @@ THEN_KEYS = {"action", "label", "label_source", "distribution", "counts_towards_
 REASON_KEYS = {"code", "message", "evidence"}
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | Path, signals: tuple[Signal, ...] = BUILTIN_SIGNALS) -> Policy:
+    """A policy file, checked against the facts `signals` offer (and the context's)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise PolicyError(f"cannot read policy: {exc.strerror or exc}", source=str(path)) from exc
-    return load_policy_text(raw, source=str(path), base_dir=path.resolve().parent)
+    return load_policy_text(raw, source=str(path), base_dir=path.resolve().parent, signals=signals)
 
 
 def load_policy_text(
-    raw: bytes | str, *, source: str = "<policy>", base_dir: Path | None = None
+    raw: bytes | str,
+    *,
+    source: str = "<policy>",
+    base_dir: Path | None = None,
+    signals: tuple[Signal, ...] = BUILTIN_SIGNALS,
 ) -> Policy:
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     doc = parse_document(raw, source)
-    return build_policy(doc, base_dir=base_dir, digest=hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw).hexdigest()
+    return build_policy(doc, base_dir=base_dir, digest=digest, signals=signals)
 
 
-def build_policy(doc: Document, *, base_dir: Path | None, digest: str = "") -> Policy:
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The names a policy may use besides its own: facts and where a label may come from."""
+
+    facts: dict[str, Fact]
+    label_sources: tuple[str, ...]
+
+
+def build_policy(
+    doc: Document,
+    *,
+    base_dir: Path | None,
+    digest: str = "",
+    signals: tuple[Signal, ...] = BUILTIN_SIGNALS,
+) -> Policy:
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error((), "a policy file is a mapping with 'version' and 'rules'")
     _keys(doc, data, (), set(TOP_KEYS), required={"version", "rules"})
+    words = _Vocabulary(fact_table(signals), (*(s.name for s in signals), "creator"))
 
     version = data["version"]
     if not isinstance(version, str) or not version.strip():
         raise doc.error(
             ("version",), 'version must be text; quote it ("2.10" would otherwise read as 2.1)'
         )
-
-    thresholds = _mapping(doc, data, "thresholds")
-    for name, value in thresholds.items():
-        _name(doc, name, ("thresholds", name), "threshold")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise doc.error(("thresholds", name), "a threshold is a number >= 0")
-
+    thresholds = _thresholds(doc, data)
     bank = _mapping(doc, data, "bank_categories")
     for category, action in bank.items():
         _choice(doc, action, ("bank_categories", category), ACTIONS, "action")
     unknown_action = data.get("unknown_bank_category")
     if unknown_action is not None:
         _choice(doc, unknown_action, ("unknown_bank_category",), ACTIONS, "action")
-
     topics = tuple(
         _topic(doc, name, spec, base_dir) for name, spec in _mapping(doc, data, "topics").items()
     )
-
     predicates: dict[str, Any] = {}
     for name, node in _mapping(doc, data, "predicates").items():
         _name(doc, name, ("predicates", name), "predicate")
         # only predicates defined above are visible: no cycles by construction
         predicates[name] = compile_condition(
-            doc, node, ("predicates", name), predicates=dict(predicates), thresholds=thresholds
+            doc,
+            node,
+            ("predicates", name),
+            predicates=dict(predicates),
+            thresholds=thresholds,
+            facts=words.facts,
         )
-
-    rules_node = data["rules"]
-    if not isinstance(rules_node, list) or not rules_node:
-        raise doc.error(("rules",), "rules must be a non-empty list")
-    rules = []
-    seen: dict[str, int] = {}
-    for index, node in enumerate(rules_node):
-        rule = _rule(doc, node, index, predicates, thresholds)
-        if rule.id in seen:
-            raise doc.error(
-                ("rules", index, "id"),
-                f"duplicate rule id {rule.id!r} (first at line {seen[rule.id]})",
-            )
-        seen[rule.id] = doc.line(("rules", index, "id")) or 0
-        rules.append(rule)
-
-    default = data.get("default_reason") or {}
-    if not isinstance(default, dict):
-        raise doc.error(("default_reason",), "default_reason is a mapping with code and message")
-    _keys(doc, default, ("default_reason",), {"code", "message"})
-    default_code = default.get("code", "no_signal")
-    if not isinstance(default_code, str) or not _CODE_TEXT.match(default_code):
-        raise doc.error(("default_reason", "code"), "a reason code is made of a-z, 0-9, _ and .")
-    default_message = default.get("message", "No AI signal was found.")
-    if not isinstance(default_message, str):
-        raise doc.error(("default_reason", "message"), "message must be text")
-
+    rules = _rules(doc, data, predicates, thresholds, words)
+    default_code, default_message = _default_reason(doc, data)
     default_label = data.get("default_label", "ai_generated")
     _choice(doc, default_label, ("default_label",), LABELS, "label")
-
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise doc.error(("description",), "description must be text")
 
     return Policy(
         version=version.strip(),
-        rules=tuple(rules),
+        rules=rules,
         predicates=predicates,
         thresholds=dict(thresholds),
         bank_categories=dict(bank),
@@ -143,23 +137,67 @@ def build_policy(doc: Document, *, base_dir: Path | None, digest: str = "") -> P
         description=description.strip(),
         source=doc.source,
         digest=digest,
+        fact_table=words.facts,
+        value_types={s.name: s.value_type for s in signals},
     )
 
 
-def _rule(doc: Document, node: Any, index: int, predicates, thresholds) -> Rule:
+def _thresholds(doc: Document, data: dict) -> dict:
+    thresholds = _mapping(doc, data, "thresholds")
+    for name, value in thresholds.items():
+        _name(doc, name, ("thresholds", name), "threshold")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise doc.error(("thresholds", name), "a threshold is a number >= 0")
+    return thresholds
+
+
+def _rules(doc: Document, data: dict, predicates, thresholds, words: _Vocabulary) -> tuple:
+    rules_node = data["rules"]
+    if not isinstance(rules_node, list) or not rules_node:
+        raise doc.error(("rules",), "rules must be a non-empty list")
+    rules = []
+    seen: dict[str, int] = {}
+    for index, node in enumerate(rules_node):
+        rule = _rule(doc, node, index, predicates, thresholds, words)
+        if rule.id in seen:
+            raise doc.error(
+                ("rules", index, "id"),
+                f"duplicate rule id {rule.id!r} (first at line {seen[rule.id]})",
+            )
+        seen[rule.id] = doc.line(("rules", index, "id")) or 0
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _default_reason(doc: Document, data: dict) -> tuple[str, str]:
+    default = data.get("default_reason") or {}
+    if not isinstance(default, dict):
+        raise doc.error(("default_reason",), "default_reason is a mapping with code and message")
+    _keys(doc, default, ("default_reason",), {"code", "message"})
+    default_code = default.get("code", "no_signal")
+    if not isinstance(default_code, str) or not _CODE_TEXT.match(default_code):
+        raise doc.error(("default_reason", "code"), "a reason code is made of a-z, 0-9, _ and .")
+    default_message = default.get("message", "No AI signal was found.")
+    if not isinstance(default_message, str):
+        raise doc.error(("default_reason", "message"), "message must be text")
+    return default_code, default_message
+
+
+def _rule(doc: Document, node: Any, index: int, predicates, thresholds, words) -> Rule:
     at: Path_ = ("rules", index)
     if not isinstance(node, dict):
         raise doc.error(at, "a rule is a mapping with id, when, then and reason")
     _keys(doc, node, at, RULE_KEYS, required={"id", "when", "then", "reason"})
     rule_id = node["id"]
     _name(doc, rule_id, at + ("id",), "rule id")
+    facts = words.facts
     when = compile_condition(
-        doc, node["when"], at + ("when",), predicates=predicates, thresholds=thresholds
+        doc, node["when"], at + ("when",), predicates=predicates, thresholds=thresholds, facts=facts
     )
 
     for_each = node.get("for_each")
-    if for_each is not None and (for_each not in FACTS or FACTS[for_each].kind != LIST):
-        lists = ", ".join(n for n, f in FACTS.items() if f.kind == LIST)
+    if for_each is not None and (for_each not in facts or facts[for_each].kind != LIST):
+        lists = ", ".join(n for n, f in facts.items() if f.kind == LIST)
         raise doc.error(at + ("for_each",), f"for_each takes a list fact ({lists})")
 
     then = node["then"]
@@ -174,16 +212,7 @@ def _rule(doc: Document, node: Any, index: int, predicates, thresholds) -> Rule:
             raise doc.error(
                 at + ("then", "label"), f"a rule with action {action!r} cannot set a label"
             )
-    source = then.get("label_source", INHERIT if label == INHERIT else None)
-    if source is not None:
-        _choice(doc, source, at + ("then", "label_source"), (*LABEL_SOURCES, INHERIT), "source")
-        if label is None:
-            raise doc.error(at + ("then", "label_source"), "label_source without a label")
-        if (source == INHERIT) != (label == INHERIT):
-            raise doc.error(
-                at + ("then", "label_source"),
-                "label and label_source are inherited together or not at all",
-            )
+    source = _label_source(doc, then, label, at + ("then", "label_source"), words)
     distribution = then.get("distribution", "normal")
     _choice(doc, distribution, at + ("then", "distribution"), DISTRIBUTIONS, "distribution")
     counts = then.get("counts_towards_history", False)
@@ -195,13 +224,14 @@ def _rule(doc: Document, node: Any, index: int, predicates, thresholds) -> Rule:
         raise doc.error(at + ("reason",), "reason is a mapping with code and message")
     _keys(doc, reason, at + ("reason",), REASON_KEYS, required={"code", "message"})
     local = {f"thresholds.{k}" for k in thresholds} | ({"item"} if for_each else set())
+    local |= set(facts)
     code = _template(doc, reason["code"], at + ("reason", "code"), local, as_code=True)
     message = _template(doc, reason["message"], at + ("reason", "message"), local)
     evidence = reason.get("evidence") or []
     if not isinstance(evidence, list):
         raise doc.error(at + ("reason", "evidence"), "evidence is a list of fact names")
     for i, name in enumerate(evidence):
-        if name not in FACTS:
+        if name not in facts:
             raise doc.error(at + ("reason", "evidence", i), f"unknown fact {name!r}")
 
     description = node.get("description")
@@ -224,12 +254,25 @@ def _rule(doc: Document, node: Any, index: int, predicates, thresholds) -> Rule:
     )
 
 
-def _template(doc: Document, text: Any, at: Path_, local: set[str], *, as_code=False) -> Template:
+def _label_source(doc: Document, then: dict, label, at: Path_, words: _Vocabulary):
+    """Where the rule's label comes from: a signal's name, creator, or inherit with the label."""
+    source = then.get("label_source", INHERIT if label == INHERIT else None)
+    if source is not None:
+        _choice(doc, source, at, (*words.label_sources, INHERIT), "source")
+        if label is None:
+            raise doc.error(at, "label_source without a label")
+        if (source == INHERIT) != (label == INHERIT):
+            raise doc.error(at, "label and label_source are inherited together or not at all")
+    return source
+
+
+def _template(doc: Document, text: Any, at: Path_, known: set[str], *, as_code=False) -> Template:
+    """`known`: the facts and the rule's local names (item, thresholds.NAME)."""
     if not isinstance(text, str) or not text.strip():
         raise doc.error(at, "must be non-empty text")
     names = tuple(_PLACEHOLDER.findall(text))
     for name in names:
-        if name not in FACTS and name not in local:
+        if name not in known:
             raise doc.error(at, f"unknown placeholder {{{name}}}")
     rest = _PLACEHOLDER.sub("", text)
     if "{" in rest or "}" in rest:

@@ -23,7 +23,7 @@ from ..signals import Signals
 from . import terms
 from .conditions import Env
 from .errors import PolicyError
-from .facts import gather_facts, make_inputs
+from .facts import FACTS, Fact, Facts, make_inputs
 
 INHERIT = "inherit"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -109,6 +109,10 @@ class Policy:
     source: str = "<memory>"
     # sha256 of the policy file, so an audit can tell two edits of one version apart
     digest: str = ""
+    # the facts it was checked against (labeler.policy.facts.fact_table of the
+    # engine's signals) and those signals' value types, by name
+    fact_table: dict[str, Fact] = field(default_factory=lambda: FACTS, repr=False)
+    value_types: dict[str, type] | None = field(default=None, repr=False)
 
     def decide(
         self,
@@ -128,7 +132,7 @@ class Policy:
         return self._compose(fired, signals, media)
 
     def facts(self, signals: Signals, context: UploadContext) -> dict[str, Any]:
-        match = signals.match
+        match = signals.get("match")
         category_action = None
         if match is not None and match.matched:
             category_action = self.bank_categories.get(
@@ -141,7 +145,8 @@ class Policy:
             )
 
         extra = {"match.category_action": category_action}
-        return gather_facts(make_inputs(signals, context, extra, find_topics))
+        inputs = make_inputs(signals, context, extra, find_topics, self.value_types)
+        return Facts(inputs, self.fact_table)
 
     def fire(self, facts: dict[str, Any]) -> list[Fired]:
         env = Env(facts, self.thresholds, self.predicates)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from labeler import Engine
 from labeler.media import Limits
+from service.db import bank_source
 from service.db.migrations import ensure_schema
 from service.settings import Settings
 
@@ -69,12 +70,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         ensure_schema(app.state.db_url)
-        built = engine or Engine.from_env()
-        if engine is None and bank_routes is not None:
-            # the app's database may differ from AIGC_DATABASE_URL (a caller's settings win)
-            built.bank = bank_routes.bank_store.index_cache(app.state.db_url)
+        built = engine
+        if built is None:
+            # the app's database may differ from AIGC_DATABASE_URL (settings win)
+            source = (
+                bank_source.DatabaseBankSource(app.state.db_url)
+                if bank_routes is not None
+                else bank_source.from_env()
+            )
+            built = Engine.from_env(bank=source)
         # the service's pixel limit wins; bytes were already bounded on the way in
-        built.limits = Limits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+        built.limits = Limits(
+            max_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_pixels,
+            video=built.limits.video,
+        )
         app.state.engine = built
         watermark_routes = _optional_module("service.app.routes.watermark")
         app.state.platform_key = (

@@ -6,11 +6,14 @@ The steps of one scan, and where each runs:
    cost from the header (`labeler.probe`), which refuses what is over the
    budget and sorts the rest into the cheap or the heavy lane
    (`scheduler.py`) before any pixel is decoded;
-2. observe (an analysis process, `isolation.py`): decoding, C2PA, watermark
-   and hashing, the native-code work on the uploader's bytes, under a
-   wall-clock, CPU and memory budget;
-3. complete and decide (this worker, a thread): the bank lookup where the
+2. observe (an analysis process, `isolation.py`): `Engine.observe_upload`,
+   decoding, C2PA, watermark and hashing, the native-code work on the
+   uploader's bytes, under a wall-clock, CPU and memory budget;
+3. finish (this worker, a thread): `Engine.finish`, the bank lookup where the
    bank index lives, once per worker, then the policy.
+
+The order of the steps is the engine's (labeler/engine.py); this module only
+puts a process boundary and a fair queue between them.
 
 The event loop itself only waits, so health checks and small requests stay
 fast while scans run.
@@ -24,7 +27,7 @@ import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -32,7 +35,7 @@ import numpy as np
 
 from labeler import Decision, Engine, UploadContext
 from labeler.engine import Observation
-from labeler.media import VIDEO_MIMES, decode, probe_image_size, sniff_mime
+from labeler.media import VIDEO_MIMES, probe_image_size, sniff_mime
 
 from . import isolation
 from .header import LongHeaders, header_size
@@ -55,9 +58,12 @@ class Analysis:
 class Observed:
     """What an analysis process sends back: no pixels, only what the decision needs."""
 
-    media: dict[str, Any]
     observation: Observation
     perceptual_hash: str | None
+
+    @property
+    def media(self) -> dict[str, Any]:
+        return self.observation.media
 
 
 def perceptual_hash(rgb: np.ndarray) -> str | None:
@@ -72,18 +78,16 @@ def perceptual_hash(rgb: np.ndarray) -> str | None:
         return None
 
 
-def observe_upload(data: bytes, filename: str | None, shape) -> Observed:
+def observe_upload(data: bytes, filename: str | None, shapes: dict[str, Any]) -> Observed:
     """Step 2, in an analysis process: decode once and observe every signal."""
     engine: Engine = isolation.context_value("engine")
-    media = decode(data, filename, engine.limits)
-    seen = engine.observe(media, shape)
+    media, seen = engine.observe_upload(data, filename, shapes)
     # the match query already holds the first frame's plain PDQ when the bank
     # is not empty (same reduction): reuse it instead of hashing twice
-    query = seen.match_query
-    phash = query.hashes.pdq_hex if query is not None and query.hashes is not None else None
+    phash = getattr(seen.values.get("match"), "pdq_hex", None)
     if phash is None and media.frames:
         phash = perceptual_hash(media.frames[0])
-    return Observed(media.summary(), seen, phash)
+    return Observed(seen, phash)
 
 
 def lane_of(data: bytes, filename: str | None, limits) -> tuple[str, bool]:
@@ -173,7 +177,7 @@ class Runner:
             config.processes, config.heavy_slots, config.max_waiting, config.per_key
         )
         # the bank stays here: analysis processes get the rest of the engine
-        values = {"engine": replace(engine, bank=None)}
+        values = {"engine": engine.for_analysis()}
         self.processes = [
             isolation.AnalysisProcess(values, config.budget) for _ in range(config.processes)
         ]
@@ -207,16 +211,15 @@ class Runner:
         self, data: bytes, filename: str | None, context: UploadContext, key: str = "-"
     ) -> Analysis:
         start = time.perf_counter()
-        heavy, shape = await anyio.to_thread.run_sync(self._prepare, data, filename)
-        observed = await self.call(observe_upload, data, filename, shape, key=key, heavy=heavy)
-        signals = await anyio.to_thread.run_sync(self.engine.complete, observed.observation)
-        decision = self.engine.policy.decide(signals, context, media=observed.media)
+        heavy, shapes = await anyio.to_thread.run_sync(self._prepare, data, filename)
+        observed = await self.call(observe_upload, data, filename, shapes, key=key, heavy=heavy)
+        done = await anyio.to_thread.run_sync(self.engine.finish, observed.observation, context)
         elapsed = (time.perf_counter() - start) * 1000
-        return Analysis(decision, observed.media, observed.perceptual_hash, elapsed)
+        return Analysis(done.decision, observed.media, observed.perceptual_hash, elapsed)
 
     def _prepare(self, data: bytes, filename: str | None):
         kind, heavy = lane_of(data, filename, self.engine.limits)
-        return heavy, self.engine.bank_shape(kind)
+        return heavy, self.engine.shapes(kind)
 
     async def call(self, fn, *args, key: str = "-", heavy: bool = False):
         """Run the picklable `fn(*args)` in an analysis process under the budget."""

@@ -17,7 +17,7 @@ their own, one job at a time each:
 Children are forked from a forkserver that imported the heavy libraries once
 (fast to replace, the libraries' pages shared). They never see the bank: the
 bank index lives in the service worker, which does the lookup
-(`Engine.complete`), so memory does not grow with the number of processes.
+(`Engine.finish`), so memory does not grow with the number of processes.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """The in-memory index every worker matches against, and lookups in it.
 
-The index itself (`bank_version`, `load_bank`, `BankIndexCache`) lives with
-the labeler, which matches every upload against it; this is the one place
-the bank package takes those names from.
+The index itself (`bank_version`, `load_bank`, `BankIndexCache`) is the
+service's bank source (service/db/bank_source.py), which the labeler's match
+signal reads through its `BankSource` interface; this is the one place the
+bank package takes those names from.
 """
 
 from __future__ import annotations
 
 import matching
-from labeler.signal_match import (
+
+from ..db.bank_source import (
     BankIndexCache,
     bank_version,
     drop_caches,
@@ -16,13 +18,12 @@ from labeler.signal_match import (
     mark_stale,
     shared_cache,
 )
-
 from ..db.base import database_url
 from .errors import InvalidEntry
 
 
 def index_cache(url: str | None = None) -> BankIndexCache:
-    """This process's cache for a database, the same one the labeler's engine uses."""
+    """This process's cache for a database, the same one the engine's bank source reads."""
     return shared_cache(url or database_url())
 
 

@@ -31,7 +31,7 @@ def hash_media(
     if media.kind == "video":
         # its clearest frame, so that a still taken from the video matches too
         # (imported here: labeler's video matching loads only when a video comes)
-        from labeler.video_match import clearest_frame
+        from labeler.signals.match.video import clearest_frame
 
         still = clearest_frame(media.frames)
     try:
@@ -54,7 +54,7 @@ def video_row(data: bytes) -> BankVideoRow | None:
     """
     if sniff_mime(data) not in VIDEO_MIMES:
         return None
-    from labeler.video_match import reference_fingerprint
+    from labeler.signals.match.video import reference_fingerprint
 
     try:
         fp = reference_fingerprint(data)

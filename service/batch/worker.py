@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from labeler import Decision, Engine, LabelerError, UploadContext
-from labeler.media import decode
+from service.db import bank_source
 
 THUMB_PX = 160
 _engine: Engine | None = None
@@ -29,7 +29,7 @@ def engine() -> Engine:
         # one process per core already: OpenCV's own thread pool would only
         # oversubscribe the cores the other workers are using
         cv2.setNumThreads(1)
-        _engine = Engine.from_env()
+        _engine = Engine.from_env(bank=bank_source.from_env())
     return _engine
 
 
@@ -100,18 +100,16 @@ def process_file(key: str, path: str, thumbnails: bool = True) -> dict[str, Any]
     except OSError as exc:
         return _timed(error_row(key, "unreadable", exc.strerror or str(exc)), started)
     try:
-        # Engine.analyze's three steps, keeping the decoded frames for the
-        # thumbnail: decoding a second time would cost a tenth of the file's time
-        media = decode(data, os.path.basename(path), eng.limits)
-        signals = eng.gather(media)
-        decision = eng.policy.decide(signals, UploadContext(), media=media.summary())
+        # the analysis keeps the decoded frames for the thumbnail: decoding a
+        # second time would cost a tenth of the file's time
+        analysis = eng.run(data, os.path.basename(path), UploadContext())
     except LabelerError as exc:
         return _timed(error_row(key, error_code(exc), str(exc)), started)
     except Exception as exc:  # a bug on one file must not stop a run of millions
         return _timed(error_row(key, "internal_error", f"{type(exc).__name__}: {exc}"), started)
-    row = {"path": key, **decision_fields(decision)}
-    if thumbnails and media.frames:
-        row["thumbnail"] = thumbnail(media.frames[0])
+    row = {"path": key, **decision_fields(analysis.decision)}
+    if thumbnails and analysis.media.frames:
+        row["thumbnail"] = thumbnail(analysis.media.frames[0])
     return _timed(row, started)
 
 

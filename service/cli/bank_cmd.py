@@ -22,8 +22,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from labeler.signal_match import shared_cache
-
 from .. import bank as store
 from . import app
 
@@ -214,7 +212,7 @@ def lookup(
                 _err.print(f"[red]{file}[/]: {exc.strerror or exc}")
                 raise typer.Exit(1) from None
             hashes, _ = store.hash_media(data, file.name, mirrored_features=True)
-            result = shared_cache().current().lookup(hashes)
+            result = store.index_cache().current().lookup(hashes)
             matches, near = list(result.matches), result.near
     except store.InvalidMedia as exc:
         _err.print(f"[red]{file}[/]: {exc}")

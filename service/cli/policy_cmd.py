@@ -28,8 +28,8 @@ from labeler.policy import (
     load_policy,
 )
 from labeler.policy.cases import load_cases, run_cases
-from labeler.policy.facts import FACTS
-from labeler.signals import Signals
+from labeler.policy.facts import fact_table
+from labeler.signals import BUILTIN_SIGNALS, Signal, Signals
 
 from . import app
 
@@ -178,9 +178,15 @@ def validate_cmd(path: Path = typer.Argument(..., help="Policy file to check."))
     typer.echo(f"    sha256      {policy.digest}")
 
 
+def fact_lines(signals: tuple[Signal, ...] = BUILTIN_SIGNALS) -> list[str]:
+    """One line per fact a policy over `signals` can use: name, kind, description."""
+    table = fact_table(signals)
+    width = max(len(name) for name in table)
+    return [f"{name:<{width}}  {fact.kind:<6}  {fact.doc}" for name, fact in table.items()]
+
+
 @policy_app.command("facts")
 def facts_cmd() -> None:
     """List the facts a policy's conditions and messages can use."""
-    width = max(len(name) for name in FACTS)
-    for name, fact in FACTS.items():
-        typer.echo(f"{name:<{width}}  {fact.kind:<6}  {fact.doc}")
+    for line in fact_lines():
+        typer.echo(line)

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from labeler import Decision, Engine, LabelerError, default_engine
+from labeler import Decision, Engine, LabelerError
+from service.db import bank_source
 
 from . import app
 
@@ -46,7 +47,7 @@ def scan_file(path: Path, engine: Engine) -> dict:
 def engine_or_exit() -> Engine:
     """The configured engine; a broken configuration is a usage error (exit 2), not a crash."""
     try:
-        return default_engine()
+        return Engine.from_env(bank=bank_source.from_env())
     except Exception as exc:  # trust anchors, key registry, policy file, database URL
         Console(stderr=True).print(f"[red]configuration error:[/] {type(exc).__name__}: {exc}")
         raise typer.Exit(2) from exc

@@ -25,7 +25,7 @@ from PIL import Image
 import watermark
 from labeler.errors import LabelerError
 from labeler.media import decode
-from labeler.watermark_keys import WatermarkKeyError, read_key_file
+from labeler.signals.watermark.keys import WatermarkKeyError, read_key_file
 from service.settings import env_name
 
 from . import app, load_settings
@@ -75,7 +75,7 @@ VIDEO_CRF = 18  # visually lossless for H.264; re-shares at CRF 28-32 keep the m
 
 def _embed_video(src: Path, dst: Path, payload: bytes, key: bytes) -> None:
     from labeler.media import VIDEO_MIMES, sniff_mime
-    from labeler.video import reencode
+    from service.media_encode import reencode
 
     try:
         data = src.read_bytes()
@@ -96,7 +96,7 @@ def _embed_video(src: Path, dst: Path, payload: bytes, key: bytes) -> None:
 def _detect_media(path: Path, key: bytes, thorough: bool = False):
     media = decode(path.read_bytes(), path.name)
     if media.kind == "video":
-        from labeler.video_watermark import detect_video
+        from labeler.signals.watermark.video import detect_video
 
         return detect_video(media.frames, key, media.key_frames, thorough=thorough)
     return watermark.detect(media.frames[0], key, thorough=thorough)

@@ -11,11 +11,12 @@ from PIL import Image
 from skimage import data as skdata
 
 import watermark
-from labeler import Engine, signal_match
+from labeler import Engine
 from labeler.media import decode
 from labeler.signals import MatchSignal, WatermarkSignal
-from labeler.watermark_keys import KeyRegistry, RegisteredKey
+from labeler.signals.watermark.keys import KeyRegistry, RegisteredKey
 from service import bank as store
+from service.db import bank_source
 
 TEST_KEY = bytes(range(7, 39))  # a test key, named as such
 PAYLOAD = bytes.fromhex("00c0ffee00004000")
@@ -36,9 +37,9 @@ def _photo(name: str, width: int, height: int) -> np.ndarray:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    signal_match.drop_caches()
+    bank_source.drop_caches()
     yield
-    signal_match.drop_caches()
+    bank_source.drop_caches()
 
 
 def test_watermark_reads_on_a_4000_px_upload_decoded_at_half_scale():
@@ -56,7 +57,7 @@ def test_banked_media_matches_across_reduced_and_full_size_decodes():
     # an entry banked from a small copy is found in a large upload, and the reverse
     store.add_entry(_jpeg(_photo("astronaut", 1024, 768), 92), category="misleading_deepfake")
     store.add_entry(_jpeg(_photo("coffee", 6000, 4000), 92), category="known_aigc")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     large = engine.analyze(_jpeg(_photo("astronaut", 4096, 3072), 85), "large.jpg")
     match = MatchSignal.from_dict(large.signals["match"])
     assert match.matched and match.category == "misleading_deepfake" and match.distance <= 12

@@ -12,8 +12,9 @@ from PIL import Image
 from skimage import data as skdata
 
 import watermark
-from labeler import Engine, WatermarkSignal, analyze, reset_default_engine, signal_watermark
-from labeler.watermark_keys import WatermarkKeyError, load_registry, read_key_file
+from labeler import Engine, WatermarkSignal, analyze, reset_default_engine
+from labeler.config import EngineConfig
+from labeler.signals.watermark.keys import WatermarkKeyError, load_registry, read_key_file
 
 # test keys, named as such: never used outside tests
 GEN_TEST_KEY = bytes(range(32))
@@ -92,7 +93,7 @@ def test_bad_registries_are_typed_errors(tmp_path, body, message):
 
 def test_no_registry_means_no_signal(monkeypatch, photo):
     monkeypatch.delenv("AIGC_WATERMARK_KEYS", raising=False)
-    assert signal_watermark.registry_from_env() is None
+    assert EngineConfig.from_env().watermark_keys is None
     decision = Engine().analyze(_jpeg(photo), "a.jpg")
     assert decision.signals["watermark"] is None
 
@@ -167,10 +168,10 @@ def test_thorough_engine_reaches_rotated_texture(registry_file, remove_sync_line
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("0", False), ("", False)])
 def test_thorough_from_env(monkeypatch, value, expected):
     monkeypatch.setenv("AIGC_WATERMARK_THOROUGH", value)
-    assert signal_watermark.thorough_from_env() is expected
+    assert EngineConfig.from_env().watermark_thorough is expected
 
 
 def test_thorough_from_env_rejects_nonsense(monkeypatch):
     monkeypatch.setenv("AIGC_WATERMARK_THOROUGH", "maybe")
     with pytest.raises(WatermarkKeyError, match="AIGC_WATERMARK_THOROUGH"):
-        signal_watermark.thorough_from_env()
+        EngineConfig.from_env()

@@ -1,4 +1,4 @@
-"""labeler.signal_credentials: the report boiled down for the policy, errors kept per file."""
+"""labeler.signals.credentials: the report boiled down for the policy, errors kept per file."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import time
 import pytest
 
 import provenance
-from labeler import Engine, LabelerError, analyze, signal_credentials
+from labeler import Engine, LabelerError, analyze
 from labeler.media import decode
+from labeler.signals import credentials as signal_credentials
 from provenance import sign
 
 
@@ -29,7 +30,7 @@ def test_settings_come_from_the_environment_and_fail_fast(monkeypatch, tmp_path)
 
 def test_trusted_generated_asset(fixtures_dir, engine):
     media = decode((fixtures_dir / "ocsp.jpg").read_bytes(), "ocsp.jpg")
-    signal = signal_credentials.gather(media, engine)
+    signal = engine.signal("credentials").gather(media)
     assert signal.present and signal.state == "valid"
     assert signal.ai_class == "ai_edited"
     assert signal.signer == "Adobe C2PA (issued by Adobe Inc.)"
@@ -42,7 +43,7 @@ def test_trusted_generated_asset(fixtures_dir, engine):
 )
 def test_malformed_manifest_is_a_signal_error_not_a_failed_scan(fixtures_dir, engine, name, words):
     data = (fixtures_dir / name).read_bytes()
-    signal = signal_credentials.gather(decode(data, name), engine)
+    signal = engine.signal("credentials").gather(decode(data, name))
     assert signal.present is False
     assert signal.error.startswith("malformed_asset: ") and words in signal.error
     decision = analyze(data, name, engine=engine)  # the scan goes on: pixels are fine
@@ -52,7 +53,7 @@ def test_malformed_manifest_is_a_signal_error_not_a_failed_scan(fixtures_dir, en
 
 def test_remote_manifest_is_flagged(fixtures_dir, engine):
     media = decode((fixtures_dir / "cloud.jpg").read_bytes(), "cloud.jpg")
-    signal = signal_credentials.gather(media, engine)
+    signal = engine.signal("credentials").gather(media)
     assert signal.remote_manifest and not signal.present
     assert signal.failure_codes == ("remote_manifest_not_fetched",)
 
@@ -68,7 +69,7 @@ def test_analyze_labels_generated_media(photo_jpeg, signer):
 
 def test_failed_ingredients_reach_the_signal(fixtures_dir, engine):
     media = decode((fixtures_dir / "CIE-sig-CA.jpg").read_bytes(), "CIE-sig-CA.jpg")
-    signal = signal_credentials.gather(media, engine)
+    signal = engine.signal("credentials").gather(media)
     assert signal.state == "trusted"
     assert signal.ingredient_failures == ("E-sig-CA.jpg: claimSignature.mismatch",)
 

@@ -47,7 +47,7 @@ def _save(rgb: np.ndarray, fmt: str, **options) -> bytes:
 
 
 def _mp4() -> bytes:
-    from labeler.video import encode_frames
+    from service.media_encode import encode_frames
 
     rgb = _rgb("astronaut", (128, 96))
     # a moving picture (two seconds at 12 fps) so the decoder sees P-frames too

@@ -7,7 +7,7 @@ import pytest
 from skimage import data as skdata
 from skimage.transform import resize
 
-from labeler.video import encode_frames
+from service.media_encode import encode_frames
 
 SCENES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 OTHER_SCENES = ("coins", "camera", "moon", "page", "text", "brick")

@@ -10,7 +10,7 @@ import pytest
 
 import labeler
 from labeler import Engine, MediaDecodeError
-from labeler.signal_credentials import settings_from_env
+from labeler.signals.credentials import settings_from_env
 
 
 @pytest.fixture(scope="module")

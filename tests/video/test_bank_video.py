@@ -10,22 +10,19 @@ from typer.testing import CliRunner
 
 import labeler
 from labeler import Engine
-from labeler.signal_match import bank_from_env, drop_caches
-from labeler.video import encode_frames, reencode
-from labeler.video_match import drop_cache
 from service import bank
 from service.cli import app
+from service.db import bank_source
+from service.media_encode import encode_frames, reencode
 
 from .conftest import OTHER_SCENES, SCENES
 
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    drop_caches()
-    drop_cache()
+    bank_source.drop_caches()
     yield
-    drop_caches()
-    drop_cache()
+    bank_source.drop_caches()
     labeler.reset_default_engine()
 
 
@@ -35,7 +32,7 @@ def known_fake(make_clip):
 
 
 def _engine() -> Engine:
-    return Engine(bank=bank_from_env())
+    return Engine(bank=bank_source.from_env())
 
 
 def test_clip_of_a_banked_video_is_matched_with_containment(known_fake):

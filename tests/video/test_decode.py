@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from labeler import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from labeler.config import EngineConfig
 from labeler.media import Limits, decode
-from labeler.video import VideoLimits, decode_video, encode_frames, probe_video
+from labeler.video import VideoLimits, decode_video, probe_video
+from service.media_encode import encode_frames
 
 
 def test_fixture_video_is_sampled_once_per_second(fixtures_dir):
@@ -179,10 +181,11 @@ def test_probe_reads_the_header_only(make_clip):
 
 
 def test_limits_from_environment():
-    limits = VideoLimits.from_env({"AIGC_VIDEO_SAMPLE_FPS": "2", "AIGC_VIDEO_MAX_FRAMES": "30"})
+    config = EngineConfig.from_env({"AIGC_VIDEO_SAMPLE_FPS": "2", "AIGC_VIDEO_MAX_FRAMES": "30"})
+    limits = config.video_limits()
     assert (limits.sample_fps, limits.max_samples) == (2.0, 30)
     with pytest.raises(ValueError, match="AIGC_VIDEO_MAX_SECONDS"):
-        VideoLimits.from_env({"AIGC_VIDEO_MAX_SECONDS": "ten"})
+        EngineConfig.from_env({"AIGC_VIDEO_MAX_SECONDS": "ten"})
     with pytest.raises(ValueError, match="positive"):
         VideoLimits(sample_fps=0)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler.video import VideoLimits, decode_video, reencode
-from labeler.video_match import REFERENCE_LIMITS
+from labeler.signals.match.video import REFERENCE_LIMITS
+from labeler.video import VideoLimits, decode_video
 from matching.video import (
     MatchRule,
     VideoFingerprint,
@@ -15,6 +15,7 @@ from matching.video import (
     compare,
     fingerprint,
 )
+from service.media_encode import reencode
 
 from .conftest import OTHER_SCENES, SCENES
 

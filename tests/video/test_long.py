@@ -9,7 +9,8 @@ import pytest
 
 from labeler import MediaOverBudget, probe
 from labeler.media import Limits, decode
-from labeler.video import VideoLimits, decode_video, encode_frames, plan_video
+from labeler.video import VideoLimits, decode_video, plan_video
+from service.media_encode import encode_frames
 
 FPS = 10
 SIZE = (240, 320)  # rows, columns: small enough to encode ten minutes in seconds

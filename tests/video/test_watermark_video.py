@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 import labeler
 from labeler import Engine
-from labeler.video import probe_video, reencode
-from labeler.watermark_keys import KeyRegistry, RegisteredKey
+from labeler.signals.watermark.keys import KeyRegistry, RegisteredKey
+from labeler.video import probe_video
 from service.cli import app
+from service.media_encode import reencode
 
 from .conftest import SCENES
 

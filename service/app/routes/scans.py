@@ -169,5 +169,6 @@ async def label_check(
         _record, state.db_url, "label-check", upload, result, principal.key_id
     )
     state.metrics.decisions.labels("label-check", result.decision.action).inc()
-    answer = explain(result.decision).to_dict()
+    # a label's source in the words of the engine's own signals
+    answer = explain(result.decision, state.engine.signals).to_dict()
     return {"check_id": check_id, **answer}

@@ -19,7 +19,7 @@ from PIL import Image
 import watermark
 from labeler import LabelerError
 from labeler.media import decode
-from labeler.watermark_keys import WatermarkKeyError, read_key_file
+from labeler.signals.watermark.keys import WatermarkKeyError, read_key_file
 from service.db import session_scope
 from service.db.audit import add_admin_event
 

@@ -1,4 +1,5 @@
-"""The match signal end to end: bank in the database -> labeler.analyze -> MatchSignal."""
+"""The match signal end to end: bank in the database -> service/db/bank_source.py ->
+labeler.analyze -> MatchSignal."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from PIL import Image
 from skimage import data as skdata
 
 import matching
-from labeler import Engine, signal_match
+from labeler import Engine
 from labeler.signals import MatchSignal
+from labeler.signals.match import to_signal
 from service import bank as store
-from service.db.bank import BankEntryRow, BankStateRow
+from service.db import bank_source
+from service.db.bank import BankEntryRow
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
@@ -25,23 +28,14 @@ def _jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    signal_match.drop_caches()
+    bank_source.drop_caches()
     yield
-    signal_match.drop_caches()
-
-
-def test_read_contract_matches_the_service_tables():
-    for reader, writer in (
-        (signal_match.ENTRIES, BankEntryRow),
-        (signal_match.STATE, BankStateRow),
-    ):
-        assert reader.name == writer.__tablename__
-        assert set(reader.c.keys()) <= set(writer.__table__.c.keys())
+    bank_source.drop_caches()
 
 
 def test_no_database_means_an_empty_bank_and_no_file(tmp_path, monkeypatch):
     monkeypatch.setenv("AIGC_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     decision = engine.analyze(_jpeg(skdata.astronaut()), "a.jpg")
     assert MatchSignal.from_dict(decision.signals["match"]) == MatchSignal()
     assert not (tmp_path / "absent.db").exists()
@@ -50,7 +44,7 @@ def test_no_database_means_an_empty_bank_and_no_file(tmp_path, monkeypatch):
 def test_a_reupload_of_a_banked_deepfake_escalates():
     store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake", severity="high")
     store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     reupload = np.ascontiguousarray(skdata.astronaut()[:, ::-1])  # mirrored and re-encoded
     decision = engine.analyze(_jpeg(reupload, 60), "reupload.jpg")
     match = MatchSignal.from_dict(decision.signals["match"])
@@ -64,16 +58,16 @@ def test_a_captioned_crop_is_found_by_the_second_stage():
     store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
     img = skdata.coffee()[30:-30, 40:-40].copy()
     img[: img.shape[0] // 7] = 255  # a caption bar over the top seventh
-    signal = signal_match.gather(_media(img), Engine(bank=signal_match.bank_from_env()))
+    signal = Engine(bank=bank_source.from_env()).signal("match").gather(_media(img))
     assert signal.matched and signal.stage == "local_features" and signal.hash_type == "orb"
     assert signal.category == "known_aigc"
 
 
 def test_unrelated_uploads_do_not_match():
     store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     for img in (skdata.coffee(), skdata.chelsea(), skdata.rocket()):
-        signal = signal_match.gather(_media(img), engine)
+        signal = engine.signal("match").gather(_media(img))
         assert len(signal.query_pdq) == 64  # carried for the audit row
         assert dataclasses.replace(signal, query_pdq=None) == MatchSignal()
 
@@ -81,7 +75,7 @@ def test_unrelated_uploads_do_not_match():
 def test_flat_uploads_are_flagged_low_quality():
     store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake")
     flat = np.full((200, 300, 3), 120, np.uint8)
-    signal = signal_match.gather(_media(flat), Engine(bank=signal_match.bank_from_env()))
+    signal = Engine(bank=bank_source.from_env()).signal("match").gather(_media(flat))
     assert signal.low_quality and not signal.matched
 
 
@@ -93,7 +87,7 @@ def test_near_band_is_reported_as_weak_evidence():
     for i in range(36):
         moved[i // 8] ^= 0x80 >> (i % 8)
     bank.add("e2", pdq=bytes(moved), category="known_aigc")
-    signal = signal_match.to_signal(bank.lookup(hashes))
+    signal = to_signal(bank.lookup(hashes))
     assert not signal.matched and signal.near_match
     assert signal.entry_id == "e2" and signal.distance == 36
 
@@ -108,7 +102,7 @@ def _per_entry_bank(url: str) -> matching.Bank:
     """The reference: every active row through Bank.add, one by one (the old load path)."""
     from sqlalchemy import create_engine, select
 
-    c = signal_match.ENTRIES.c
+    c = bank_source.ENTRIES.c
     bank = matching.Bank()
     with create_engine(url).connect() as conn:
         rows = conn.execute(
@@ -176,7 +170,7 @@ def test_bulk_load_answers_like_adding_entries_one_by_one():
         bump_version(session)
     store.remove_entry(1)  # coffee: its features leave the second stage
 
-    bulk, version = signal_match.load_bank(database_url())
+    bulk, version = bank_source.load_bank(database_url())
     ref = _per_entry_bank(database_url())
     assert version >= 2 and len(bulk) == len(ref) == 1 + 3000 - 273 + 2
     assert bulk.wants_features and "1" not in bulk and "2" in bulk
@@ -199,21 +193,19 @@ def _observe_in_process(monkeypatch, engine, data: bytes, filename: str):
     In the service it runs in an analysis process, which gets its engine (without
     the bank) as a context value, and the bank lookup completes it in the worker.
     """
-    from dataclasses import replace
-
     from service.app import analysis, isolation
 
-    monkeypatch.setitem(isolation._state, "engine", replace(engine, bank=None))
-    shape = engine.bank_shape("image")
-    observed = analysis.observe_upload(data, filename, shape)
-    return observed, engine.complete(observed.observation)
+    monkeypatch.setitem(isolation._state, "engine", engine.for_analysis())
+    shapes = engine.shapes("image")
+    observed = analysis.observe_upload(data, filename, shapes)
+    return observed, engine.finish(observed.observation).signals
 
 
 def test_the_audit_hash_comes_from_the_match_signal_not_a_second_hashing(monkeypatch):
     from service.app import analysis
 
     store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     upload = _jpeg(skdata.astronaut(), 85)
     calls = []
     hash_once = analysis.perceptual_hash
@@ -229,7 +221,7 @@ def test_the_audit_hash_comes_from_the_match_signal_not_a_second_hashing(monkeyp
 def test_with_an_empty_bank_the_audit_still_hashes_the_upload(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AIGC_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
-    engine = Engine(bank=signal_match.bank_from_env())
+    engine = Engine(bank=bank_source.from_env())
     observed, signals = _observe_in_process(monkeypatch, engine, _jpeg(skdata.astronaut()), "a.jpg")
     assert signals.match is None or signals.match.query_pdq is None
     assert len(observed.perceptual_hash) == 64

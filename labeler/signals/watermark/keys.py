@@ -18,14 +18,13 @@ import yaml
 
 import watermark
 
-from .errors import LabelerError
+from ...errors import ConfigError
 
-ENV_REGISTRY = "AIGC_WATERMARK_KEYS"
 MEANINGS = ("ai_generated", "ai_edited", "platform", "other")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
-class WatermarkKeyError(LabelerError):
+class WatermarkKeyError(ConfigError):
     """The registry or a key file is missing, unreadable or malformed."""
 
 
@@ -122,9 +121,3 @@ def load_registry(path: str | os.PathLike) -> KeyRegistry:
     if len(set(ids)) != len(ids):
         raise WatermarkKeyError(f"{path}: key ids must be unique")
     return KeyRegistry(keys)
-
-
-def registry_from_env() -> KeyRegistry | None:
-    """The registry named by AIGC_WATERMARK_KEYS, or None when it is not set."""
-    path = os.environ.get(ENV_REGISTRY)
-    return load_registry(path) if path else None

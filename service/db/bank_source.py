@@ -1,71 +1,39 @@
-"""The match signal: the upload against the bank of known manipulated media.
+"""The bank as the labeler reads it: the service's implementation of `labeler.stores.BankSource`.
 
-The bank lives in the service's database (written by `service/bank.py`,
-tables in `service/db/bank.py`). The labeler sits below the service, so it
-reads those tables through SQLAlchemy Core by name: the columns below are
-the read contract, and tests/labeler/test_signal_match.py checks them
-against the service's ORM models. Each worker keeps one in-memory
-`matching.Bank` and rebuilds it when `bank_state.version` moves, which every
-change to the bank bumps in the same transaction (works across processes
-and machines on PostgreSQL, like HMA's bank checkpoints).
+The labeler declares what the match signal needs (the bank's current image
+and video indexes, and their version); this module reads them from the
+service's own tables (service/db/bank.py, service/db/bank_video.py) through
+the service's engine (service/db/base.py). Each worker keeps one in-memory
+`matching.Bank` per database and rebuilds it when `bank_state.version`
+moves, which every change to the bank bumps in the same transaction (works
+across processes and machines on PostgreSQL, like HMA's bank checkpoints).
+
+`from_env` is registered as the `aigc_provenance.bank_source` entry point,
+so `labeler.Engine.from_env()` finds the bank without importing the service.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    inspect,
-    select,
-)
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import matching
+from matching.video import VideoFingerprint, VideoIndex
 
-from .media import Media
-from .signals import MatchSignal
+from .bank import BankEntryRow, BankStateRow
+from .bank_video import BankVideoRow
+from .base import database_url, get_engine
 
-# the read contract with service/db/bank.py (never used to create tables)
-_meta = MetaData()
-ENTRIES = Table(
-    "bank_entries",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("category", String),
-    Column("severity", String),
-    Column("active", Boolean),
-    Column("pdq", String),
-    Column("pdq_unboxed", String),
-    Column("phash", String),
-    Column("features", LargeBinary),
-)
-STATE = Table(
-    "bank_state", _meta, Column("id", Integer, primary_key=True), Column("version", Integer)
-)
-
-
-def _database_url() -> str:
-    import os
-
-    url = os.environ.get("AIGC_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{Path.cwd() / 'data' / 'aigc.db'}"
+ENTRIES = BankEntryRow.__table__
+STATE = BankStateRow.__table__
+VIDEOS = BankVideoRow.__table__
 
 
 def _exists(url: str) -> bool:
@@ -75,20 +43,13 @@ def _exists(url: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str):
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
-
-
 def bank_version(url: str | None = None) -> int:
     """The bank's version; 0 when the database or its bank tables do not exist yet."""
-    url = url or _database_url()
+    url = url or database_url()
     if not _exists(url):
         return 0
     try:
-        with _engine(url).connect() as conn:
+        with get_engine(url).connect() as conn:
             version = conn.scalar(select(STATE.c.version).where(STATE.c.id == 1))
     except (OperationalError, ProgrammingError):
         return 0  # no bank_state table: nothing was ever banked here
@@ -99,11 +60,11 @@ def load_bank(
     url: str | None = None, config: matching.MatchConfig | None = None
 ) -> tuple[matching.Bank, int]:
     """A matching.Bank of every active entry, and the bank version it reflects."""
-    url = url or _database_url()
+    url = url or database_url()
     bank = matching.Bank(config or matching.MatchConfig())
     if bank_version(url) == 0:
         return bank, 0
-    engine = _engine(url)
+    engine = get_engine(url)
     if not inspect(engine).has_table(ENTRIES.name):
         return bank, 0
     c = ENTRIES.c
@@ -192,7 +153,7 @@ class BankIndexCache:
         config: matching.MatchConfig | None = None,
         check_interval: float = 1.0,
     ):
-        self.url = url or _database_url()
+        self.url = url or database_url()
         self.config = config or matching.MatchConfig()
         self.check_interval = check_interval
         self._bank: matching.Bank | None = None
@@ -233,7 +194,7 @@ _caches_lock = threading.Lock()
 
 def shared_cache(url: str | None = None) -> BankIndexCache:
     """This process's one cache per database, shared by the engine and the service."""
-    url = url or _database_url()
+    url = url or database_url()
     with _caches_lock:
         if url not in _caches:
             _caches[url] = BankIndexCache(url)
@@ -242,7 +203,7 @@ def shared_cache(url: str | None = None) -> BankIndexCache:
 
 def mark_stale(url: str | None = None) -> None:
     """After this process changed the bank: make the next `current()` check at once."""
-    url = url or _database_url()
+    url = url or database_url()
     with _caches_lock:
         cache = _caches.get(url)
     if cache is not None:
@@ -250,113 +211,74 @@ def mark_stale(url: str | None = None) -> None:
 
 
 def drop_caches() -> None:
-    """Forget every cached bank (they are rebuilt on next use)."""
+    """Forget every cached bank and video index (they are rebuilt on next use)."""
     with _caches_lock:
         _caches.clear()
+    with _video_lock:
+        _video_cache.clear()
 
 
-def bank_from_env() -> BankIndexCache:
+def load_video_index(url: str) -> tuple[VideoIndex, dict[str, tuple[str, str | None]]]:
+    """Every active video entry: the index and each entry's (category, severity)."""
+    index, meta = VideoIndex(), {}
+    if not _exists(url):
+        return index, meta
+    engine = get_engine(url)
+    if not inspect(engine).has_table(VIDEOS.name):
+        return index, meta
+    query = (
+        select(VIDEOS.c.entry_id, VIDEOS.c.fingerprint, ENTRIES.c.category, ENTRIES.c.severity)
+        .join(ENTRIES, ENTRIES.c.id == VIDEOS.c.entry_id)
+        .where(ENTRIES.c.active.is_(True))
+        .order_by(VIDEOS.c.entry_id)
+    )
+    with engine.connect() as conn:
+        for entry_id, text, category, severity in conn.execute(query):
+            try:
+                index.add(str(entry_id), VideoFingerprint.from_dict(json.loads(text)))
+            except (ValueError, TypeError):
+                continue  # a corrupt row must not take the whole bank down
+            meta[str(entry_id)] = (category, severity)
+    return index, meta
+
+
+# url -> (bank version, index, meta): rebuilt when the image cache's version moves
+_video_cache: dict[str, tuple[int, VideoIndex, dict]] = {}
+_video_lock = threading.Lock()
+
+
+class DatabaseBankSource:
+    """`labeler.stores.BankSource` on the database at `url` (this process's shared caches)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or database_url()
+
+    @property
+    def cache(self) -> BankIndexCache:
+        return shared_cache(self.url)
+
+    def version(self) -> int:
+        return self.cache.version
+
+    def image_index(self) -> matching.Bank:
+        return self.cache.current()
+
+    def video_index(self) -> tuple[VideoIndex, dict[str, tuple[str, str | None]]]:
+        cache = self.cache
+        cache.current()  # refreshes `cache.version` when the bank moved
+        version = cache.version
+        with _video_lock:
+            cached = _video_cache.get(self.url)
+            if cached is None or cached[0] != version:
+                index, meta = load_video_index(self.url)
+                _video_cache[self.url] = cached = (version, index, meta)
+        return cached[1], cached[2]
+
+
+def from_env() -> DatabaseBankSource:
     """The bank of the database named by AIGC_DATABASE_URL; loaded on first use.
 
     Cheap when there is no bank: no database file is created, and an empty
-    bank makes `gather` return at once without hashing.
+    bank makes the match signal return at once without hashing.
     """
-    return shared_cache(_database_url())
-
-
-@dataclass(frozen=True)
-class BankShape:
-    """What the upload's side of a lookup must know of the bank: which hashes to compute.
-
-    It lets the hashing run where the bank is not (an analysis process) while
-    the lookup runs where the bank index lives, loaded once per worker.
-    """
-
-    # active entries of the upload's kind; none: nothing to hash
-    entries: int = 0
-    # some entry carries local features, so the query brings its own (second stage)
-    features: bool = False
-
-
-@dataclass(frozen=True)
-class MatchQuery:
-    """The upload's side of a bank lookup, computed from its pixels alone."""
-
-    kind: str
-    shape: BankShape
-    hashes: matching.Hashes | None = None
-    # sampled frames' fingerprint (videos)
-    video: Any = None
-
-
-def _bank(source) -> matching.Bank:
-    return source.current() if hasattr(source, "current") else source
-
-
-def shape(source, kind: str) -> BankShape | None:
-    """The bank's shape for an upload of `kind`; None when no bank is configured."""
-    if source is None:
-        return None
-    if kind == "video":
-        # imported here: it pulls in PyAV
-        from . import video_match
-
-        videos = video_match.entries(source)
-        return None if videos is None else BankShape(entries=videos)
-    bank = _bank(source)
-    return BankShape(entries=len(bank), features=bank.wants_features if len(bank) else False)
-
-
-def prepare(media: Media, bank: BankShape | None) -> MatchQuery | None:
-    """Hash the upload for a bank of this shape (no bank access; safe in any process)."""
-    if bank is None or not media.frames or media.kind not in ("image", "video"):
-        return None
-    if not bank.entries:
-        return MatchQuery(media.kind, bank)
-    if media.kind == "video":
-        from . import video_match
-
-        return MatchQuery(media.kind, bank, video=video_match.prepare(media))
-    wants = bank.features
-    hashes = matching.compute_hashes(
-        media.frames[0], features=wants, mirrored_features=wants, for_query=True
-    )
-    return MatchQuery(media.kind, bank, hashes=hashes)
-
-
-def resolve(query: MatchQuery | None, source) -> MatchSignal | None:
-    """The lookup of a prepared query in the bank (where the bank index lives)."""
-    if query is None or source is None:
-        return None
-    if not query.shape.entries:
-        return MatchSignal()
-    if query.kind == "video":
-        from . import video_match
-
-        return video_match.resolve(query.video, source)
-    hashes = query.hashes
-    return to_signal(_bank(source).lookup(hashes), query_pdq=hashes.pdq_hex)
-
-
-def gather(media: Media, engine) -> MatchSignal | None:
-    source = getattr(engine, "bank", None)
-    return resolve(prepare(media, shape(source, media.kind)), source)
-
-
-def to_signal(result: matching.LookupResult, query_pdq: str | None = None) -> MatchSignal:
-    """The flat summary the policy reads: the best match, else the nearest near match."""
-    hit = result.best or (result.near[0] if result.near else None)
-    if hit is not None:
-        return MatchSignal(
-            matched=result.best is not None,
-            entry_id=hit.entry_id,
-            category=hit.category,
-            severity=hit.severity,
-            distance=hit.distance,
-            hash_type=hit.hash_type,
-            stage=hit.stage,
-            near_match=result.best is None,
-            low_quality=result.low_quality,
-            query_pdq=query_pdq,
-        )
-    return MatchSignal(low_quality=result.low_quality, query_pdq=query_pdq)
+    return DatabaseBankSource(database_url())

@@ -3,7 +3,7 @@
 An MP4/MOV lists every frame's decode time, size and keyframe flag in its
 sample tables, and the demuxer reads them into an index when the file is
 opened, before any frame is decoded. From that index alone this module plans
-the sampling (see labeler/video.py for the contract) as a list of visits: seek
+the sampling (see labeler/video/__init__.py for the contract) as a list of visits: seek
 to a keyframe, decode it, and walk forward from it only where a clock tick has
 no keyframe close by. The plan's frame count is known before any work is done,
 so a caller can refuse an upload whose plan is too expensive (labeler.media.probe)
@@ -79,6 +79,20 @@ class Plan:
     keyframes: int  # keyframes visited
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """Index timestamps <-> seconds from the first frame."""
+
+    d0: int
+    time_base: float
+
+    def ts(self, t: float) -> int:
+        return self.d0 + int(round(t / self.time_base))
+
+    def t_of(self, dts: int) -> float:
+        return (dts - self.d0) * self.time_base
+
+
 def plan_from_index(entries, time_base: float, fps: float | None, limits) -> Plan | None:
     """The visits for a stream's index, or None when the index cannot be planned on.
 
@@ -91,33 +105,46 @@ def plan_from_index(entries, time_base: float, fps: float | None, limits) -> Pla
     first = entries[0]
     if not first.is_keyframe:
         return None
-    d0 = first.timestamp
+    clock = _Clock(first.timestamp, time_base)
     frame_s = 1.0 / (fps or 30.0)
-    duration = (entries[n - 1].timestamp - d0) * time_base + frame_s
-
-    def ts(t: float) -> int:
-        return d0 + int(round(t / time_base))
-
-    def t_of(dts: int) -> float:
-        return (dts - d0) * time_base
-
+    duration = (entries[n - 1].timestamp - clock.d0) * time_base + frame_s
     rate = sampling_rate(duration, limits)
-    interval = rate.interval
-    # the keyframes looked at for cuts: the last one at or before each point
-    # of a grid, so the count is bounded whatever the file's keyframe density
+    keys = _cut_keys(entries, clock, duration, limits)
+    on_clock, walks, reach = _serve_ticks(entries, clock, rate, keys)
+    visits = _visits(entries, clock, keys, on_clock, walks, reach)
+    return Plan(
+        visits=visits,
+        rate=rate,
+        duration_s=round(duration, 4),
+        frames=sum(v.frames for v in visits),
+        entries=n,
+        keyframes=len(visits),
+    )
+
+
+def _cut_keys(entries, clock: _Clock, duration: float, limits) -> dict[int, int]:
+    """The keyframes looked at for cuts (entry -> dts): the last one at or before
+    each point of a grid, so the count is bounded whatever the file's keyframe density."""
     most = KEYFRAMES_PER_SAMPLE * limits.max_samples
     step = max(limits.min_scene_gap_s, duration / most)
     keys: dict[int, int] = {}
     for j in range(min(most, math.ceil(duration / step))):
-        i = entries.search_timestamp(ts(j * step), backward=True)
+        i = entries.search_timestamp(clock.ts(j * step), backward=True)
         if i >= 0 and i not in keys:
             keys[i] = entries[i].timestamp
-    key_list = sorted(keys)
-    key_times = [t_of(keys[i]) for i in key_list]
+    return keys
 
+
+def _serve_ticks(entries, clock: _Clock, rate: Rate, keys: dict[int, int]):
+    """Each clock tick served by a keyframe close to it, else by a walk from the
+    keyframe before it (added to `keys`): (on-clock keyframes, walks, walk ends)."""
+    n = len(entries)
+    key_list = sorted(keys)
+    key_times = [clock.t_of(keys[i]) for i in key_list]
     on_clock: set[int] = set()
     walks: dict[int, list[float]] = {}
     reach: dict[int, int] = {}
+    interval = rate.interval
     tolerance = interval * KEY_TOLERANCE
     at = 0
     for k in range(rate.ticks):
@@ -132,17 +159,21 @@ def plan_from_index(entries, time_base: float, fps: float | None, limits) -> Pla
             and key_list[c] not in on_clock
         ]
         if near:
-            on_clock.add(min(near, key=lambda i: abs(t_of(keys[i]) - tick)))
+            on_clock.add(min(near, key=lambda i: abs(clock.t_of(keys[i]) - tick)))
             continue
-        start = entries.search_timestamp(ts(tick), backward=True)
+        start = entries.search_timestamp(clock.ts(tick), backward=True)
         if start < 0:
             start = 0
-        end = entries.search_timestamp(ts(tick), backward=False, any_frame=True)
+        end = entries.search_timestamp(clock.ts(tick), backward=False, any_frame=True)
         end = n - 1 if end < 0 else end
         walks.setdefault(start, []).append(tick)
         reach[start] = max(reach.get(start, 0), end)
         keys.setdefault(start, entries[start].timestamp)
+    return on_clock, walks, reach
 
+
+def _visits(entries, clock: _Clock, keys, on_clock, walks, reach) -> tuple[Visit, ...]:
+    n = len(entries)
     visits = []
     for i in sorted(keys):
         dts = keys[i]
@@ -151,15 +182,10 @@ def plan_from_index(entries, time_base: float, fps: float | None, limits) -> Pla
         # a presentation time inside this keyframe's group: mov seeks by
         # presentation time, and a keyframe is shown a few frames after it
         # is decoded, so its own decode time would land on the one before
-        seek_to = dts + (next_dts - dts) // 2 if next_dts is not None else dts + ts(1.0) - d0
+        seek_to = (
+            dts + (next_dts - dts) // 2 if next_dts is not None else dts + clock.ts(1.0) - clock.d0
+        )
         walk = tuple(walks.get(i, ()))
         frames = min(n - i, reach[i] - i + 1 + WALK_SLACK) if walk else 1
-        visits.append(Visit(i, dts, seek_to, t_of(dts), i in on_clock, walk, frames))
-    return Plan(
-        visits=tuple(visits),
-        rate=rate,
-        duration_s=round(duration, 4),
-        frames=sum(v.frames for v in visits),
-        entries=n,
-        keyframes=len(visits),
-    )
+        visits.append(Visit(i, dts, seek_to, clock.t_of(dts), i in on_clock, walk, frames))
+    return tuple(visits)

@@ -1,4 +1,4 @@
-"""Watermark detection on a video's sampled frames (issue 8).
+"""Watermark detection on a video's sampled frames.
 
 `watermark.detect_frames` pools every frame into one test, which is the
 strongest test when the mark sits at the same place in every frame. After

@@ -1,0 +1,96 @@
+"""The watermark signal: try every registered key on the decoded frames.
+
+A detection counts only at the watermark package's analytic false-positive
+bound (1e-9 per image per key); with n keys the chance that any of them
+fires on an unmarked upload is at most n * 1e-9. Videos get the pooled test
+and a few single frames (`video.py` says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import watermark
+
+from ...media import Media
+from ..base import BOOL, NUMBER, TEXT, LocalSignal, SignalFact, SignalValue
+from .keys import KeyRegistry, WatermarkKeyError, load_registry
+from .video import detect_video
+
+
+@dataclass(frozen=True)
+class WatermarkSignal(SignalValue):
+    detected: bool = False
+    key_id: str | None = None
+    owner: str | None = None
+    # what the key's owner means by the mark: "ai_generated", "platform", ...
+    meaning: str | None = None
+    payload_hex: str | None = None
+    p_value: float | None = None
+
+
+FACTS = (
+    SignalFact("detected", BOOL, "a registered key's mark was found"),
+    SignalFact("key_id", TEXT, "which registered key matched"),
+    SignalFact("owner", TEXT, "who owns that key"),
+    SignalFact("meaning", TEXT, "what the owner means by the mark"),
+    SignalFact("payload_hex", TEXT, "the mark's payload"),
+    SignalFact("p_value", NUMBER, "chance an unmarked image scores so"),
+)
+
+
+class Watermark(LocalSignal):
+    """Every registered key against the upload's frames; no keys: not computed."""
+
+    name = "watermark"
+    value_type = WatermarkSignal
+    facts = FACTS
+    source_text = "an invisible watermark found in your file"
+
+    def __init__(self, keys: KeyRegistry | None = None, thorough: bool = False) -> None:
+        self.keys = keys
+        # the keyed geometry scan (analysts' batches: ~2 s per unmarked file and key)
+        self.thorough = thorough
+
+    def gather(self, media: Media) -> WatermarkSignal | None:
+        registry = self.keys
+        if not registry or not media.frames:
+            return None  # no keys registered: the signal is not computed
+        frames = [f for f in media.frames if min(f.shape[:2]) >= watermark.MIN_SIDE]
+        if not frames:
+            # below the documented minimum no mark is embedded or looked for
+            return WatermarkSignal(detected=False)
+        if media.kind == "video":
+            # pooled, else single frames (union bound): re-encoding moves the mark
+            results = [
+                detect_video(frames, entry.key, media.key_frames, thorough=self.thorough)
+                for entry in registry.keys
+            ]
+        else:
+            # one pass over the pixels for every key (only the correlations are per key)
+            keys = [entry.key for entry in registry.keys]
+            results = watermark.detect_keys(frames, keys, thorough=self.thorough)
+        return _strongest(registry, results)
+
+
+def _strongest(registry: KeyRegistry, results) -> WatermarkSignal:
+    best, best_p = None, None
+    for entry, found in zip(registry.keys, results, strict=True):
+        if best_p is None or found.p_value < best_p:
+            best_p = found.p_value
+        if found.detected and (best is None or found.p_value < best[1].p_value):
+            best = (entry, found)
+    if best is None:
+        return WatermarkSignal(detected=False, p_value=best_p)
+    entry, found = best
+    return WatermarkSignal(
+        detected=True,
+        key_id=entry.key_id,
+        owner=entry.owner,
+        meaning=entry.meaning,
+        payload_hex=found.payload_hex,
+        p_value=found.p_value,
+    )
+
+
+__all__ = ["KeyRegistry", "Watermark", "WatermarkKeyError", "WatermarkSignal", "load_registry"]

@@ -1,0 +1,60 @@
+"""The stores the labeler reads, as it needs them; the service implements them.
+
+The labeler never names a table: it declares what it reads (here, the bank's
+current indexes and their version) and whoever runs it hands it an
+implementation. The service's lives in service/db/bank_source.py and is
+found through the `aigc_provenance.bank_source` entry point when the engine
+is built from the environment (`Engine.from_env`); tests hand over an
+in-memory `matching.Bank`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import matching
+
+# entry id -> (category, severity) of each video entry
+VideoMeta = dict[str, tuple[str, str | None]]
+
+
+@runtime_checkable
+class BankSource(Protocol):
+    """The bank of known manipulated media as the match signal reads it."""
+
+    def version(self) -> int:
+        """The version of the indexes last handed out; it moves with every bank change."""
+
+    def image_index(self) -> matching.Bank:
+        """The current image index (cheap to call per upload; refreshed when the bank moves)."""
+
+    def video_index(self) -> tuple[Any, VideoMeta] | None:
+        """The current `matching.video.VideoIndex` and its entries' meta; None: no video bank."""
+
+
+class InMemoryBank:
+    """A `matching.Bank` held in memory as a source: no versions, no video entries."""
+
+    def __init__(self, bank: matching.Bank) -> None:
+        self.bank = bank
+
+    def version(self) -> int:
+        return 0
+
+    def image_index(self) -> matching.Bank:
+        return self.bank
+
+    def video_index(self) -> None:
+        return None
+
+
+def as_bank_source(bank: BankSource | matching.Bank | None) -> BankSource | None:
+    """A source for `bank`: a source as it is, a bare `matching.Bank` wrapped, None as None."""
+    if bank is None or isinstance(bank, BankSource):
+        return bank
+    if isinstance(bank, matching.Bank):
+        return InMemoryBank(bank)
+    raise TypeError(f"a bank is a BankSource or a matching.Bank, not {type(bank).__name__}")
+
+
+__all__ = ["BankSource", "InMemoryBank", "VideoMeta", "as_bank_source"]
