@@ -234,11 +234,12 @@ def loop_clip(data: bytes, times: int) -> bytes:
 def every_frame_sampling(data: bytes):
     """The former path: decode in sequence (B-frames skipped), sample on the way."""
     from labeler.config import EngineConfig
+    from labeler.limits import video_limits
     from labeler.video import SampleStats
     from labeler.video.container import open_container, read_header
     from labeler.video.decode import _sample
 
-    limits = EngineConfig.from_env().video_limits()
+    limits = video_limits(EngineConfig.from_env())
     stats = SampleStats()
     with open_container(data) as container:
         probe, stream = read_header(container, limits, 50_000_000)

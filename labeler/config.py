@@ -18,18 +18,9 @@ from collections.abc import Mapping
 from pydantic import PositiveFloat, PositiveInt, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ConfigError
+from .errors import ConfigError, WatermarkKeyError
 
 PREFIX = "AIGC_"
-# fields of VideoLimits set by the AIGC_VIDEO_* variables
-_VIDEO_FIELDS = {
-    "video_max_seconds": "max_duration_s",
-    "video_sample_fps": "sample_fps",
-    "video_max_frames": "max_samples",
-    "video_min_frames": "min_samples",
-    "video_max_side": "max_side",
-    "video_decode_timeout": "max_decode_s",
-}
 
 
 class EngineConfig(BaseSettings):
@@ -45,7 +36,7 @@ class EngineConfig(BaseSettings):
     max_cost: PositiveFloat = 10_000.0
     # Probe.heavy above this cost
     heavy_cost: PositiveFloat = 100.0
-    # video sampling and duration limits; unset: VideoLimits' defaults
+    # video sampling and duration limits (labeler.limits.video_limits); unset: the defaults
     video_max_seconds: PositiveFloat | None = None
     video_sample_fps: PositiveFloat | None = None
     video_max_frames: PositiveInt | None = None
@@ -76,20 +67,6 @@ class EngineConfig(BaseSettings):
         except ValidationError as exc:
             raise _config_error(exc) from None
 
-    def video_limits(self):
-        """The VideoLimits these settings give (labeler.video.VideoLimits)."""
-        from .video.limits import VideoLimits  # PyAV's ~0.1 s import only for videos
-
-        set_here = {
-            target: getattr(self, name)
-            for name, target in _VIDEO_FIELDS.items()
-            if getattr(self, name) is not None
-        }
-        try:
-            return VideoLimits(**set_here)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-
 
 def _config_error(exc: ValidationError) -> ConfigError:
     error = exc.errors()[0]
@@ -97,8 +74,6 @@ def _config_error(exc: ValidationError) -> ConfigError:
     variable = PREFIX + name.upper()
     message = f"{variable}={error.get('input')!r} is not valid: {error['msg']}"
     if name.startswith("watermark_"):
-        from .signals.watermark.keys import WatermarkKeyError
-
         return WatermarkKeyError(message)
     return ConfigError(message)
 

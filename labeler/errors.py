@@ -31,6 +31,10 @@ class ConfigError(LabelerError, ValueError):
     """A setting (an AIGC_* variable, a file it names) is not valid; the message names it."""
 
 
+class WatermarkKeyError(ConfigError):
+    """The watermark key registry or a key file is missing, unreadable or malformed."""
+
+
 class UnsupportedMedia(LabelerError):
     """The bytes are not a media type we handle (sniffed, not by file name)."""
 

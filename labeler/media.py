@@ -27,8 +27,6 @@ import math
 import re
 import threading
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from PIL import (  # the plugins of IMAGE_MIMES, registered on import (no Image.init)
@@ -42,17 +40,18 @@ from PIL import (  # the plugins of IMAGE_MIMES, registered on import (no Image.
 
 from provenance.formats import sniff as sniff_container
 
-from .errors import MediaDecodeError, MediaOverBudget, MediaTooLarge, UnsupportedMedia
-
-MAX_PIXELS = 50_000_000  # per frame; operators change it through Limits or AIGC_MAX_PIXELS
-# the estimated cost (decoded megapixels, see Probe.cost) above which an
-# upload is refused, and above which it is "heavy"
-MAX_COST = 10_000.0
-HEAVY_COST = 100.0
-# the signals' work on one frame handed to them (~20 ms: watermark
-# luminance and whitening, PDQ and ORB at 640 px) counted as the megapixels
-# of H.264 that take as long to decode (~2 ms per megapixel on one core)
-SAMPLE_COST = 10.0
+from .decoded import Media
+from .errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from .limits import (  # noqa: F401  (the decoding API's names, as importers know them)
+    HEAVY_COST,
+    MAX_COST,
+    MAX_PIXELS,
+    SAMPLE_COST,
+    Limits,
+    Probe,
+    VideoLimits,
+    within_budget,
+)
 
 WORK_SIDE = 1024
 MIN_SHORT_SIDE = 512
@@ -66,93 +65,6 @@ _PIL_FORMATS = {
     "image/gif": "GIF",
     "image/tiff": "TIFF",
 }
-
-
-def _from_env(name: str):
-    def read():
-        from .config import EngineConfig
-
-        return getattr(EngineConfig.from_env(), name)
-
-    return read
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one upload may be and cost; unset fields come from the environment (EngineConfig)."""
-
-    max_bytes: int = 200 * 1024 * 1024
-    # AIGC_MAX_PIXELS: per frame, as declared by the header (before any reduction)
-    max_pixels: int = field(default_factory=_from_env("max_pixels"))
-    # AIGC_MAX_COST: estimated decoded megapixels (Probe.cost) allowed per upload
-    max_cost: float = field(default_factory=_from_env("max_cost"))
-    # AIGC_HEAVY_COST: Probe.heavy above this cost
-    heavy_cost: float = field(default_factory=_from_env("heavy_cost"))
-    # a video's sampling and duration limits (labeler.video.VideoLimits, AIGC_VIDEO_*);
-    # None: read from the environment when a video is probed or decoded
-    video: Any = None
-
-    @classmethod
-    def from_config(cls, config) -> Limits:
-        """The limits an EngineConfig sets (its video limits included)."""
-        return cls(
-            max_pixels=config.max_pixels,
-            max_cost=config.max_cost,
-            heavy_cost=config.heavy_cost,
-            video=config.video_limits(),
-        )
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What decoding an upload will cost, from its header (and a video's index) alone."""
-
-    mime: str
-    kind: str  # "image" | "video"
-    # as stored (EXIF orientation or a video's display matrix may swap them on decode)
-    width: int
-    height: int
-    # frames the decoder will decode (an estimate from above for a video: frames
-    # nothing refers to are skipped); 1 for an image
-    frames: int
-    duration_s: float | None  # None for an image
-    # frames handed to the signals (for a video: clock ticks plus the extras
-    # its keyframes may add)
-    samples: int
-    # decoded megapixels (at the scale decoding will use) plus SAMPLE_COST per
-    # sample: comparable between images and videos, roughly 2 ms of one core each
-    cost: float
-    # should not share a lane with cheap images (cost >= Limits.heavy_cost)
-    heavy: bool
-    # the long side images are decoded at is this much smaller (1 = full size)
-    reduction: int = 1
-
-
-@dataclass(frozen=True)
-class Media:
-    data: bytes
-    mime: str
-    kind: str  # "image" | "video"
-    sha256: str
-    # the upload's own size in display orientation, even when decoded reduced
-    width: int
-    height: int
-    # RGB uint8 H x W x 3 frames: one for an image, sampled frames for a video
-    frames: tuple[np.ndarray, ...] = field(repr=False, default=())
-    # for a video: each sampled frame's time in seconds (empty for an image)
-    times: tuple[float, ...] = ()
-    # for a video: indices of the sampled frames that are keyframes (intra-coded)
-    key_frames: tuple[int, ...] = ()
-
-    def summary(self) -> dict:
-        return {
-            "mime": self.mime,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "width": self.width,
-            "height": self.height,
-            "bytes": len(self.data),
-        }
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -209,17 +121,6 @@ def _check(data: bytes, filename: str | None, limits: Limits) -> str:
             f"not a supported image or video{what}: expected JPEG, PNG, WebP, GIF, TIFF, MP4 or MOV"
         )
     return mime
-
-
-def within_budget(result: Probe, limits: Limits) -> Probe:
-    if result.cost > limits.max_cost:
-        raise MediaOverBudget(
-            f"decoding this {result.kind} would cost about {result.cost:,.0f} megapixels, "
-            f"more than the limit of {limits.max_cost:,.0f}",
-            cost=result.cost,
-            budget=limits.max_cost,
-        )
-    return result
 
 
 # ---------------------------------------------------------------- images

@@ -8,4 +8,6 @@ if [ -z "${AIGC_TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null \
 fi
 ruff format --check .
 ruff check .
+# the layer rules of ARCHITECTURE.md (.importlinter): imports point down, no circles
+lint-imports
 python -m pytest "$@"

@@ -33,15 +33,15 @@ resolution, box structure, codec) is bounded by `VideoLimits` before or while
 decoding, so a hostile file costs a bounded amount of work and ends in a
 typed error, never a hang.
 
-The modules: `limits` (VideoLimits), `container` (open, header, plan),
+The modules (VideoLimits is labeler/limits.py's): `container` (open, header, plan),
 `plan` (the sampling plan from the index), `decode` (the samples). Writing
 video (the watermark embedder's re-encode) is the service's job
 (service/media_encode.py): the labeler only reads uploads.
 """
 
+from ..limits import VideoLimits
 from .container import ALLOWED_CODECS, VideoProbe, plan_video, probe_video, sequential_frames
 from .decode import DecodedVideo, Sample, SampleStats, decode_video, iter_samples
-from .limits import VideoLimits
 
 __all__ = [
     "ALLOWED_CODECS",

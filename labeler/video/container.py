@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from ..errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
-from .limits import VideoLimits
+from ..limits import VideoLimits
 from .plan import Plan, plan_from_index
 
 # FFmpeg decodes many more codecs than an upload pipeline needs; every one is

@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from ..errors import MediaDecodeError, MediaTooLarge, UnsupportedMedia
+from ..limits import VideoLimits
 from .container import (
     VideoProbe,
     decoded_frames,
@@ -21,7 +22,6 @@ from .container import (
     scaled_size,
     turn,
 )
-from .limits import VideoLimits
 from .plan import Plan, Visit, sampling_rate
 
 

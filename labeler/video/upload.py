@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from ..media import SAMPLE_COST, Limits, Media, Probe, within_budget
+from ..decoded import Media
+from ..limits import SAMPLE_COST, Limits, Probe, VideoLimits, video_limits, within_budget
 from .container import plan_video, sequential_frames
 from .decode import decode_video
-from .limits import VideoLimits
 
 
-def video_limits(limits: Limits) -> VideoLimits:
+def _video_limits(limits: Limits) -> VideoLimits:
     """The sampling and duration limits: the engine's, else the environment's as it is now."""
     if limits.video is not None:
         return limits.video
     from ..config import EngineConfig
 
-    return EngineConfig.from_env().video_limits()
+    return video_limits(EngineConfig.from_env())
 
 
 def probe_video_upload(data: bytes, mime: str, limits: Limits) -> Probe:
-    video = video_limits(limits)
+    video = _video_limits(limits)
     header, plan = plan_video(data, video, max_pixels=limits.max_pixels)
     if plan is not None:
         frames = plan.frames
@@ -47,7 +47,7 @@ def probe_video_upload(data: bytes, mime: str, limits: Limits) -> Probe:
 
 def decode_video_upload(data: bytes, mime: str, digest: str, limits: Limits) -> Media:
     # sampled frames only (labeler/video/decode.py); the pixel limit is `limits`'
-    video = decode_video(data, video_limits(limits), max_pixels=limits.max_pixels)
+    video = decode_video(data, _video_limits(limits), max_pixels=limits.max_pixels)
     return Media(
         data,
         mime,

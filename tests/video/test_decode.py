@@ -11,6 +11,7 @@ import pytest
 
 from labeler import MediaDecodeError, MediaTooLarge, UnsupportedMedia
 from labeler.config import EngineConfig
+from labeler.limits import video_limits
 from labeler.media import Limits, decode
 from labeler.video import VideoLimits, decode_video, probe_video
 from service.media_encode import encode_frames
@@ -182,7 +183,7 @@ def test_probe_reads_the_header_only(make_clip):
 
 def test_limits_from_environment():
     config = EngineConfig.from_env({"AIGC_VIDEO_SAMPLE_FPS": "2", "AIGC_VIDEO_MAX_FRAMES": "30"})
-    limits = config.video_limits()
+    limits = video_limits(config)
     assert (limits.sample_fps, limits.max_samples) == (2.0, 30)
     with pytest.raises(ValueError, match="AIGC_VIDEO_MAX_SECONDS"):
         EngineConfig.from_env({"AIGC_VIDEO_MAX_SECONDS": "ten"})

@@ -18,14 +18,10 @@ import yaml
 
 import watermark
 
-from ...errors import ConfigError
+from ...errors import WatermarkKeyError
 
 MEANINGS = ("ai_generated", "ai_edited", "platform", "other")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-
-
-class WatermarkKeyError(ConfigError):
-    """The registry or a key file is missing, unreadable or malformed."""
 
 
 @dataclass(frozen=True)
