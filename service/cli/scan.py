@@ -49,8 +49,9 @@ def engine_or_exit() -> Engine:
     try:
         return Engine.from_env(bank=bank_source.from_env())
     except Exception as exc:  # trust anchors, key registry, policy file, database URL
-        Console(stderr=True).print(f"[red]configuration error:[/] {type(exc).__name__}: {exc}")
-        raise typer.Exit(2) from exc
+        # one plain line (a console would wrap it): the variable or file and what is wrong
+        typer.echo(f"configuration error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def decision_row(decision: Decision) -> dict:
