@@ -225,3 +225,26 @@ def test_with_an_empty_bank_the_audit_still_hashes_the_upload(tmp_path, monkeypa
     observed, signals = _observe_in_process(monkeypatch, engine, _jpeg(skdata.astronaut()), "a.jpg")
     assert signals.match is None or signals.match.query_pdq is None
     assert len(observed.perceptual_hash) == 64
+
+
+def test_labeler_analyze_alone_finds_the_bank_of_the_environment(tmp_path):
+    """A fresh interpreter that imports only labeler: the bank comes through the entry point."""
+    import os
+    import subprocess
+    import sys
+
+    store.add_entry(_jpeg(skdata.astronaut(), 95), category="misleading_deepfake", severity="high")
+    upload = tmp_path / "reupload.jpg"
+    upload.write_bytes(_jpeg(skdata.astronaut(), 60))
+    script = (
+        "import sys, labeler\n"
+        "assert not any(m == 'service' or m.startswith('service.') for m in sys.modules)\n"
+        "assert 'sqlalchemy' not in sys.modules\n"
+        f"d = labeler.analyze(open({str(upload)!r}, 'rb').read(), 'reupload.jpg')\n"
+        "print(d.action, d.signals['match']['matched'], d.signals['match']['category'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["escalate", "True", "misleading_deepfake"]
