@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ from matching.video import VideoFingerprint, VideoIndex
 from .bank import BankEntryRow, BankStateRow
 from .bank_video import BankVideoRow
 from .base import database_url, get_engine
+
+log = logging.getLogger(__name__)
 
 ENTRIES = BankEntryRow.__table__
 STATE = BankStateRow.__table__
@@ -143,8 +146,12 @@ class BankIndexCache:
     """A worker's in-memory bank, rebuilt when the database's bank version moves.
 
     The version is read at most every `check_interval` seconds (one primary
-    key SELECT), so `current()` is cheap enough for every upload. A rebuild
-    swaps the new Bank in whole; callers holding the old one finish with it.
+    key SELECT), so `current()` is cheap enough for every upload. When another
+    process moved the version, the new bank is built on a thread of its own
+    (seconds at 10^6 entries) while every upload goes on with the bank it has;
+    it is swapped in whole when ready. After a change this process made
+    (`mark_stale`, `refresh`) the next `current()` waits for the new bank, so
+    a caller reads its own write.
     """
 
     def __init__(
@@ -159,6 +166,8 @@ class BankIndexCache:
         self._bank: matching.Bank | None = None
         self._version = -1
         self._checked = 0.0
+        self._wait_for_next = False
+        self._building: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
@@ -168,23 +177,57 @@ class BankIndexCache:
     def current(self) -> matching.Bank:
         if self._bank is not None and time.monotonic() - self._checked < self.check_interval:
             return self._bank
-        # while one thread checks or rebuilds (seconds at 10^6 entries), the
-        # others go on with the bank they have instead of queueing behind it
-        if not self._lock.acquire(blocking=self._bank is None):
+        if self._bank is None or self._wait_for_next:
+            return self._load_now()
+        # one thread checks at a time; the others go on with the bank they have
+        if not self._lock.acquire(blocking=False):
             return self._bank
         try:
-            if self._bank is None or time.monotonic() - self._checked >= self.check_interval:
+            if time.monotonic() - self._checked >= self.check_interval:
                 version = bank_version(self.url)
-                if self._bank is None or version != self._version:
-                    self._bank, self._version = load_bank(self.url, self.config)
                 self._checked = time.monotonic()
+                if version != self._version and self._building is None:
+                    self._building = threading.Thread(
+                        target=self._build, name="aigc-bank-rebuild", daemon=True
+                    )
+                    self._building.start()
             return self._bank
         finally:
             self._lock.release()
 
-    def refresh(self) -> matching.Bank:
-        """Check the version now (after a change this process made, say)."""
+    def _load_now(self) -> matching.Bank:
+        with self._lock:
+            if self._bank is None or self._wait_for_next:
+                self._wait_for_next = False
+                if self._bank is None or bank_version(self.url) != self._version:
+                    self._swap(*load_bank(self.url, self.config))
+                self._checked = time.monotonic()
+            return self._bank
+
+    def _build(self) -> None:
+        try:
+            bank, version = load_bank(self.url, self.config)
+        except Exception:  # the old bank stays; the next check tries again
+            log.exception("rebuilding the bank index of %s failed", self.url)
+            bank = None
+        with self._lock:
+            if bank is not None:
+                self._swap(bank, version)
+            self._building = None
+
+    def _swap(self, bank: matching.Bank, version: int) -> None:
+        # versions only grow: a slower build of an older version never replaces a newer one
+        if self._bank is None or version >= self._version:
+            self._bank, self._version = bank, version
+
+    def mark_stale(self) -> None:
+        """This process changed the bank: the next `current()` waits for the new one."""
+        self._wait_for_next = True
         self._checked = 0.0
+
+    def refresh(self) -> matching.Bank:
+        """Check the version now and wait for the new bank (after a change this process made)."""
+        self.mark_stale()
         return self.current()
 
 
@@ -207,7 +250,7 @@ def mark_stale(url: str | None = None) -> None:
     with _caches_lock:
         cache = _caches.get(url)
     if cache is not None:
-        cache._checked = 0.0
+        cache.mark_stale()
 
 
 def drop_caches() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from skimage import data as skdata
 
 import matching
 from service import bank as store
+from service.db import bank_source
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -85,15 +88,50 @@ def test_soft_delete_keeps_the_row_and_leaves_the_index(astronaut_png):
     assert store.list_entries(active=None).total == 1
 
 
+def _eventually(cache, entries: int, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while len(cache.current()) != entries and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return cache.current()
+
+
 def test_index_refreshes_when_another_writer_changes_the_bank():
+    # a cache of its own: the shared one is this process's, which store calls mark stale
     cache = store.BankIndexCache(check_interval=0.0)
     assert len(cache.current()) == 0 and cache.version == 0
     store.add_entry(pdq_hex="ab" * 32, category="known_aigc")
-    bank = cache.current()
+    bank = _eventually(cache, 1)
     assert len(bank) == 1 and cache.version == 1
     assert cache.current() is bank  # unchanged version: no rebuild
     store.add_entry(pdq_hex="cd" * 32, category="known_aigc")
-    assert len(cache.current()) == 2
+    assert len(_eventually(cache, 2)) == 2
+
+
+def test_uploads_go_on_with_the_old_bank_while_another_writers_change_is_built(monkeypatch):
+    cache = store.BankIndexCache(check_interval=0.0)
+    old = cache.current()
+    store.add_entry(pdq_hex="ab" * 32, category="known_aigc")
+    gate, building = threading.Event(), threading.Event()
+    real_load = bank_source.load_bank
+
+    def held_load(*args, **kwargs):
+        building.set()
+        gate.wait(20)  # a rebuild of seconds at 10^6 entries, held until the test lets go
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(bank_source, "load_bank", held_load)
+    assert cache.current() is old  # did not wait for the build it started
+    assert building.wait(20)
+    assert cache.current() is old and len(old) == 0  # still building: the old bank serves
+    gate.set()
+    assert len(_eventually(cache, 1)) == 1 and cache.version == 1
+
+
+def test_this_process_reads_its_own_write_at_once(monkeypatch):
+    cache = store.index_cache()
+    assert len(cache.current()) == 0
+    store.add_entry(pdq_hex="ab" * 32, category="known_aigc")  # marks this process's cache
+    assert len(cache.current()) == 1  # no background wait: the next lookup sees the entry
 
 
 def test_lookup_pdq_hex_is_exact_at_the_radius():
