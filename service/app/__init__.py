@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         if app.state.runner.config.warm:
             app.state.runner.warm()
+        metrics.set_restarts_source(lambda: sum(p.restarts for p in app.state.runner.processes))
         try:
             yield
         finally:

@@ -135,6 +135,8 @@ def _child_main(
             fn, args = conn.recv()
         except (EOFError, OSError):
             return
+        # the job is ours from here: a death after this word is the job's doing
+        conn.send(("started", None))
         limit = int(_cpu_seconds() + budget.cpu_s) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
         try:
@@ -176,6 +178,10 @@ def rss_bytes(pid: int) -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, IndexError, ValueError):
         return 0
+
+
+class _GoneBeforeTheJob(Exception):
+    """The process died before it took the job (it sends "started" when it does)."""
 
 
 class AnalysisProcess:
@@ -234,6 +240,17 @@ class AnalysisProcess:
                 self._start()
 
     def run(self, fn: Callable, args: tuple) -> Any:
+        try:
+            return self._attempt(fn, args)
+        except _GoneBeforeTheJob:
+            # killed between jobs (the OOM killer, an operator): not the upload's
+            # doing, so a fresh process takes it rather than the upload failing
+            try:
+                return self._attempt(fn, args)
+            except _GoneBeforeTheJob:
+                raise ProcessDied("the analysis process ended before the job") from None
+
+    def _attempt(self, fn: Callable, args: tuple) -> Any:
         self.ensure_started()
         conn = self._conn  # close() from another thread may drop the attribute meanwhile
         started = time.monotonic()
@@ -241,8 +258,16 @@ class AnalysisProcess:
             conn.send((fn, args))
         except (BrokenPipeError, EOFError, OSError):
             self._discard()
-            raise ProcessDied("the analysis process ended before the job") from None
+            raise _GoneBeforeTheJob from None
         if not conn.poll(self.budget.wall_s):
+            self._kill()
+            raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
+        try:
+            conn.recv()  # ("started", None)
+        except (EOFError, OSError):
+            self._reap()
+            raise _GoneBeforeTheJob from None
+        if not conn.poll(max(0.0, self.budget.wall_s - (time.monotonic() - started))):
             self._kill()
             raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
         try:

@@ -10,6 +10,9 @@ import time
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+
+from service.server import answers
 
 
 class Metrics:
@@ -41,6 +44,12 @@ class Metrics:
             "aigc_bank_entries", "Active entries in the bank of known media", registry=self.registry
         )
         self._bank_size_source: Callable[[], int | None] | None = None
+        self._restarts_source: Callable[[], int] | None = None
+        self.registry.register(_ReadAtScrape(self))
+
+    def set_restarts_source(self, source: Callable[[], int]) -> None:
+        """Analysis processes replaced after dying (a crash, a budget kill, the OOM killer)."""
+        self._restarts_source = source
 
     def set_bank_size_source(self, source: Callable[[], int | None]) -> None:
         self._bank_size_source = source
@@ -51,6 +60,31 @@ class Metrics:
             size = self._bank_size_source()
             if size is not None:
                 self.bank_size.set(size)
+
+
+class _ReadAtScrape:
+    """Counts kept elsewhere (the protocol's answers, the runner's processes), read per scrape."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self):
+        refused = CounterMetricFamily(
+            "aigc_protocol_answers",
+            "Answers the server gave before any route: bad HTTP (400), header or body "
+            "deadlines (408), the connection cap (503)",
+            labels=["status", "code"],
+        )
+        for (status, code), count in sorted(answers.snapshot().items()):
+            refused.add_metric([str(status), code], count)
+        yield refused
+        source = self.metrics._restarts_source
+        restarts = CounterMetricFamily(
+            "aigc_analysis_process_restarts",
+            "Analysis processes started again after one died or was killed over its budget",
+        )
+        restarts.add_metric([], source() if source is not None else 0)
+        yield restarts
 
 
 class MetricsMiddleware:

@@ -42,6 +42,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.settings import Settings
 
+from . import answers
+
 log = logging.getLogger("uvicorn.error")
 
 # a connection must have been idle this long before it may be closed to make room: a
@@ -79,9 +81,13 @@ class ServiceConfig(uvicorn.Config):
 def json_response(
     status: int, reason: str, code: str, message: str, extra: tuple[str, ...] = ()
 ) -> bytes:
-    """A complete HTTP/1.1 response with the JSON error body; the connection closes after it."""
+    """A complete HTTP/1.1 response with the JSON error body; the connection closes after it.
+
+    Built only to be sent, so it is counted here (`answers`, read by /metrics).
+    """
     # the shape of service.app.errors.error_body, not imported: worker processes load this
     # module while unpickling their config, before they answer the supervisor's health ping
+    answers.answered(status, code)
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     head = [
         f"HTTP/1.1 {status} {reason}",

@@ -466,3 +466,33 @@ def test_admins_create_list_and_revoke_keys_over_http(svc_client, svc_keys, svc_
             (e.action, e.target) for e in admin_events(session) if e.action.startswith("key.")
         ]
     assert actions == [("key.create", new["id"]), ("key.revoke", new["id"])]
+
+
+def test_a_killed_analysis_process_is_replaced_and_counted_in_metrics(
+    svc_client, svc_keys, svc_photo
+):
+    import os
+    import signal
+    import time
+
+    admin = auth(svc_keys["admin"])
+    runner = svc_client.app.state.runner
+    assert svc_client.post(
+        "/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(svc_photo)
+    ).is_success
+    text = svc_client.get("/metrics", headers=admin).text
+    assert "aigc_analysis_process_restarts_total 0.0" in text
+    for process in runner.processes:  # the kernel's OOM killer, or an operator
+        deadline = time.monotonic() + 30
+        while not process.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    res = svc_client.post("/v1/scan", headers=auth(svc_keys["pipeline"]), **upload(svc_photo))
+    assert res.status_code == 200, res.text
+    text = svc_client.get("/metrics", headers=admin).text
+    restarts = next(
+        float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("aigc_analysis_process_restarts_total ")
+    )
+    assert restarts >= 1

@@ -28,6 +28,7 @@ LOG_LIMIT = 5
 QUICK_CAP = 30
 # server "held": deadlines long enough to hold connections, a cap small enough to reach
 HELD_CAP = 260
+METRICS_TOKEN = "TEST-ONLY-scraper-token"
 
 
 def _free_port() -> int:
@@ -101,6 +102,7 @@ def servers(tmp_path_factory):
         AIGC_MAX_CONNECTIONS=str(QUICK_CAP),
         AIGC_LOG_REPEAT_LIMIT=str(LOG_LIMIT),
         AIGC_LOG_REPEAT_WINDOW_S=str(LOG_WINDOW_S),
+        AIGC_METRICS_TOKEN=METRICS_TOKEN,
     )
     held = _launch(
         tmp_path_factory.mktemp("held"),
@@ -337,6 +339,31 @@ def test_protocol_errors_are_json_400(quick, request_bytes):
     raw, closed = _read_to_close(sock, 10)
     sock.close()
     assert closed and _error_code(raw, 400) == "bad_request"
+
+
+def _protocol_answers(server: dict) -> dict[tuple[str, str], float]:
+    res = httpx.get(
+        server["base"] + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert res.status_code == 200, res.text
+    found = {}
+    for line in res.text.splitlines():
+        if line.startswith("aigc_protocol_answers_total{"):
+            labels, value = line.split("} ")
+            pairs = dict(p.split("=") for p in labels.split("{")[1].split(","))
+            found[(pairs["status"].strip('"'), pairs["code"].strip('"'))] = float(value)
+    return found
+
+
+def test_protocol_answers_are_counted_in_metrics(quick):
+    before = _protocol_answers(quick)
+    for _ in range(3):
+        sock = _open(quick["port"], b"THIS IS NOT HTTP\r\n\r\n")
+        _read_to_close(sock, 10)
+        sock.close()
+    after = _protocol_answers(quick)
+    # one worker: every answer above was its own
+    assert after.get(("400", "bad_request"), 0) - before.get(("400", "bad_request"), 0) == 3
 
 
 def test_options_and_405_list_every_method_of_the_path(quick):
