@@ -6,31 +6,89 @@ first pass found each query descriptor's nearest bank descriptor with
 FLANN's LSH; on real ORB descriptors (CLAHE, low FAST threshold) its
 buckets are crowded and a lookup cost 12 s of CPU against 1,000 media entries
 (benchmarks/matching.py --orb). Here, as in `index.py`'s multi-index
-hashing, each of the 16 16-bit substrings of every bank descriptor goes
-into a table. Two ORB descriptors of the same point differ in roughly 20-50
-of 256 bits, so one of their substrings is often identical (40 bits apart:
-each substring equal with p ~ 0.07, at least one of 16 with p ~ 0.67). A
-query descriptor's candidates are the bank descriptors sharing a substring
-with it; their full Hamming distances are computed, and the nearest one
-within `max_distance` gives its owner a vote. Buckets holding more than
-4x the mean (flat-patch substrings shared with everything) are skipped.
-Votes only rank candidates; `features.verify` decides.
+hashing, 16 substrings of every bank descriptor go into tables: substring c
+is the `bits`-bit window starting at bit 16c (wrapping past bit 255), so with
+16-bit windows they are the 16 disjoint 16-bit pieces. A query descriptor's
+candidates are the bank descriptors sharing a substring with it; their full
+Hamming distances are computed, and the nearest one within `max_distance`
+gives its owner a vote. Buckets holding more than 4x the mean (flat-patch
+substrings shared with everything) are skipped. Votes only rank candidates;
+`features.verify` decides.
+
+Window width. A query descriptor's work is the sizes of its 16 buckets, and
+the mean bucket holds N / 2^bits of the N bank descriptors: with a fixed
+16-bit window it grows with the bank (~100 at 10^4 media, 6.5 M descriptors,
+~300 ms per 2 MP upload). So the width follows N: 16 bits while N <= 2^18
+(`MEAN_BUCKET` 4 x 2^16: every bank up to ~380 media, the accuracy
+benchmark's among them, behaves as before), then ceil(log2(N / 4)) bits (18
+at 1,000 media, 21 at 10^4, 24 at 10^5), which keeps the mean bucket at 2-4
+descriptors. The price is recall per descriptor. Two ORB descriptors of the
+same point differ in d ~ 20-50 of 256 bits; with the d bits spread at random
+one window is identical with p = C(256 - w, d) / C(256, d), and at least one
+of the 16 (overlapping once w > 16; Monte Carlo, 2 x 10^5 draws) with:
+
+| d | w = 16 | 18 | 19 | 20 | 21 | 22 | 24 |
+|---|---|---|---|---|---|---|---|
+| 20 | 0.26/1.00 | 0.22/0.99 | 0.20/0.99 | 0.18/0.98 | 0.17/0.97 | 0.15/0.95 | 0.13/0.91 |
+| 30 | 0.13/0.93 | 0.10/0.85 | 0.09/0.79 | 0.07/0.74 | 0.07/0.68 | 0.06/0.63 | 0.04/0.51 |
+| 40 | 0.06/0.67 | 0.04/0.52 | 0.04/0.45 | 0.03/0.39 | 0.02/0.33 | 0.02/0.28 | 0.01/0.20 |
+| 50 | 0.03/0.38 | 0.02/0.25 | 0.01/0.20 | 0.01/0.16 | 0.01/0.13 | 0.01/0.10 | 0.00/0.06 |
+
+(one window / any of 16). Close correspondences (d <= 30, the ones that
+survive a crop) keep most of their votes; far ones lose half or more. Wide
+tables skip what 16-bit ones skip (a window's first 16 bits are the 16-bit
+substring, so the candidates are a subset of the 16-bit ones) and buckets
+over 32 besides. Measured on real crops, the true entry's votes fall by ~25%
+at 21 bits and it still ranks first nearly always: benchmarks/matching.py
+--orb (1,000 entries, 18 bits) finds 30/30 crops with 0/60 false matches, as
+with 16 bits, at 28 instead of 34 CPU ms per lookup; of 60 crops keeping 60%
+of a view banked among benchmarks/hook_latency.py's 10^4 media (21 bits),
+53 are found and 52 have their photo's entry first (16-bit windows: 54 and
+54; the two lost ones had 13 votes and now 8-9, under `min_votes` 10).
+Without the prefix rule all 54 are found but the votes cost 21 ms, not 14.
+Per 2 MP upload (plain + mirrored query) the votes cost 25 / 300 ms at
+10^3 / 10^4 media with 16-bit windows, 8 / 14 ms with these; the tables take
+16 x 4 bytes per descriptor as before plus 16 x 4 x 2^bits bytes of offsets
+(756 MB at 10^4 media with the descriptors themselves, 632 MB before).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 CHUNKS = 16
-_KEYS = 1 << 16
 BUCKET_FACTOR = 4
 MIN_BUCKET = 16
+WIDE_MIN_BUCKET = 32
+MIN_BITS = 16
+MAX_BITS = 28  # offsets of 2^28 buckets per table: 1 GiB, at ~10^9 descriptors
+MEAN_BUCKET = 4  # bank descriptors per bucket, on average, once the window widens
 
 
-def _chunks(desc: np.ndarray) -> np.ndarray:
-    """(N, 32) uint8 descriptors -> (N, 16) 16-bit substring values."""
+def key_bits(n: int) -> int:
+    """Window width for a bank of n descriptors: the mean bucket stays <= MEAN_BUCKET."""
+    if n <= MEAN_BUCKET << MIN_BITS:
+        return MIN_BITS
+    return min(MAX_BITS, math.ceil(math.log2(n / MEAN_BUCKET)))
+
+
+def _chunks(desc: np.ndarray, bits: int = MIN_BITS) -> np.ndarray:
+    """(N, 32) uint8 descriptors -> (N, 16) `bits`-bit windows starting every 16 bits."""
     d = np.ascontiguousarray(desc, dtype=np.uint8)
-    return d[:, 0::2].astype(np.int64) << 8 | d[:, 1::2]
+    return np.stack([_chunk(d, c, bits) for c in range(CHUNKS)], axis=1)
+
+
+def _chunk(d: np.ndarray, c: int, bits: int) -> np.ndarray:
+    """Window c (`bits` bits from bit 16c, wrapping) of contiguous (N, 32) uint8 rows."""
+    if bits == MIN_BITS:
+        return d[:, 2 * c].astype(np.int64) << 8 | d[:, 2 * c + 1]
+    key = np.zeros(len(d), np.int64)
+    for j in range(4):
+        key <<= 8
+        key |= d[:, (2 * c + j) % 32]
+    return key >> (32 - bits)
 
 
 def _words(desc: np.ndarray) -> np.ndarray:
@@ -40,30 +98,52 @@ def _words(desc: np.ndarray) -> np.ndarray:
 class DescriptorVotes:
     """Substring tables over all bank descriptors; `votes(query)` -> votes per owner."""
 
-    def __init__(self, owners: np.ndarray, descriptors: np.ndarray, n_owners: int):
+    def __init__(
+        self, owners: np.ndarray, descriptors: np.ndarray, n_owners: int, bits: int | None = None
+    ):
         self.n_owners = int(n_owners)
         self.size = len(descriptors)
+        self.bits = key_bits(self.size) if bits is None else int(bits)
+        n_keys = 1 << self.bits
         self._owner = np.asarray(owners, np.int32)
         self._words = _words(descriptors) if self.size else np.zeros((0, 4), np.uint64)
-        keys = _chunks(descriptors) if self.size else np.zeros((0, CHUNKS), np.int64)
+        desc = np.ascontiguousarray(descriptors, dtype=np.uint8).reshape(-1, 32)
+        # 16-bit tables as they always were; wider ones hold int32 offsets
+        # (2^bits ~ N / 4 of them: a quarter of the rows' bytes)
+        offset_type = np.int64 if self.bits <= MIN_BITS else np.int32
         self._offsets = []
         self._rows = []
+        self._prefix_sizes = []  # wide tables: bucket sizes of the 16-bit prefixes
         for c in range(CHUNKS):
-            col = keys[:, c]
+            col = _chunk(desc, c, self.bits)
             self._rows.append(np.argsort(col, kind="stable").astype(np.int32))
-            offsets = np.zeros(_KEYS + 1, np.int64)
-            np.cumsum(np.bincount(col, minlength=_KEYS), out=offsets[1:])
+            counts = np.bincount(col, minlength=n_keys)
+            offsets = np.zeros(n_keys + 1, offset_type)
+            np.cumsum(counts, out=offsets[1:])
             self._offsets.append(offsets)
+            if self.bits > MIN_BITS:
+                prefix = counts.reshape(1 << MIN_BITS, -1).sum(axis=1, dtype=np.int32)
+                self._prefix_sizes.append(prefix)
         # Substring values are far from uniform (flat patches, dark skies); the
         # crowded buckets cost the most and tell the least. Measured on 1,000
-        # entries (690k descriptors, 60 queries): skipping buckets over 32x /
-        # 8x / 4x / 2x the mean size, p50 per query side 300 / 61 / 21 / 7 ms,
-        # the queried entry among the 5 candidates 22 / 23 / 24 / 24 of 30.
-        self.max_bucket = max(MIN_BUCKET, BUCKET_FACTOR * self.size // _KEYS)
+        # entries (690k descriptors, 60 queries, 16-bit windows): skipping
+        # buckets over 32x / 8x / 4x / 2x the mean size, p50 per query side 300 /
+        # 61 / 21 / 7 ms, the queried entry among the 5 candidates 22 / 23 / 24 / 24 of 30.
+        # Wider windows skip what 16-bit ones skip (a window's first 16 bits are
+        # the 16-bit substring: `max_prefix` is the 16-bit rule), so they look at
+        # a subset of the 16-bit candidates, and buckets over 32 besides (their
+        # mean is 2-4). Measured at 10^4 media (21 bits; benchmarks/hook_latency.py's
+        # bank, 60 crops keeping 60% of a banked view; without the prefix rule):
+        # a floor of 16 / 24 / 32 / 64, votes per 2 MP upload 13 / 16 / 21 / 41 ms,
+        # crops found 53 / 53 / 54 / 54 of 60 (54 with 16-bit windows, the same 54).
+        self.max_prefix = max(MIN_BUCKET, BUCKET_FACTOR * self.size >> MIN_BITS)
+        floor = MIN_BUCKET if self.bits <= MIN_BITS else WIDE_MIN_BUCKET
+        self.max_bucket = max(floor, BUCKET_FACTOR * self.size // n_keys)
 
     @property
     def nbytes(self) -> int:
         tables = sum(o.nbytes for o in self._offsets) + sum(r.nbytes for r in self._rows)
+        tables += sum(p.nbytes for p in self._prefix_sizes)
         return tables + self._owner.nbytes + self._words.nbytes
 
     def votes(self, query: np.ndarray, max_distance: int = 64) -> np.ndarray:
@@ -71,13 +151,17 @@ class DescriptorVotes:
         out = np.zeros(self.n_owners, np.int64)
         if not len(query) or not self.size:
             return out
-        keys = _chunks(query)
+        keys = _chunks(query, self.bits)
         qi_parts, row_parts = [], []
         for c in range(CHUNKS):
             offsets = self._offsets[c]
             starts = offsets[keys[:, c]]
             sizes = offsets[keys[:, c] + 1] - starts
-            keep = np.flatnonzero((sizes > 0) & (sizes <= self.max_bucket))
+            ok = (sizes > 0) & (sizes <= self.max_bucket)
+            if self._prefix_sizes:
+                prefix = self._prefix_sizes[c][keys[:, c] >> (self.bits - MIN_BITS)]
+                ok &= prefix <= self.max_prefix
+            keep = np.flatnonzero(ok)
             starts, sizes = starts[keep], sizes[keep]
             total = int(sizes.sum())
             if not total:

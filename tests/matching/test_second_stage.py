@@ -151,3 +151,28 @@ def test_substring_votes_find_the_nearest_descriptor_when_it_shares_a_substring(
     assert got.argmax() == 7 and got[7] >= 80 and got.sum() == got[7]
     # random queries are far from everything: no votes within 64 bits
     assert votes.votes(rng.integers(0, 256, (200, 32), dtype=np.uint8)).sum() == 0
+
+
+def test_substring_windows_widen_with_the_bank_and_still_find_close_descriptors():
+    from matching import votes as v
+
+    assert v.key_bits(0) == v.key_bits(4 << 16) == 16  # small banks: 16-bit windows as before
+    assert v.key_bits((4 << 16) + 1) == 17
+    assert v.key_bits(6_500_000) == 21 and v.key_bits(65_000_000) == 24
+    rng = np.random.default_rng(4)
+    desc = rng.integers(0, 256, (6, 32), dtype=np.uint8)
+    bits = np.unpackbits(np.concatenate([desc, desc[:, :4]], axis=1), axis=1)
+    for width in (16, 21, 24):
+        want = [
+            [int("".join(map(str, b[16 * c : 16 * c + width])), 2) for c in range(16)] for b in bits
+        ]
+        assert (v._chunks(desc, width) == np.array(want)).all(), width
+    bank_desc = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    owners = np.repeat(np.arange(50), 100)
+    q = np.unpackbits(bank_desc[700:800], axis=1)
+    for row in q:
+        row[rng.choice(256, 20, replace=False)] ^= 1
+    q = np.packbits(q, axis=1)
+    for width in (16, 21, 24):
+        got = DescriptorVotes(owners, bank_desc, 50, bits=width).votes(q, max_distance=64)
+        assert got.argmax() == 7 and got[7] >= 80 and got.sum() == got[7], width
