@@ -1,6 +1,6 @@
-"""Helpers for the benchmarks that drive a real `aigc serve`: servers, process trees, media.
+"""Helpers shared by the benchmarks: servers, process trees, media, the peers' modules.
 
-Used by service_load.py, soak.py and worker_memory.py. A script in this folder
+A script in this folder
 imports it first, then calls `use_packages()`, which takes the folder off
 sys.path so that benchmarks/matching.py does not shadow the `matching` package
 (the editable install's finder comes after the path entries).
@@ -38,6 +38,23 @@ REDIS_URL = os.environ.get("AIGC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 def use_packages() -> None:
     """Take this folder off sys.path: its matching.py must not hide the package."""
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def invisible_watermark(module: str):
+    """One module of invisible-watermark (e.g. "dwtDctSvd"), or None when it is not installed.
+
+    Loaded on its own: the package's __init__ imports its torch-based rivaGan.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("imwatermark")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / f"{module}.py"
+    module_spec = importlib.util.spec_from_file_location(f"imwatermark_{module}", path)
+    loaded = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(loaded)
+    return loaded
 
 
 def free_port() -> int:

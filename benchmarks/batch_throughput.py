@@ -207,7 +207,9 @@ def run_ours(media: Path, workers: int) -> tuple[float, dict]:
 
 
 def _load_dwtdctsvd():
-    # `import imwatermark` imports its torch-based rivaGan; load the one module we need
+    # `import imwatermark` imports its torch-based rivaGan; load the one module we need.
+    # Not _live.invisible_watermark: the batch pool's workers re-run this script with
+    # the benchmarks folder off sys.path, where `import _live` would fail
     spec = importlib.util.find_spec("imwatermark")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("invisible-watermark is not installed: pip install -e .[bench]")

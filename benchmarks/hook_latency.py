@@ -63,16 +63,12 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-# Python puts this folder first on sys.path, and benchmarks/ holds scripts named like
-# the packages (matching.py): drop it so `import matching` finds the package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _live  # noqa: E402  (this folder, first on sys.path for a script)  # isort: skip
+
+_live.use_packages()  # benchmarks/matching.py must not shadow the matching package
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -284,11 +280,6 @@ def _cpu_all() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def timed(fn, *args, **kwargs):
     """(result, CPU s, wall s) of one call."""
     c, w = time.process_time(), time.perf_counter()
@@ -386,18 +377,6 @@ def check_common_path(engine: Engine, data: bytes) -> str:
 
 
 # --- the naive peer ----------------------------------------------------------
-def load_dwtdctsvd():
-    """invisible-watermark's dwtDctSvd class, or None (its top-level import wants torch)."""
-    spec = importlib.util.find_spec("imwatermark")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "dwtDctSvd.py"
-    module_spec = importlib.util.spec_from_file_location("imwatermark_dwtDctSvd", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module.EmbedDwtDctSvd
-
-
 class Naive:
     """Pillow + c2pa Reader + dwtDctSvd per key + imagehash pHash linear scan."""
 
@@ -491,7 +470,7 @@ def build(args) -> dict:
         r[3].points.nbytes + r[3].descriptors.nbytes + r[3].angles.nbytes for r in media_rows
     )
     descriptors = sum(len(r[3]) for r in media_rows)
-    rss = rss_bytes()
+    rss = _live.statm_rss(os.getpid())
     print(f"## Build ({args.codes:,} random PDQ codes + {args.media:,} banked media)\n")
     table(
         ("step", "CPU s", "wall s", "memory"),
@@ -868,16 +847,18 @@ def main(argv=None) -> None:
         ),
         checks,
     )
-    embed_cls = load_dwtdctsvd()
+    dwt_dct_svd = _live.invisible_watermark("dwtDctSvd")
     peer = None
-    if embed_cls is None:
+    if dwt_dct_svd is None:
         print(
             "NOTE: invisible-watermark is not installed (pip install -e .[bench]): "
             "no naive-peer column.\n"
         )
     else:
         size = len(cfg["bank"])
-        peer = Naive(embed_cls, peer_phashes(cfg["media_rows"], args.codes, args.seed), size)
+        peer = Naive(
+            dwt_dct_svd.EmbedDwtDctSvd, peer_phashes(cfg["media_rows"], args.codes, args.seed), size
+        )
         print(
             f"Naive peer: linear pHash scan timed over {len(peer.sample):,} entries per "
             f"call, scaled x{peer.scale:.1f} to the bank's {size:,} (scan extrapolated).\n"

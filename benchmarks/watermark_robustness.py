@@ -51,6 +51,8 @@ from PIL import Image  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 cv2.setNumThreads(1)
 
+import _live  # noqa: E402  (this folder: the peers' modules)
+
 import watermark  # noqa: E402
 
 # a benchmark key, named as such
@@ -211,18 +213,6 @@ STRESS = {
 # --- the three methods ------------------------------------------------------------------------
 
 
-def _load_peer(module: str):
-    """invisible-watermark's DCT modules without its package __init__ (which imports torch)."""
-    spec = importlib.util.find_spec("imwatermark")
-    if spec is None:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / f"{module}.py"
-    mod_spec = importlib.util.spec_from_file_location(f"_peer_{module}", path)
-    mod = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(mod)
-    return mod
-
-
 def binomial_threshold(n: int = 64, rate: float = 1e-6) -> int:
     tail = 0.0
     for t in range(n, -1, -1):
@@ -261,7 +251,7 @@ class OursThorough(Ours):
 class Peer:
     def __init__(self, method: str, module: str, cls: str):
         self.name = f"invisible-watermark {method}"
-        mod = _load_peer(module)
+        mod = _live.invisible_watermark(module)
         self.cls = getattr(mod, cls)
         self.bits = list(np.unpackbits(np.frombuffer(PAYLOAD, np.uint8)))
 
