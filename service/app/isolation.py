@@ -259,17 +259,13 @@ class AnalysisProcess:
         except (BrokenPipeError, EOFError, OSError):
             self._discard()
             raise _GoneBeforeTheJob from None
-        if not conn.poll(self.budget.wall_s):
-            self._kill()
-            raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
+        self._wait_within_budget(conn, started)
         try:
             conn.recv()  # ("started", None)
         except (EOFError, OSError):
             self._reap()
             raise _GoneBeforeTheJob from None
-        if not conn.poll(max(0.0, self.budget.wall_s - (time.monotonic() - started))):
-            self._kill()
-            raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
+        self._wait_within_budget(conn, started)
         try:
             status, value = conn.recv()
         except (EOFError, OSError, pickle.UnpicklingError, TypeError, AttributeError) as exc:
@@ -295,6 +291,12 @@ class AnalysisProcess:
         if _out_of_memory(value):
             raise MemoryExceeded(f"the analysis needed more memory than its ceiling ({value})")
         raise value
+
+    def _wait_within_budget(self, conn, started: float) -> None:
+        """Until the child has a word for us; killed when the job's wall budget runs out first."""
+        if not conn.poll(max(0.0, self.budget.wall_s - (time.monotonic() - started))):
+            self._kill()
+            raise BudgetExceeded(f"the analysis took longer than {self.budget.wall_s:g} s")
 
     def _recycle_if_worn(self) -> None:
         ceiling = self.budget.recycle_mb * 1024 * 1024
