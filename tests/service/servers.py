@@ -19,6 +19,16 @@ from PIL import Image
 AIGC = str(Path(sys.executable).parent / "aigc")
 
 
+def metric_sample(text: str, name: str, **labels) -> float | None:
+    """The value of the first sample of `name` in Prometheus text that has these labels."""
+    for line in text.splitlines():
+        if not line.startswith((name + "{", name + " ")):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
