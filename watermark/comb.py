@@ -22,6 +22,7 @@ test that follows stays a sum of fair coins (README.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -43,13 +44,40 @@ def _lines(pat: Pattern) -> tuple[np.ndarray, np.ndarray]:
     return np.log(np.hypot(ky, kx)), np.degrees(np.arctan2(ky, kx))
 
 
-def prepare(power: np.ndarray) -> np.ndarray:
-    """`find`'s input from `sync.flat_power` (key-free: one per image, whatever the keys).
+@dataclass(frozen=True)
+class Prepared:
+    """The key-free half of the comb: one per image (or clip), shared by every key tried."""
 
-    Zero frequency at the centre row, lightly blurred: a line off the bin grid spreads.
+    p: np.ndarray  # the blurred power, zero frequency at the centre row
+    shape: tuple[int, int]  # of the working images
+    logf: np.ndarray  # log frequency of each log-polar row
+    periods: np.ndarray  # the period grid searched
+    wrapped: np.ndarray  # the log-polar image, rows reversed and padded, columns doubled
+
+
+def prepare(power: np.ndarray, shape: tuple[int, int], p_max: float) -> Prepared:
+    """`find`'s input from `sync.flat_power` of working images of this shape (key-free).
+
+    Zero frequency at the centre row, lightly blurred: a line off the bin
+    grid spreads. Then the log-polar image every key's lines are read from.
     """
-    p = np.fft.fftshift(power, axes=0).astype(np.float32)
-    return cv2.GaussianBlur(p, (0, 0), 0.6)
+    p = cv2.GaussianBlur(np.fft.fftshift(power, axes=0).astype(np.float32), (0, 0), 0.6)
+    h, w = shape
+    # the lowest frequency a line can have: the lowest radius at the longest period
+    mx, my, logf = _polar_maps(h, w, 0.98 * SYNC_R_LO / P_MAX)
+    lp = cv2.remap(p, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # each log-frequency row to zero mean and unit spread: every line then
+    # weighs the same wherever the hypothesis puts it
+    lp -= lp.mean(axis=1, keepdims=True)
+    lp /= lp.std(axis=1, keepdims=True) + 1e-6
+    periods = np.exp(np.arange(np.log(P_MIN), np.log(p_max), _LOG_STEP))
+    n_p, n_rows = periods.size, logf.size
+    # rows reversed and padded, so each line's rows for periods[0], periods[1],
+    # ... are one contiguous slice; columns doubled, so each angle window is one
+    wrapped = np.zeros((n_rows + 2 * n_p, 2 * _N_PHI), dtype=np.float32)
+    wrapped[n_p : n_p + n_rows] = np.concatenate([lp, lp], axis=1)[::-1]
+    frozen(p, wrapped)
+    return Prepared(p, (h, w), logf, periods, wrapped)
 
 
 @lru_cache(maxsize=8)
@@ -85,27 +113,11 @@ def _exact(p, logk, psi, shape, period, angle, mirror) -> np.ndarray:
     return _sample(p, f * np.cos(direction), f * np.sin(direction), h, w).sum(axis=-1)
 
 
-def find(p: np.ndarray, shape: tuple[int, int], pat: Pattern, p_max: float) -> list[Lattice]:
-    """The CANDIDATES lattices whose moved sync lines carry the most power, best first.
-
-    p is `prepare(sync.flat_power(...))` of working images of this shape.
-    """
-    h, w = shape
-    # the lowest frequency a line can have: the lowest radius at the longest period
-    mx, my, logf = _polar_maps(h, w, 0.98 * SYNC_R_LO / P_MAX)
-    lp = cv2.remap(p, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    # each log-frequency row to zero mean and unit spread: every line then
-    # weighs the same wherever the hypothesis puts it
-    lp -= lp.mean(axis=1, keepdims=True)
-    lp /= lp.std(axis=1, keepdims=True) + 1e-6
+def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
+    """The CANDIDATES lattices whose moved sync lines carry the most power, best first."""
+    p, shape, logf, periods, wrapped = prep.p, prep.shape, prep.logf, prep.periods, prep.wrapped
     logk, psi = _lines(pat)
-    periods = np.exp(np.arange(np.log(P_MIN), np.log(p_max), _LOG_STEP))
-    n_p = periods.size
-    # rows reversed and padded, so each line's rows for periods[0], periods[1],
-    # ... are one contiguous slice; columns doubled, so each angle window is one
-    n_rows = logf.size
-    wrapped = np.zeros((n_rows + 2 * n_p, 2 * _N_PHI), dtype=np.float32)
-    wrapped[n_p : n_p + n_rows] = np.concatenate([lp, lp], axis=1)[::-1]
+    n_p, n_rows = periods.size, logf.size
     scores = []
     for mirror in (False, True):
         score = np.zeros((n_p, _N_PHI), dtype=np.float32)

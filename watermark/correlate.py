@@ -16,7 +16,7 @@ import scipy.fft as sfft
 
 from . import ecc
 from .hypotheses import DIHEDRAL
-from .pattern import Pattern, T, frozen, pattern_for
+from .pattern import R_HI, Pattern, T, frozen, pattern_for
 
 
 def _dihedral(f: np.ndarray, d: int) -> np.ndarray:
@@ -30,6 +30,7 @@ def _undo_dihedral(f: np.ndarray, d: int) -> np.ndarray:
 
 
 _FREQ = np.fft.fftfreq(T, 1.0 / T)
+_COLS = int(R_HI) + 1  # rfft2 columns that can hold a ring bin (|kx| <= R_HI)
 _RING_HALF = np.rint(np.hypot(_FREQ[:, None], _FREQ[None, : T // 2 + 1])).astype(np.int64)
 # each rfft2 bin stands for itself and its mirror, except columns 0 and T/2
 BIN_WEIGHT = np.full((T, T // 2 + 1), 2.0)
@@ -92,7 +93,10 @@ def pilot_search(
     """
     conj_pilots, support = pilot_spectra(key)
     conj_pilots, support = conj_pilots[:transforms], support[:transforms]
-    corr = sfft.irfft2(g[None] * conj_pilots, s=(T, T), axes=(-2, -1)) * (T * T)
+    # the pilot's bins all sit in rfft2 columns 0..R_HI: the inverse along
+    # the rows runs on those columns only, the rest of the half plane is zero
+    product = g[None, :, :_COLS] * conj_pilots[..., :_COLS]
+    corr = sfft.irfft(sfft.ifft(product, axis=-2), n=T, axis=-1) * (T * T)
     # Re(conj(chip) G) = (a Re G + b Im G)/sqrt(2) with random signs a, b: the
     # sum's bound is exp(-z^2/2) for z = corr / sqrt(sum of |G|^2 over the pilot's bins)
     norm = np.sqrt((power[None] * support).sum(axis=(-2, -1)))

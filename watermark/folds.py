@@ -36,7 +36,7 @@ class Folds:
         self._cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lattices: list[Lattice] | None = None
         self._power: np.ndarray | None = None
-        self._comb_power: np.ndarray | None = None  # key-free too: one per image, not per key
+        self._comb: comb.Prepared | None = None  # key-free too: one per image, not per key
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The fold, its normalized spectrum and that spectrum's power (every key reuses them)."""
@@ -62,9 +62,9 @@ class Folds:
         """
         yield NOMINAL
         shape = self.works[0].shape
-        if self._comb_power is None:
-            self._comb_power = comb.prepare(self.power())
-        yield from comb.find(self._comb_power, shape, pat, period_limit(shape))
+        if self._comb is None:
+            self._comb = comb.prepare(self.power(), shape, period_limit(shape))
+        yield from comb.find(self._comb, pat)
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices

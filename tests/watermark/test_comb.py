@@ -52,7 +52,7 @@ def test_the_comb_finds_rotation_and_scale(natural, key, payload, deg):
     attacked = np.ascontiguousarray(_rotate(marked, deg, 0.8))
     folds = detect_mod._Folds([detect_mod._working(attacked)])
     shape = folds.works[0].shape
-    found = comb.find(comb.prepare(folds.power()), shape, pattern_for(key), 300.0)
+    found = comb.find(comb.prepare(folds.power(), shape, 300.0), pattern_for(key))
     assert len(found) == comb.CANDIDATES
     best = found[0]
     # 1024 px -> 512 working px: the tile (256 px in the marked image) is 128 * 0.8
@@ -70,8 +70,8 @@ def test_the_comb_never_reads_the_chips(natural, key, payload):
     pat = pattern_for(key)
     flipped = dataclasses.replace(pat, chips=-np.conj(pat.chips))
     shape = folds.works[0].shape
-    assert comb.find(comb.prepare(folds.power()), shape, pat, 300.0) == comb.find(
-        comb.prepare(folds.power()), shape, flipped, 300.0
+    assert comb.find(comb.prepare(folds.power(), shape, 300.0), pat) == comb.find(
+        comb.prepare(folds.power(), shape, 300.0), flipped
     )
 
 
@@ -97,6 +97,6 @@ def test_on_heavy_texture_the_comb_finds_what_the_key_free_search_misses(natural
 
     key_free = detect_mod.find_lattices(folds.power(), shape)
     assert not any(near_truth(lat) for lat in key_free)
-    assert near_truth(comb.find(comb.prepare(folds.power()), shape, pattern_for(key), 300.0)[0])
+    assert near_truth(comb.find(comb.prepare(folds.power(), shape, 300.0), pattern_for(key))[0])
     found = watermark.detect(attacked, key)
     assert found.detected and found.payload == payload
