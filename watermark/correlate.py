@@ -83,6 +83,29 @@ def pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
     return conj_pilots, support
 
 
+@lru_cache(maxsize=64)
+def sync_supports(key: bytes) -> np.ndarray:
+    """The key's sync lines seen through each dihedral transform, as weights on rfft2 power.
+
+    Row d times a fold's power (`Folds.spectrum`, flattened) is the mean
+    power of the sync lines' bins under transform d: about 1 on a host,
+    since the spectrum is normalized ring by ring.
+    """
+    pat = pattern_for(key)
+    spec = np.zeros((T, T), dtype=np.complex128)
+    sync = pat.sync
+    spec[pat.rows[sync], pat.cols[sync]] = 1.0
+    spec[(-pat.rows[sync]) % T, (-pat.cols[sync]) % T] = 1.0
+    tile_ = np.real(sfft.ifft2(spec))
+    masks = np.stack(
+        [np.abs(sfft.rfft2(_undo_dihedral(tile_, d))) > 1e-6 for d in range(DIHEDRAL)]
+    ).astype(np.float32)
+    masks /= (masks * BIN_WEIGHT[None]).sum(axis=(1, 2), keepdims=True)
+    out = masks.reshape(DIHEDRAL, -1)
+    frozen(out)
+    return out
+
+
 def pilot_search(
     g: np.ndarray, power: np.ndarray, key: bytes, transforms: int = DIHEDRAL
 ) -> tuple[float, int]:

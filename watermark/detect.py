@@ -33,6 +33,7 @@ from .hypotheses import (
     LOCAL_OFFSETS,
     LOCAL_PROBE_Z,
     RULES,
+    SYNC_SCREEN,
     THOROUGH_HYPOTHESES,
     Hypothesis,
     scan_lattices,
@@ -102,6 +103,8 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat):
+        if lat is not NOMINAL and folds.sync_power(lat, key) < SYNC_SCREEN:
+            continue
         h = attempt(lat)
         if found():
             break

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from . import comb
-from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search
+from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
 from .hypotheses import DIHEDRAL
 from .image import luminance, ref_size, resize
 from .lattice import NOMINAL, Lattice, fold, period_limit
@@ -49,6 +49,15 @@ class Folds:
             power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
             self._cache[k] = (folded, g, power)
         return self._cache[k]
+
+    def sync_power(self, lat: Lattice, key: bytes) -> float:
+        """Mean power of the key's sync-line bins in this fold, best dihedral transform.
+
+        Magnitudes at the sync lines' positions only: like the comb, it never
+        reads a chip's sign, and the sync bins are disjoint from the pilot's.
+        """
+        power = self.spectrum(lat)[2]
+        return float((sync_supports(key) @ power.ravel()).max())
 
     def power(self) -> np.ndarray:
         if self._power is None:

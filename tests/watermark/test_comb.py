@@ -100,3 +100,21 @@ def test_on_heavy_texture_the_comb_finds_what_the_key_free_search_misses(natural
     assert near_truth(comb.find(comb.prepare(folds.power(), shape, 300.0), pattern_for(key))[0])
     found = watermark.detect(attacked, key)
     assert found.detected and found.payload == payload
+
+
+def test_the_sync_screen_passes_the_marked_lattice_and_not_another_keys(
+    natural, key, other_key, payload
+):
+    """Lattices other than the nominal one are searched only where the key's lines show."""
+    from watermark.hypotheses import SYNC_SCREEN
+    from watermark.lattice import Lattice
+
+    marked = watermark.embed(natural("coffee", 1024), payload, key)
+    attacked = np.ascontiguousarray(_rotate(marked, 4.0, 0.8))
+    folds = detect_mod._Folds([detect_mod._working(attacked)])
+    truth = Lattice(128 * 0.8, -4.0, 0.0)
+    assert folds.sync_power(truth, key) > 5 * SYNC_SCREEN
+    # another key's lines are not there, wherever the fold
+    assert folds.sync_power(truth, other_key) < SYNC_SCREEN
+    found = watermark.detect(attacked, key)
+    assert found.detected and found.payload == payload
