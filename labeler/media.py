@@ -6,17 +6,19 @@ says what decoding will cost before any pixel is decoded, so a decompression
 bomb, a frame-count bomb or a video whose keyframes are too sparse to sample
 cheaply is refused with a typed error for the price of reading its header.
 
-Images far above the working resolution are decoded at reduced scale:
+Images above the working resolution are decoded at reduced scale:
 JPEGs through libjpeg's DCT scaling (Pillow's `draft`), other formats by an
 integer box reduction right after decoding. No signal looks closer than
 WORK_SIDE: the watermark is detected at a 512 px reference (watermark/image.py),
 PDQ, pHash and ORB work at 640 px (matching/hashing.py, matching/features.py)
-and PDQ itself reduces to 64 x 64; video frames are already handed over at
-1024 (labeler/video/). An image is reduced only by a power of two that
-leaves its long side at WORK_SIDE or more (so at most halved below 2 x
-WORK_SIDE: an image under 2048 px is decoded as it is) and its short side at
-MIN_SHORT_SIDE or more (panoramas keep the watermark's 256 px minimum with
-room to spare). The `Media` keeps the upload's own width and height.
+and PDQ itself reduces to 64 x 64; video frames are handed over at 1024
+(labeler/video/). An image is reduced only by a power of two that leaves
+its long side at WORK_SIDE or more (so a 2 MP photo is decoded at half
+size, a 12 MP one at a quarter, an image under 1280 px as it is) and its
+short side at MIN_SHORT_SIDE or more (panoramas keep the watermark's 256 px
+minimum with room to spare). Every later step (the copies, the colour
+conversion, each signal's own downscaling) then runs on the reduced image.
+The `Media` keeps the upload's own width and height.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ from .limits import (  # noqa: F401  (the decoding API's names, as importers kno
     within_budget,
 )
 
-WORK_SIDE = 1024
-MIN_SHORT_SIDE = 512
+WORK_SIDE = 640
+MIN_SHORT_SIDE = 320
 
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff")
 VIDEO_MIMES = ("video/mp4", "video/quicktime")

@@ -167,14 +167,16 @@ def test_error_messages_name_no_objects():
 
 def test_large_images_decode_at_reduced_scale_and_keep_their_size():
     media = decode(_flat_jpeg(7000, 7000))
-    assert media.frames[0].shape == (1750, 1750, 3)  # 1/4: the smallest scale >= 1024
+    assert media.frames[0].shape == (875, 875, 3)  # 1/8: the smallest scale >= 640
     assert media.summary()["width"] == 7000 and media.summary()["height"] == 7000
     assert np.abs(media.frames[0].astype(int) - (90, 120, 200)).max() <= 3
     png = decode(_encode("PNG", size=(3000, 2000)))
-    assert png.frames[0].shape == (1000, 1500, 3) and (png.width, png.height) == (3000, 2000)
+    assert png.frames[0].shape == (500, 750, 3) and (png.width, png.height) == (3000, 2000)
     # under twice the working size nothing changes
-    assert decode(_encode("JPEG", size=(1920, 1080))).frames[0].shape == (1080, 1920, 3)
-    # a panorama keeps enough rows for the watermark (short side >= 512)
+    assert decode(_encode("JPEG", size=(1200, 800))).frames[0].shape == (800, 1200, 3)
+    # a 2 MP photo at half size
+    assert decode(_encode("JPEG", size=(1920, 1080))).frames[0].shape == (540, 960, 3)
+    # a panorama keeps enough rows for the watermark (short side >= 320)
     assert decode(_encode("PNG", size=(8000, 600))).frames[0].shape == (600, 8000, 3)
 
 

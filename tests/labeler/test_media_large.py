@@ -42,10 +42,10 @@ def _fresh_caches():
     bank_source.drop_caches()
 
 
-def test_watermark_reads_on_a_4000_px_upload_decoded_at_half_scale():
+def test_watermark_reads_on_a_4000_px_upload_decoded_at_quarter_scale():
     upload = _jpeg(watermark.embed(_photo("astronaut", 4000, 3000), PAYLOAD, TEST_KEY), 88)
     media = decode(upload)
-    assert media.frames[0].shape == (1500, 2000, 3) and (media.width, media.height) == (4000, 3000)
+    assert media.frames[0].shape == (750, 1000, 3) and (media.width, media.height) == (4000, 3000)
     registry = KeyRegistry((RegisteredKey("gen", "Gen", "ai_generated", TEST_KEY),))
     decision = Engine(watermark_keys=registry).analyze(upload, "big.jpg")
     signal = WatermarkSignal.from_dict(decision.signals["watermark"])
@@ -65,3 +65,21 @@ def test_banked_media_matches_across_reduced_and_full_size_decodes():
     match = MatchSignal.from_dict(small.signals["match"])
     assert match.matched and match.category == "known_aigc" and match.distance <= 12
     assert large.action == "escalate"
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+def test_hashes_of_a_reduced_decode_stay_next_to_those_of_the_full_image(name):
+    """Bank entries hashed from full-size pixels still match uploads decoded reduced."""
+    import matching
+    from matching.codes import hamming
+
+    for width, height in ((1920, 1080), (4000, 3000), (3000, 4000)):
+        photo = _photo(name, width, height)
+        full = matching.compute_hashes(photo)
+        for quality in (95, 80, 60):
+            media = decode(_jpeg(photo, quality))
+            assert max(media.frames[0].shape[:2]) < max(width, height)  # decoded reduced
+            reduced = matching.compute_hashes(media.frames[0])
+            # the match radius is 31 bits of 256; measured: a reduced decode moves 0-2
+            assert hamming(reduced.pdq, full.pdq) <= 8, (width, height, quality)
+            assert hamming(reduced.phash, full.phash) <= 4, (width, height, quality)
