@@ -31,6 +31,10 @@ class KeyModel(BaseModel):
     note: str | None = Field(examples=["upload service, eu-west"])
     created_at: str
     revoked_at: str | None
+    organisation: str | None = None
+    creator_id: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
 
 
 class NewKeyModel(KeyModel):
@@ -40,6 +44,10 @@ class NewKeyModel(KeyModel):
 class NewKeyRequest(BaseModel):
     role: Role = Field(examples=["pipeline"], description=", ".join(key_store.ROLES))
     note: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    organisation: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
+    creator_id: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
+    topics: list[str] | None = Field(default=None, max_length=20)
+    languages: list[str] | None = Field(default=None, max_length=20)
 
 
 def _audit(url, action: str, principal: Principal, target: str, detail: dict) -> None:
@@ -56,9 +64,22 @@ def _audit(url, action: str, principal: Principal, target: str, detail: dict) ->
 async def create_key(body: NewKeyRequest, request: Request, principal: Principal = Depends(admin)):
     """Create a key; the response is the only place the key itself ever appears."""
     url = request.app.state.db_url
-    info, secret = await anyio.to_thread.run_sync(
-        lambda: key_store.create_key(body.role, body.note, url=url)
-    )
+
+    def create():
+        try:
+            return key_store.create_key(
+                body.role,
+                body.note,
+                url=url,
+                organisation=body.organisation,
+                creator_id=body.creator_id,
+                topics=body.topics,
+                languages=body.languages,
+            )
+        except key_store.ApiKeyError as exc:
+            raise ApiError(422, "invalid_key", str(exc)) from exc
+
+    info, secret = await anyio.to_thread.run_sync(create)
     await anyio.to_thread.run_sync(
         _audit, url, "key.create", principal, info.id, {"role": info.role}
     )
