@@ -33,7 +33,9 @@ def row_dict(row: OutboxRow) -> dict[str, Any]:
 
 
 def counts(session) -> dict[str, int]:
-    found = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)))
+    found = dict(
+        session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all()
+    )
     return {state: int(found.get(state, 0)) for state in STATES}
 
 
