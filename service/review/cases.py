@@ -161,6 +161,23 @@ def open_case(session, item: CaseInput, opened_by: str | None) -> CaseRow:
     return row
 
 
+def batch_case(job_id: str, row: dict[str, Any]) -> CaseInput:
+    """A case from one escalated file of a batch job: no upload context, no bytes kept
+    (the job's files stay where the analyst has them), the thumbnail the job made."""
+    decision = {k: row.get(k) for k in ("action", "label", "label_source", "policy_version")}
+    decision.update(reasons=row.get("reasons") or [], signals=row.get("signals") or {})
+    match = decision["signals"].get("match") or {}
+    return CaseInput(
+        decision=decision,
+        context={"source": "batch", "job_id": job_id, "path": row.get("path")},
+        scan_id=None,
+        sha256=row.get("sha256"),
+        perceptual_hash=match.get("query_pdq"),
+        mime=(row.get("media") or {}).get("mime"),
+        thumbnail=row.get("thumbnail"),
+    )
+
+
 def record_removal(session, scan_id: str, decision: dict[str, Any], context: dict) -> None:
     """A `remove` at upload: the platform must take the content down."""
     match = (decision.get("signals") or {}).get("match") or {}

@@ -195,7 +195,10 @@ def _undo_effects(session, row: CaseRow, viewer: Viewer, verdict: str) -> bool:
 
 
 def _allow(session, row: CaseRow, viewer: Viewer) -> None:
-    codes = sorted({r.get("code") for r in row.reasons or [] if r.get("action") == "escalate"})
+    reasons = row.reasons or []
+    # batch rows carry no per-reason action: then every reason the case was opened for
+    marked = [r for r in reasons if r.get("action") == "escalate"]
+    codes = sorted({r.get("code") for r in (marked or reasons) if r.get("code")})
     if codes and (row.sha256 or row.perceptual_hash):
         session.add(
             AllowEntryRow(
