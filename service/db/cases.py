@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base
 
 STATUSES = ("open", "in_review", "decided", "appealed")
+WAITING = ("open", "in_review", "appealed")
 # what each verdict means for the upload (service/review/state.py reads these)
 VERDICTS = ("confirmed_misleading", "unverified", "ai_label_only", "cleared")
 KINDS = ("upload", "retroactive", "quarantine")
@@ -50,6 +51,9 @@ class CaseRow(Base):
     retroactive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     scan_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
+    # status is open, in_review or appealed: the queue's one indexed condition, so
+    # "everything waiting, highest priority first" is an index walk, not a sort
+    waiting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     priority: Mapped[int] = mapped_column(Integer, nullable=False)
     # ",elections,health,": one LIKE finds a topic without a join table
     topics: Mapped[str] = mapped_column(String(512), nullable=False, default="")
@@ -85,8 +89,30 @@ class CaseRow(Base):
     __table_args__ = (
         # the queue: by status, highest priority first, oldest first among equals
         Index("ix_cases_queue", "status", "priority", "created_at"),
+        Index("ix_cases_waiting", "waiting", "priority", "created_at"),
         Index("ix_cases_creator_verdict", "creator_id", "verdict"),
     )
+
+
+class CaseTopicRow(Base):
+    """One row per topic of a case, with the queue's sort columns copied.
+
+    The queue filtered by topic (a reviewer's, and every fact-checker's routing)
+    is then an index walk and an index-only count, however many cases wait.
+    `waiting` moves with the case's status; priority and creation never change.
+    """
+
+    __tablename__ = "case_topics"
+
+    case_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    waiting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_case_topics_queue", "topic", "waiting", "priority", "created_at"),)
 
 
 class CaseMediaRow(Base):

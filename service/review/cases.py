@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from ..db.audit import add_admin_event
-from ..db.cases import CaseMediaRow, CaseRow
+from ..db.cases import CaseMediaRow, CaseRow, CaseTopicRow
 from ..db.outbox import add_event
 
 THUMB_PX = 256
@@ -131,6 +131,7 @@ def open_case(session, item: CaseInput, opened_by: str | None) -> CaseRow:
         retroactive=item.retroactive,
         scan_id=item.scan_id,
         status="open",
+        waiting=True,
         priority=priority(reasons, signals, item.topics, item.context.get("creator_history")),
         topics=join_topics(item.topics),
         language=item.language,
@@ -150,7 +151,17 @@ def open_case(session, item: CaseInput, opened_by: str | None) -> CaseRow:
         updated_at=now,
     )
     session.add(row)
-    session.flush()  # the media row points at the case
+    session.flush()  # the media and topic rows point at the case
+    for topic in sorted(set(item.topics)):
+        session.add(
+            CaseTopicRow(
+                case_id=row.id,
+                topic=topic[:64],
+                waiting=True,
+                priority=row.priority,
+                created_at=now,
+            )
+        )
     session.add(
         CaseMediaRow(
             case_id=row.id, filename=item.filename, data=item.media, thumbnail=item.thumbnail

@@ -27,7 +27,7 @@ from ..bank.store import active_duplicate, bump_version, new_row, stage_row
 from ..db.audit import add_admin_event
 from ..db.bank import BankEntryRow
 from ..db.base import session_scope
-from ..db.cases import VERDICTS, AllowEntryRow, CaseMediaRow, CaseRow
+from ..db.cases import VERDICTS, WAITING, AllowEntryRow, CaseMediaRow, CaseRow, CaseTopicRow
 from ..db.outbox import add_event
 from .cases import event_payload
 from .errors import CaseConflict, CaseNotFound, InvalidVerdict
@@ -58,6 +58,8 @@ def _snapshot(url: str, case_id: str, viewer: Viewer) -> CaseRow:
 def _move(session, row: CaseRow, allowed: tuple[str, ...], **values: Any) -> datetime:
     """The conditional UPDATE: the first statement of the transaction, or CaseConflict."""
     now = datetime.now(UTC)
+    if "status" in values:
+        values["waiting"] = values["status"] in WAITING
     result = session.execute(
         update(CaseRow)
         .where(CaseRow.id == row.id, CaseRow.version == row.version, CaseRow.status.in_(allowed))
@@ -66,6 +68,12 @@ def _move(session, row: CaseRow, allowed: tuple[str, ...], **values: Any) -> dat
     if result.rowcount != 1:
         raise CaseConflict(
             f"case {row.id} changed meanwhile (another reviewer claimed or decided it); reload it"
+        )
+    if "waiting" in values:
+        session.execute(
+            update(CaseTopicRow)
+            .where(CaseTopicRow.case_id == row.id)
+            .values(waiting=values["waiting"])
         )
     return now
 

@@ -264,7 +264,7 @@ def _confirmed_case(url: str, creator_id: str) -> None:
         session.execute(
             update(CaseRow)
             .where(CaseRow.id == case_id)
-            .values(status="decided", verdict="confirmed_misleading")
+            .values(status="decided", waiting=False, verdict="confirmed_misleading")
         )
 
 
@@ -284,3 +284,24 @@ def test_confirmed_verdicts_become_the_creators_history(loop):
     # the pipeline's own count wins when it sends one
     told = _scan(client, keys, png, {**plain, "creator_history": "0"}, name="up.png")["decision"]
     assert "creator.repeat_violations" not in [r["code"] for r in told["reasons"]]
+
+
+def test_the_queue_pages_by_priority_and_bounds_its_count(loop, monkeypatch):
+    from service.review import queue
+
+    client, keys, url, reviewer = loop
+    for _ in range(3):
+        _confirmed_case(url, "c-3")  # decided: not in the waiting queue
+    opened = [_scan(client, keys, AI_IMAGE, ELECTION)["case_id"] for _ in range(3)]
+    page = client.get("/v1/cases", headers=reviewer, params={"per_page": 2}).json()
+    assert (page["total"], page["total_capped"], len(page["items"])) == (3, False, 2)
+    second = client.get("/v1/cases", headers=reviewer, params={"per_page": 2, "page": 2}).json()
+    assert [
+        c["id"] for c in page["items"] + second["items"]
+    ] == opened  # equal priority: oldest first
+    decided = client.get("/v1/cases", headers=reviewer, params={"status": "decided"}).json()
+    assert decided["total"] == 3
+    assert client.get("/v1/cases", headers=reviewer, params={"priority": 100}).json()["total"] == 0
+    monkeypatch.setattr(queue, "COUNT_LIMIT", 2)
+    capped = client.get("/v1/cases", headers=reviewer, params={"topic": "elections"}).json()
+    assert (capped["total"], capped["total_capped"], capped["total_limit"]) == (2, True, 2)

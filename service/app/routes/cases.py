@@ -38,7 +38,9 @@ class CaseSummary(BaseModel):
 
 class CasePage(BaseModel):
     items: list[CaseSummary]
-    total: int
+    total: int = Field(description="matching cases, counted up to total_limit")
+    total_capped: bool = Field(description="more than total_limit match: total is the limit")
+    total_limit: int = Field(examples=[10000])
     page: int
     per_page: int
 
@@ -118,7 +120,15 @@ async def list_cases(
             )
 
     items, total = await _call(run)
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
+    capped = total > queue.COUNT_LIMIT
+    return {
+        "items": items,
+        "total": min(total, queue.COUNT_LIMIT),
+        "total_capped": capped,
+        "total_limit": queue.COUNT_LIMIT,
+        "page": page,
+        "per_page": per_page,
+    }
 
 
 @router.get(

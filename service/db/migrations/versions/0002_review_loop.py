@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-01 15:29:45.776499
+Create Date: 2026-12-01 15:55:22.579991
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('retroactive', sa.Boolean(), nullable=False),
     sa.Column('scan_id', sa.String(length=32), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('waiting', sa.Boolean(), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('topics', sa.String(length=512), nullable=False),
     sa.Column('language', sa.String(length=16), nullable=True),
@@ -73,6 +74,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_creator_verdict', ['creator_id', 'verdict'], unique=False)
         batch_op.create_index('ix_cases_queue', ['status', 'priority', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_scan_id'), ['scan_id'], unique=False)
+        batch_op.create_index('ix_cases_waiting', ['waiting', 'priority', 'created_at'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -101,6 +103,18 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id')
     )
+    op.create_table('case_topics',
+    sa.Column('case_id', sa.String(length=32), nullable=False),
+    sa.Column('topic', sa.String(length=64), nullable=False),
+    sa.Column('waiting', sa.Boolean(), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('case_id', 'topic')
+    )
+    with op.batch_alter_table('case_topics', schema=None) as batch_op:
+        batch_op.create_index('ix_case_topics_queue', ['topic', 'waiting', 'priority', 'created_at'], unique=False)
+
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisation', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('creator_id', sa.String(length=128), nullable=True))
@@ -130,12 +144,17 @@ def downgrade() -> None:
         batch_op.drop_column('creator_id')
         batch_op.drop_column('organisation')
 
+    with op.batch_alter_table('case_topics', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_topics_queue')
+
+    op.drop_table('case_topics')
     op.drop_table('case_media')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_waiting')
         batch_op.drop_index(batch_op.f('ix_cases_scan_id'))
         batch_op.drop_index('ix_cases_queue')
         batch_op.drop_index('ix_cases_creator_verdict')
