@@ -142,15 +142,17 @@ def create_key(
     creator_id: str | None = None,
     topics=None,
     languages=None,
+    require_topics: bool = True,
 ) -> tuple[KeyInfo, str]:
     """A new key for `role`: its record and the secret, which is shown once and never stored.
 
-    A fact-checker key needs `topics`: it sees only the cases routed to it.
+    A fact-checker key sees only the cases of its `topics`; without any it sees
+    nothing, which `require_topics` refuses as a likely mistake.
     """
     if role not in ROLES:
         raise ApiKeyError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     topic_list = _words(topics, "topics")
-    if role == "fact_checker" and not topic_list:
+    if role == "fact_checker" and not topic_list and require_topics:
         raise ApiKeyError("a fact_checker key needs --topics: the cases routed to it")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
