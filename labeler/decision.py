@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ACTIONS = ("none", "require_disclosure", "label", "escalate")  # in rising severity
+# in rising severity; `remove` is for re-uploads of media a person confirmed as misleading
+ACTIONS = ("none", "require_disclosure", "label", "escalate", "remove")
 LABELS = ("ai_generated", "ai_edited")
 DISTRIBUTIONS = ("normal", "reduced")
 
 
 def severity(action: str) -> int:
-    """Rank of an action; escalate > label > require_disclosure > none."""
+    """Rank of an action; remove > escalate > label > require_disclosure > none."""
     return ACTIONS.index(action)
 
 

@@ -32,7 +32,7 @@ from .policy import DEFAULT_POLICY, Policy, load_default_policy, load_policy, po
 from .signals import Signal, Signals, builtin_signals
 from .signals.credentials import settings_from_env
 from .signals.watermark import KeyRegistry, load_registry
-from .stores import BankSource
+from .stores import BankSource, ReviewSource
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class Engine:
     bank: BankSource | matching.Bank | None = None
     # signals gathered after the built-in three (labeler.signals.base.Signal)
     plugins: tuple[Signal, ...] = ()
+    # what reviewers decided before (creator history, cleared media); None: nothing known
+    review: ReviewSource | None = None
     # every signal, in the order gathered and shown
     signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
 
@@ -118,7 +120,12 @@ class Engine:
 
     def for_analysis(self) -> Engine:
         """The engine an analysis process gets: the same signals, their stores left here."""
-        return replace(self, bank=None, plugins=tuple(p.without_store() for p in self.plugins))
+        return replace(
+            self,
+            bank=None,
+            review=None,
+            plugins=tuple(p.without_store() for p in self.plugins),
+        )
 
     def signal(self, name: str) -> Signal:
         return next(s for s in self.signals if s.name == name)
@@ -163,7 +170,20 @@ class Engine:
     ) -> Decision:
         if not isinstance(context, UploadContext):
             context = UploadContext.from_dict(context)
-        return self.policy.decide(signals, context, media=media)
+        review = self.review
+        if review is not None and context.creator_id and context.creator_history is None:
+            # the caller did not say; the service's own count of confirmed verdicts stands in
+            history = review.creator_violations(context.creator_id)
+            context = replace(context, creator_history=history)
+        decision = self.policy.decide(signals, context, media=media)
+        if review is not None and decision.action == "escalate":
+            # asked only on escalation: the negative bank can only lower an escalation
+            match = signals.get("match")
+            pdq = getattr(match, "query_pdq", None)
+            cleared = review.cleared_reasons((media or {}).get("sha256"), pdq)
+            if cleared:
+                decision = self.policy.decide(signals, context, media=media, cleared=cleared)
+        return decision
 
     # --- the pipeline -----------------------------------------------------
     def observe_upload(

@@ -40,6 +40,10 @@ _REASON_TEXT = {
     ),
     "bank.match.known_aigc": "It matches media we already know to be AI-generated.",
     "bank.near_match": "It resembles media we already know about.",
+    "bank.confirmed_misleading": (
+        "It matches media that our reviewers or fact-checking partners confirmed as misleading."
+    ),
+    "review.cleared": "A person already reviewed this media and cleared it.",
     "creator.disclosed": "You told us that this content was made with AI.",
     "disclosure.contradicted": (
         "You told us that no AI was used, but other evidence shows that it was. "
@@ -78,6 +82,8 @@ class CreatorExplanation:
     under_review: bool
     headline: str
     why: tuple[str, ...]
+    # the upload is not published (a re-upload of media confirmed as misleading)
+    removed: bool = False
 
     @property
     def text(self) -> str:
@@ -106,6 +112,7 @@ def explain(
         label_text=label_text,
         disclosure_required=action == "require_disclosure",
         under_review=action == "escalate",
+        removed=action == "remove",
         headline=_headline(
             action, label_text, _source_text(decision.label_source if will_label else None, signals)
         ),
@@ -126,6 +133,12 @@ def _headline(action: str, label_text: str | None, source_text: str | None) -> s
         if source_text:
             labelled += f", based on {source_text}"
         labelled += "."
+    if action == "remove":
+        # a removal is never "labelled": the upload does not appear at all
+        return (
+            "This upload will not be published: it matches content that our reviewers "
+            "found to be misleading."
+        )
     if action == "escalate":
         head = (
             "A person will review this upload before it is recommended widely; "

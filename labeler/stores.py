@@ -32,6 +32,32 @@ class BankSource(Protocol):
         """The current `matching.video.VideoIndex` and its entries' meta; None: no video bank."""
 
 
+@runtime_checkable
+class ConfirmedEntries(Protocol):
+    """A bank source that also knows which entries a person confirmed (optional).
+
+    Kept apart from `BankSource` so a source that cannot tell (an imported
+    list, an in-memory bank) is still a source: its matches read as unconfirmed.
+    """
+
+    def is_confirmed(self, entry_id: str) -> bool:
+        """True when a reviewer's verdict confirmed this entry as misleading."""
+
+
+@runtime_checkable
+class ReviewSource(Protocol):
+    """What people decided about earlier uploads, as the policy reads it.
+
+    The service keeps cases and verdicts; the labeler only asks two questions.
+    """
+
+    def creator_violations(self, creator_id: str) -> int:
+        """Confirmed violations of this creator (verdicts), for `context.creator_history`."""
+
+    def cleared_reasons(self, sha256: str | None, pdq_hex: str | None) -> frozenset[str]:
+        """Reason codes a reviewer cleared for this media (the negative bank); empty: none."""
+
+
 class InMemoryBank:
     """A `matching.Bank` held in memory as a source: no versions, no video entries."""
 
@@ -57,4 +83,11 @@ def as_bank_source(bank: BankSource | matching.Bank | None) -> BankSource | None
     raise TypeError(f"a bank is a BankSource or a matching.Bank, not {type(bank).__name__}")
 
 
-__all__ = ["BankSource", "InMemoryBank", "VideoMeta", "as_bank_source"]
+__all__ = [
+    "BankSource",
+    "ConfirmedEntries",
+    "InMemoryBank",
+    "ReviewSource",
+    "VideoMeta",
+    "as_bank_source",
+]

@@ -194,6 +194,36 @@ class Settings(BaseSettings):
     # API batch jobs one service process runs at once (the rest queue)
     batch_concurrent_jobs: Count = 1
 
+    # --- the review loop (service/review/) ---
+    # uploads that open a case keep their bytes up to this size, so a confirmed
+    # verdict can bank them with every hash; larger ones keep their PDQ only
+    case_media_max_bytes: int = Field(50_000_000, ge=0)
+    # where events (case opened, verdict, removal, ...) are posted; unset: they wait in the outbox
+    webhook_url: str | None = None
+    # the HMAC-SHA256 key of the X-AIGC-Signature header (required with AIGC_WEBHOOK_URL)
+    webhook_secret: str | None = None
+    # attempts before an event is dead-lettered (GET /v1/admin/outbox lists them)
+    webhook_max_attempts: Count = 8
+    # the first retry waits this long, each next one twice as long, up to the maximum
+    webhook_backoff_s: Seconds = 2.0
+    webhook_backoff_max_s: Seconds = 600.0
+    webhook_timeout_s: Seconds = 10.0
+    # a claimed event whose deliverer died is sent again after this long
+    webhook_lease_s: Seconds = 60.0
+    # each service process runs a deliverer thread (off: run `aigc outbox deliver` instead)
+    webhook_deliver: bool = True
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        if self.webhook_url is not None:
+            if not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError("AIGC_WEBHOOK_URL must be an http:// or https:// URL")
+            if not self.webhook_secret or len(self.webhook_secret) < 16:
+                raise ValueError(
+                    "AIGC_WEBHOOK_SECRET must be set, at least 16 characters, with AIGC_WEBHOOK_URL"
+                )
+        return self
+
     @model_validator(mode="after")
     def _metrics_access(self) -> Settings:
         if self.metrics_token is not None and len(self.metrics_token.strip()) < 16:

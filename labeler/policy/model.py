@@ -4,7 +4,7 @@ the most severe action wins, and the reasons keep every rule that fired.
 Firing all rules (rather than stopping at the first) is what makes the
 decision monotone: more evidence can only add fired rules, so it can never
 lower the action. Precedence therefore lives in one place (the action's
-severity: escalate > label > require_disclosure > none) instead of in the
+severity: remove > escalate > label > require_disclosure > none) instead of in the
 order someone happened to write the rules in; rule order only breaks ties
 (which label wins among rules of equal severity, the order of reasons).
 """
@@ -91,6 +91,39 @@ class Fired:
     reason: Reason
 
 
+CLEARED_CODE = "review.cleared"
+# the note's stand-in rule: it asks for nothing, so it never changes the outcome
+_CLEARED_RULE = Rule(
+    id="review.cleared",
+    index=1 << 30,
+    when=None,
+    action="none",
+    label=None,
+    label_source=None,
+    distribution="normal",
+    counts_towards_history=False,
+    code=Template(CLEARED_CODE, ()),
+    message=Template("", ()),
+    evidence=(),
+)
+
+
+def _drop_cleared(fired: list[Fired], cleared: frozenset[str]) -> list[Fired]:
+    """Escalations a reviewer already cleared for this media give way; a note says so."""
+    kept = [f for f in fired if not (f.rule.action == "escalate" and f.reason.code in cleared)]
+    dropped = sorted({f.reason.code for f in fired} - {f.reason.code for f in kept})
+    if not dropped:
+        return fired
+    note = Reason(
+        code=CLEARED_CODE,
+        message=f"A reviewer cleared this media for: {', '.join(dropped)}.",
+        evidence={"cleared": dropped},
+        rule=None,
+        action="none",
+    )
+    return [*kept, Fired(_CLEARED_RULE, None, note)]
+
+
 @dataclass(frozen=True)
 class Policy:
     version: str
@@ -119,7 +152,10 @@ class Policy:
         signals: Signals,
         context: UploadContext | dict | None = None,
         media: dict | None = None,
+        cleared: frozenset[str] = frozenset(),
     ) -> Decision:
+        """`cleared`: reason codes a reviewer cleared for this media; their
+        escalations do not fire again (the other rules still do)."""
         if not isinstance(signals, Signals):
             raise PolicyError(f"signals must be Signals, not {type(signals).__name__}")
         if not isinstance(context, UploadContext):
@@ -129,6 +165,8 @@ class Policy:
                 raise PolicyError(f"bad upload context: {exc}") from exc
         facts = self.facts(signals, context)
         fired = self.fire(facts)
+        if cleared:
+            fired = _drop_cleared(fired, cleared)
         return self._compose(fired, signals, media)
 
     def facts(self, signals: Signals, context: UploadContext) -> dict[str, Any]:

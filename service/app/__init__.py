@@ -16,6 +16,8 @@ from labeler import Engine
 from labeler.media import Limits
 from service.db import bank_source
 from service.db.migrations import ensure_schema
+from service.review import deliver
+from service.review.source import DatabaseReviewSource
 from service.settings import Settings
 
 from . import errors
@@ -24,11 +26,18 @@ from .analysis import Runner, RunnerConfig
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit_redis import build_limiter
-from .routes import health, keys, scans, web
+from .routes import admin, cases, health, keys, scans, web
 
 log = logging.getLogger(__name__)
 
-ROUTERS: list[APIRouter] = [health.router, scans.router, keys.router, web.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    scans.router,
+    keys.router,
+    web.router,
+    cases.router,
+    admin.router,
+]
 # (module, attribute) of routers whose packages may be missing from an install; included
 # when importable
 OPTIONAL_ROUTERS = [
@@ -41,8 +50,10 @@ DESCRIPTION = """\
 Tells a media platform whether an upload is AI-generated or a known manipulated fake.
 
 Authenticate with `Authorization: Bearer <API key>` (`aigc keys create --role ROLE`).
-Roles: `pipeline` (scan), `creator` (label-check), `analyst` (read scans, batch),
-`admin` (everything, bank), `partner` (watermark embedding).
+Roles: `pipeline` (scan), `creator` (label-check, appeals of own uploads), `analyst`
+(read scans, batch), `admin` (everything, bank, outbox), `partner` (watermark
+embedding), `reviewer` (the case queue and verdicts), `fact_checker` (the cases
+routed to its organisation by topic and language, without creator data).
 Every error is JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
@@ -85,6 +96,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             max_pixels=settings.max_pixels,
             video=built.limits.video,
         )
+        if built.review is None:
+            # verdicts feed the policy: creator history and the negative bank
+            built.review = DatabaseReviewSource(app.state.db_url)
         app.state.engine = built
         watermark_routes = _optional_module("service.app.routes.watermark")
         app.state.platform_key = (
@@ -96,9 +110,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if app.state.runner.config.warm:
             app.state.runner.warm()
         metrics.set_restarts_source(lambda: sum(p.restarts for p in app.state.runner.processes))
+        delivery = deliver.DeliveryConfig.from_settings(settings)
+        outbox = None
+        if delivery is not None and settings.webhook_deliver:
+            outbox = deliver.start_thread(app.state.db_url, delivery)
         try:
             yield
         finally:
+            if outbox is not None:
+                outbox[1].set()
+                outbox[0].join(timeout=delivery.timeout_s + 1)
             app.state.runner.close()
 
     app = FastAPI(

@@ -22,6 +22,12 @@ from .errors import ApiError
 class Principal:
     key_id: str | None  # None: an anonymous caller of an endpoint configured open
     role: str
+    # what the key speaks for (service/db/keys.py): reviewers' organisation,
+    # a creator's id, a fact-checker's routing
+    organisation: str | None = None
+    creator_id: str | None = None
+    topics: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @property
     def anonymous(self) -> bool:
@@ -52,7 +58,9 @@ def authenticate(request: Request) -> Principal | None:
         raise ApiError(
             401, "unauthenticated", "unknown or revoked API key", {"WWW-Authenticate": "Bearer"}
         )
-    return Principal(info.id, info.role)
+    return Principal(
+        info.id, info.role, info.organisation, info.creator_id, info.topics, info.languages
+    )
 
 
 def require_role(*roles: str, open_flag: str | None = None) -> Callable[[Request], Principal]:

@@ -76,6 +76,7 @@ _FIELD_CODES = {
     "hashtags": "invalid_context",
     "sensitive_topics": "invalid_context",
     "creator_history": "invalid_context",
+    "verdict": "invalid_verdict",
 }
 
 

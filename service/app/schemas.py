@@ -70,7 +70,7 @@ class DecisionModel(BaseModel):
     # the policy may grow fields; they pass through rather than being dropped
     model_config = ConfigDict(extra="allow")
     action: str = Field(
-        examples=["label"], description="none | require_disclosure | label | escalate"
+        examples=["label"], description="none | require_disclosure | label | escalate | remove"
     )
     label: str | None = Field(
         examples=["ai_generated"], description="ai_generated | ai_edited | null"
@@ -87,6 +87,22 @@ class ScanResponse(BaseModel):
     scan_id: str = Field(examples=["4f6c2b7a9d1e4c3b8a7f6e5d4c3b2a19"])
     elapsed_ms: float = Field(examples=[41.7], description="server time spent on this scan")
     decision: DecisionModel
+    case_id: str | None = Field(
+        default=None, description="the review case an escalation opened (GET /v1/cases/{id})"
+    )
+
+
+class CurrentState(BaseModel):
+    action: str | None = Field(examples=["remove"], description="what the platform applies now")
+    label: str | None = None
+    distribution: str = Field(examples=["reduced"], description="normal | reduced | removed")
+    notice: str | None = Field(default=None, examples=["unverified_claim"])
+
+
+class ScanCase(BaseModel):
+    id: str
+    status: str = Field(examples=["decided"])
+    verdict: str | None = Field(default=None, examples=["confirmed_misleading"])
 
 
 class ScanRecordResponse(BaseModel):
@@ -105,6 +121,10 @@ class ScanRecordResponse(BaseModel):
     context: dict[str, Any]
     api_key_id: str | None
     elapsed_ms: float
+    case: ScanCase | None = Field(default=None, description="the review case, if one was opened")
+    current: CurrentState | None = Field(
+        default=None, description="the state after review (the decision stays as made)"
+    )
 
 
 class LabelCheckResponse(BaseModel):
@@ -118,6 +138,11 @@ class LabelCheckResponse(BaseModel):
     disclosure_required: bool = Field(examples=[False])
     under_review: bool = Field(
         examples=[False], description="a person reviews the upload before wide distribution"
+    )
+    removed: bool = Field(
+        default=False,
+        examples=[False],
+        description="the upload is not published: it matches media confirmed as misleading",
     )
     headline: str = Field(
         examples=[

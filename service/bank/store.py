@@ -144,7 +144,7 @@ def _fill_from_hash(
         row.pdq_quality = pdq_quality
 
 
-def add_entry(
+def new_row(
     data: bytes | None = None,
     *,
     filename: str | None = None,
@@ -158,9 +158,12 @@ def add_entry(
     pdq_quality: int | None = None,
     phash_hex: str | None = None,
     min_quality: int = matching.DEFAULT_MIN_QUALITY,
-    url: str | None = None,
-) -> Entry:
-    """Add one entry from media bytes or from a PDQ hex hash (exactly one of them)."""
+) -> tuple[BankEntryRow, object | None]:
+    """An entry row (and its video row) from media bytes or a PDQ hex hash, not yet stored.
+
+    Hashing happens here, before any transaction, so a caller that stages the
+    row with other changes (a reviewer's verdict) holds no lock while hashing.
+    """
     if (data is None) == (pdq_hex is None):
         raise InvalidEntry("give either the media or a PDQ hash, not both or neither")
     row = BankEntryRow(
@@ -180,22 +183,43 @@ def add_entry(
         _fill_from_media(row, hashes, min_quality)
     else:
         _fill_from_hash(row, pdq_hex, phash_hex, pdq_quality, min_quality)
+    return row, video
+
+
+def active_duplicate(session, media_sha256: str | None) -> int | None:
+    """The id of the active entry holding these exact bytes, if any."""
+    if not media_sha256:
+        return None
+    return session.scalar(
+        select(BankEntryRow.id).where(
+            BankEntryRow.media_sha256 == media_sha256, BankEntryRow.active.is_(True)
+        )
+    )
+
+
+def stage_row(session, row: BankEntryRow, video) -> None:
+    """Add a built row in the caller's transaction and move the bank version with it."""
+    session.add(row)
+    session.flush()
+    if video is not None:
+        video.entry_id = row.id
+        session.add(video)
+    bump_version(session)
+
+
+def add_entry(data: bytes | None = None, *, url: str | None = None, **fields) -> Entry:
+    """Add one entry from media bytes or from a PDQ hex hash (exactly one of them).
+
+    `fields` are `new_row`'s: filename, pdq_hex, category, severity, note,
+    source, added_by, external_id, pdq_quality, phash_hex, min_quality.
+    """
+    row, video = new_row(data, **fields)
     url = ready_url(url)
     with session_scope(url) as session:
-        if row.media_sha256:
-            dup = session.scalar(
-                select(BankEntryRow.id).where(
-                    BankEntryRow.media_sha256 == row.media_sha256, BankEntryRow.active.is_(True)
-                )
-            )
-            if dup is not None:
-                raise DuplicateEntry(f"this media is already in the bank as entry {dup}")
-        session.add(row)
-        session.flush()
-        if video is not None:
-            video.entry_id = row.id
-            session.add(video)
-        bump_version(session)
+        dup = active_duplicate(session, row.media_sha256)
+        if dup is not None:
+            raise DuplicateEntry(f"this media is already in the bank as entry {dup}")
+        stage_row(session, row, video)
         entry = entry_of(row)
     mark_stale(url)
     return entry

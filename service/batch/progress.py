@@ -21,8 +21,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-ORDER = ("escalate", "label", "require_disclosure", "none", "error", "skipped")
+ORDER = ("remove", "escalate", "label", "require_disclosure", "none", "error", "skipped")
 _STYLE = {
+    "remove": "bold white on red",
     "escalate": "bold red",
     "label": "yellow",
     "require_disclosure": "magenta",

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from service.db.base import database_url, session_scope
 from service.db.jobs import BatchJob, BatchResult
 from service.db.migrations import ensure_schema
+from service.review.cases import batch_case, open_case
 
 from .errors import JobNotFound
 
@@ -151,11 +152,14 @@ class JobStore:
             return set(s.scalars(select(BatchResult.path).where(BatchResult.job_id == job_id)))
 
     def record(self, job_id: str, row: dict[str, Any]) -> bool:
-        """Commit one file's result; False when (job, path) was recorded already."""
+        """Commit one file's result (and the case an escalation opens); False when
+        (job, path) was recorded already."""
         values = {k: row.get(k) for k in _RESULT_COLUMNS}
         try:
             with session_scope(self.url) as s:
                 s.add(BatchResult(job_id=job_id, path=row["path"], **values))
+                if row.get("action") == "escalate":
+                    open_case(s, batch_case(job_id, row), None)
         except IntegrityError:
             return False
         return True

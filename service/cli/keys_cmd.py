@@ -21,6 +21,18 @@ app.add_typer(keys_app, name="keys")
 def create(
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(key_store.ROLES)}."),
     note: str | None = typer.Option(None, "--note", help="Who or what the key is for."),
+    organisation: str | None = typer.Option(
+        None, "--org", help="reviewer/fact_checker: the organisation its verdicts speak for."
+    ),
+    creator_id: str | None = typer.Option(
+        None, "--creator-id", help="creator: the creator id whose uploads it may appeal."
+    ),
+    topics: str | None = typer.Option(
+        None, "--topics", help="fact_checker: comma-separated topics routed to it (required)."
+    ),
+    languages: str | None = typer.Option(
+        None, "--languages", help="fact_checker: comma-separated languages routed to it."
+    ),
 ) -> None:
     """Create a key; it is printed once, alone on the last line, and stored only hashed."""
     if role not in key_store.ROLES:
@@ -29,7 +41,18 @@ def create(
         )
         raise typer.Exit(2)
     ensure_schema()
-    info, secret = key_store.create_key(role, note)
+    try:
+        info, secret = key_store.create_key(
+            role,
+            note,
+            organisation=organisation,
+            creator_id=creator_id,
+            topics=topics,
+            languages=languages,
+        )
+    except key_store.ApiKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(
         f"created {info.role} key {info.id}; store it now, it cannot be shown again:", err=True
     )

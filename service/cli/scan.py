@@ -97,6 +97,7 @@ def scan(
 
 
 _STYLE = {
+    "remove": "bold white on red",
     "escalate": "bold red",
     "label": "yellow",
     "require_disclosure": "magenta",

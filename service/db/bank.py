@@ -48,6 +48,13 @@ class BankEntryRow(Base):
     pdq_unboxed: Mapped[str | None] = mapped_column(String(64), nullable=True)
     phash: Mapped[str | None] = mapped_column(String(16), nullable=True)
     features: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # set when a person's verdict confirmed the entry: only confirmed entries
+    # remove re-uploads at once (labeler policy `bank_remove`); imports stay unconfirmed
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # the fact-check article behind a confirmation, and the case it came from
+    reference_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (Index("ix_bank_entries_active_category", "active", "category"),)
 

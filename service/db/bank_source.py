@@ -259,6 +259,8 @@ def drop_caches() -> None:
         _caches.clear()
     with _video_lock:
         _video_cache.clear()
+    with _confirmed_lock:
+        _confirmed_cache.clear()
 
 
 def load_video_index(url: str) -> tuple[VideoIndex, dict[str, tuple[str, str | None]]]:
@@ -290,6 +292,24 @@ _video_cache: dict[str, tuple[int, VideoIndex, dict]] = {}
 _video_lock = threading.Lock()
 
 
+# url -> (bank version, ids of confirmed active entries); a verdict moves the version
+_confirmed_cache: dict[str, tuple[int, frozenset[str]]] = {}
+_confirmed_lock = threading.Lock()
+
+
+def load_confirmed(url: str) -> frozenset[str]:
+    """Ids of the active entries a person confirmed (few: one per confirmed verdict)."""
+    if not _exists(url):
+        return frozenset()
+    c = ENTRIES.c
+    query = select(c.id).where(c.active.is_(True), c.confirmed_at.is_not(None))
+    try:
+        with get_engine(url).connect() as conn:
+            return frozenset(str(i) for i in conn.scalars(query))
+    except (OperationalError, ProgrammingError):
+        return frozenset()  # no bank table yet
+
+
 class DatabaseBankSource:
     """`labeler.stores.BankSource` on the database at `url` (this process's shared caches)."""
 
@@ -305,6 +325,17 @@ class DatabaseBankSource:
 
     def image_index(self) -> matching.Bank:
         return self.cache.current()
+
+    def is_confirmed(self, entry_id: str) -> bool:
+        """`labeler.stores.ConfirmedEntries`: a person's verdict confirmed this entry."""
+        cache = self.cache
+        cache.current()  # refreshes `cache.version` when the bank moved
+        version = cache.version
+        with _confirmed_lock:
+            cached = _confirmed_cache.get(self.url)
+            if cached is None or cached[0] != version:
+                _confirmed_cache[self.url] = cached = (version, load_confirmed(self.url))
+        return entry_id in cached[1]
 
     def video_index(self) -> tuple[VideoIndex, dict[str, tuple[str, str | None]]]:
         cache = self.cache

@@ -7,7 +7,8 @@ Only declarations: bringing a database to this schema is service/db/migrations'
 from . import audit, keys  # noqa: F401  # isort: skip  (audit trail, API keys)
 from . import bank  # noqa: F401  # isort: skip  (bank of known media, bank version)
 from . import bank_video  # noqa: F401  # isort: skip  (video bank fingerprints)
-from . import jobs  # noqa: F401  (batch scan jobs and per-file results)
+from . import jobs  # noqa: F401  # isort: skip  (batch scan jobs and per-file results)
+from . import cases, outbox  # noqa: F401  # isort: skip  (review cases, negative bank, outbox)
 from .base import Base
 
 __all__ = ["Base"]

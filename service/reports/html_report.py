@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from html import escape
 from typing import IO, Any
 
-GROUPS = ("escalate", "label", "require_disclosure", "none", "error")
+GROUPS = ("remove", "escalate", "label", "require_disclosure", "none", "error")
 TITLES = {
+    "remove": "Remove (confirmed misleading re-upload)",
     "escalate": "Escalate for review",
     "label": "Label as AI",
     "require_disclosure": "Require disclosure",
@@ -25,6 +26,7 @@ TITLES = {
     "error": "Could not be processed",
 }
 COLORS = {
+    "remove": "#4a0e0e",
     "escalate": "#c62828",
     "label": "#f9a825",
     "require_disclosure": "#8e24aa",

@@ -60,7 +60,10 @@
   function showAnswer(answer) {
     const badge = document.getElementById("badge");
     badge.className = "badge";
-    if (answer.under_review) {
+    if (answer.removed) {
+      badge.textContent = "Will not be published";
+      badge.classList.add("removed");
+    } else if (answer.under_review) {
       badge.textContent = "Review before wide distribution";
       badge.classList.add("review");
     } else if (answer.will_label) {

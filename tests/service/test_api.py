@@ -254,6 +254,7 @@ ANSWER_KEYS = {
     "label_text",
     "disclosure_required",
     "under_review",
+    "removed",
     "headline",
     "why",
     "text",

@@ -11,13 +11,13 @@ and `resolve` (look up). Videos go through `video.py` (vPDQ fingerprints).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import matching
 
 from ...media import Media
-from ...stores import BankSource, as_bank_source
+from ...stores import BankSource, ConfirmedEntries, as_bank_source
 from ..base import BOOL, NUMBER, TEXT, SignalFact, SignalValue
 
 
@@ -43,6 +43,9 @@ class MatchSignal(SignalValue):
     # PDQ of the upload (its first frame) as 64 hex digits when the match
     # signal hashed it, so the service's audit row need not hash it again
     query_pdq: str | None = None
+    # a person (a reviewer's verdict) confirmed the matched entry; imported and
+    # hand-added entries are unconfirmed until someone reviews them
+    confirmed: bool = False
 
 
 FACTS = (
@@ -58,6 +61,7 @@ FACTS = (
     SignalFact("query_contained", NUMBER, "video: share of upload in entry"),
     SignalFact("reference_contained", NUMBER, "video: share of entry in upload"),
     SignalFact("query_pdq", TEXT, "the upload's PDQ, 64 hex digits"),
+    SignalFact("confirmed", BOOL, "a person confirmed the matched entry"),
 )
 
 
@@ -136,6 +140,13 @@ class Match:
 
     def resolve(self, query: MatchQuery | None) -> MatchSignal | None:
         """The lookup of a prepared query in the bank (where the bank index lives)."""
+        found = self._lookup(query)
+        confirmable = found is not None and found.matched
+        if confirmable and isinstance(self.bank, ConfirmedEntries):
+            return replace(found, confirmed=self.bank.is_confirmed(str(found.entry_id)))
+        return found
+
+    def _lookup(self, query: MatchQuery | None) -> MatchSignal | None:
         if query is None or self.bank is None:
             return None
         if not query.shape.entries:

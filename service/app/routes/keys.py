@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Request
@@ -22,6 +22,8 @@ _AUTH = {"s403": "not an admin key"}
 
 # the store's roles, as a closed set the OpenAPI lists
 Role = Literal[key_store.ROLES]  # type: ignore[valid-type]
+Topic = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 
 
 class KeyModel(BaseModel):
@@ -31,6 +33,10 @@ class KeyModel(BaseModel):
     note: str | None = Field(examples=["upload service, eu-west"])
     created_at: str
     revoked_at: str | None
+    organisation: str | None = None
+    creator_id: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
 
 
 class NewKeyModel(KeyModel):
@@ -40,6 +46,11 @@ class NewKeyModel(KeyModel):
 class NewKeyRequest(BaseModel):
     role: Role = Field(examples=["pipeline"], description=", ".join(key_store.ROLES))
     note: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    organisation: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
+    creator_id: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
+    # a fact_checker sees only cases of these topics (none yet: it sees nothing)
+    topics: list[Topic] | None = Field(default=None, max_length=7, examples=[["elections"]])
+    languages: list[Language] | None = Field(default=None, max_length=10, examples=[["de"]])
 
 
 def _audit(url, action: str, principal: Principal, target: str, detail: dict) -> None:
@@ -56,9 +67,23 @@ def _audit(url, action: str, principal: Principal, target: str, detail: dict) ->
 async def create_key(body: NewKeyRequest, request: Request, principal: Principal = Depends(admin)):
     """Create a key; the response is the only place the key itself ever appears."""
     url = request.app.state.db_url
-    info, secret = await anyio.to_thread.run_sync(
-        lambda: key_store.create_key(body.role, body.note, url=url)
-    )
+
+    def create():
+        try:
+            return key_store.create_key(
+                body.role,
+                body.note,
+                url=url,
+                organisation=body.organisation,
+                creator_id=body.creator_id,
+                topics=body.topics,
+                languages=body.languages,
+                require_topics=False,
+            )
+        except key_store.ApiKeyError as exc:
+            raise ApiError(422, "invalid_key", str(exc)) from exc
+
+    info, secret = await anyio.to_thread.run_sync(create)
     await anyio.to_thread.run_sync(
         _audit, url, "key.create", principal, info.id, {"role": info.role}
     )

@@ -6,11 +6,16 @@ import math
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy import select
 
 from labeler import LabelerError
 from labeler.explain import explain
+from labeler.policy import terms
 from service.db import session_scope
 from service.db.audit import add_scan, get_scan, new_scan_id
+from service.db.cases import CaseRow
+from service.review.cases import CaseInput, open_case, record_removal, thumbnail
+from service.review.state import current_state
 
 from ..analysis import Analysis
 from ..auth import Principal, require_role
@@ -58,10 +63,44 @@ async def _analyze(request: Request, upload: Upload, principal: Principal) -> An
         state.metrics.scans_in_flight.dec()
 
 
-def _record(db_url: str | None, endpoint: str, upload: Upload, result: Analysis, key_id) -> str:
-    scan_id = new_scan_id()
+def _case_input(request: Request, upload: Upload, result: Analysis, scan_id: str, decision):
+    """What a case needs of an escalated upload; its bytes only up to the configured size."""
+    context = upload.context
+    topics, _found = terms.detect(
+        request.app.state.engine.policy.topics,
+        context.caption,
+        context.hashtags,
+        context.sensitive_topics,
+    )
+    mime = result.media.get("mime")
+    keep = len(upload.data) <= request.app.state.settings.case_media_max_bytes
+    return CaseInput(
+        decision=decision,
+        context=context.to_dict(),
+        scan_id=scan_id,
+        sha256=result.media.get("sha256"),
+        perceptual_hash=result.perceptual_hash,
+        mime=mime,
+        topics=topics,
+        media=upload.data if keep else None,
+        filename=upload.filename,
+        thumbnail=thumbnail(upload.data, mime),
+    )
+
+
+def _record(
+    db_url: str | None,
+    endpoint: str,
+    upload: Upload,
+    result: Analysis,
+    key_id,
+    case: CaseInput | None = None,
+) -> tuple[str, str | None]:
+    """The audit row, and for an escalation its case, in one transaction: (scan id, case id)."""
+    scan_id = case.scan_id if case is not None else new_scan_id()
     decision = result.decision.to_dict()
-    # one transaction: either the whole row is there or nothing is
+    case_id = None
+    # one transaction: either the whole row (and its case and events) is there or nothing is
     with session_scope(db_url) as session:
         add_scan(
             session,
@@ -79,7 +118,11 @@ def _record(db_url: str | None, endpoint: str, upload: Upload, result: Analysis,
             api_key_id=key_id,
             elapsed_ms=result.elapsed_ms,
         )
-    return scan_id
+        if case is not None:
+            case_id = open_case(session, case, key_id).id
+        elif endpoint == "scan" and result.decision.action == "remove":
+            record_removal(session, scan_id, decision, upload.context.to_dict())
+    return scan_id, case_id
 
 
 @router.post(
@@ -96,20 +139,44 @@ async def scan(
     """Runs every signal and the policy on the upload, stores the decision in the
     audit trail and returns it in full, with the scan id and the time it took."""
     result = await _analyze(request, upload, principal)
-    scan_id = await anyio.to_thread.run_sync(
-        _record, request.app.state.db_url, "scan", upload, result, principal.key_id
+    decision = result.decision.to_dict()
+    case = None
+    if result.decision.action == "escalate":
+        # while a person has not decided, the upload is kept out of recommendations
+        decision["distribution"] = "reduced"
+        case = await anyio.to_thread.run_sync(
+            _case_input, request, upload, result, new_scan_id(), decision
+        )
+    scan_id, case_id = await anyio.to_thread.run_sync(
+        _record, request.app.state.db_url, "scan", upload, result, principal.key_id, case
     )
     request.app.state.metrics.decisions.labels("scan", result.decision.action).inc()
     return {
         "scan_id": scan_id,
         "elapsed_ms": round(result.elapsed_ms, 2),
-        "decision": result.decision.to_dict(),
+        "decision": decision,
+        "case_id": case_id,
     }
 
 
-def _load_scan(db_url: str | None, scan_id: str):
+def _load_scan(db_url: str | None, scan_id: str) -> dict | None:
+    """The stored decision as made, and its current state after any review."""
     with session_scope(db_url) as session:
-        return get_scan(session, scan_id)
+        row = get_scan(session, scan_id)
+        if row is None:
+            return None
+        case = session.scalars(
+            select(CaseRow).where(CaseRow.scan_id == scan_id).order_by(CaseRow.created_at)
+        ).first()
+        out = row.to_dict()
+        status, verdict = (case.status, case.verdict) if case is not None else (None, None)
+        out["case"] = (
+            None
+            if case is None
+            else {"id": case.id, "status": case.status, "verdict": case.verdict}
+        )
+        out["current"] = current_state(row.decision, status, verdict)
+        return out
 
 
 @router.get(
@@ -126,7 +193,7 @@ async def get_scan_record(
     row = await anyio.to_thread.run_sync(_load_scan, request.app.state.db_url, scan_id)
     if row is None:
         raise ApiError(404, "not_found", f"no scan with id {scan_id!r}")
-    return row.to_dict()
+    return row
 
 
 def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> list[str]:
@@ -165,7 +232,7 @@ async def label_check(
             {"Retry-After": str(retry)},
         )
     result = await _analyze(request, upload, principal)
-    check_id = await anyio.to_thread.run_sync(
+    check_id, _case = await anyio.to_thread.run_sync(
         _record, state.db_url, "label-check", upload, result, principal.key_id
     )
     state.metrics.decisions.labels("label-check", result.decision.action).inc()

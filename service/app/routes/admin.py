@@ -1,0 +1,74 @@
+"""Admin views of the review loop's plumbing: the webhook outbox and its dead letters."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from service.db import session_scope
+from service.db.outbox import STATES
+from service.review import events
+from service.review.errors import ReviewError
+
+from ..auth import Principal, require_role
+from ..errors import ApiError
+from ..schemas import MAX_DB_ID, MAX_PAGE, error_responses
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+admin = require_role("admin")
+
+
+class OutboxPage(BaseModel):
+    counts: dict[str, int] = Field(examples=[{"pending": 0, "delivered": 12, "dead": 1}])
+    state: str
+    items: list[dict[str, Any]]
+    page: int
+    per_page: int
+
+
+async def _call(fn):
+    try:
+        return await anyio.to_thread.run_sync(fn)
+    except ReviewError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from exc
+
+
+@router.get(
+    "/outbox",
+    response_model=OutboxPage,
+    responses=error_responses(401, 403, 422),
+    summary="Webhook events by state (dead: ran out of attempts)",
+)
+async def outbox(
+    request: Request,
+    _principal: Principal = Depends(admin),
+    state: Literal[STATES] = Query("dead"),  # type: ignore[valid-type]
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+    per_page: int = Query(50, ge=1, le=500),
+) -> dict:
+    def run():
+        with session_scope(request.app.state.db_url) as session:
+            return events.counts(session), events.list_events(session, state, page, per_page)
+
+    counts, items = await _call(run)
+    return {"counts": counts, "state": state, "items": items, "page": page, "per_page": per_page}
+
+
+@router.post(
+    "/outbox/{event_id}/retry",
+    responses=error_responses(401, 403, 404, 422, s404="no such dead-lettered event"),
+    summary="Send a dead-lettered event again",
+)
+async def retry(
+    request: Request,
+    event_id: int = Path(ge=1, le=MAX_DB_ID),
+    _principal: Principal = Depends(admin),
+) -> dict:
+    def run():
+        with session_scope(request.app.state.db_url) as session:
+            return events.retry(session, event_id)
+
+    return await _call(run)
