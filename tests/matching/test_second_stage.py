@@ -229,3 +229,28 @@ def test_substring_votes_follow_the_rule_exactly_with_crowded_buckets(width):
     want = _reference_votes(owners, bank_desc, 30, query, width)
     assert got.sum() > 100
     np.testing.assert_array_equal(got, want)
+
+
+def test_entries_share_the_stacked_descriptors_and_a_rebuild_keeps_answers(entries):
+    b = matching.Bank()
+    for name in ("astronaut", "camera", "coins"):
+        b.add(name, entries[name], category="known_aigc")
+    crop = _rgb("camera")[40:400, 60:460]
+    assert b.lookup(_query(crop)).best.entry_id == "camera"
+    _, stacked = b._features.stack(b._active)
+    for name in ("astronaut", "camera", "coins"):
+        held = b.entry_features(b._position(name))
+        assert np.shares_memory(held.descriptors, stacked)
+        np.testing.assert_array_equal(held.descriptors, entries[name].features.descriptors)
+    # the caller's features are left alone
+    assert not np.shares_memory(entries["camera"].features.descriptors, stacked)
+    b.add("rocket", entries["rocket"], category="known_aigc")
+    b.remove("coins")
+    rocket = _rgb("rocket")[50:380, 30:400]
+    assert b.lookup(_query(rocket)).best.entry_id == "rocket"
+    assert b.lookup(_query(crop)).best.entry_id == "camera"
+    _, restacked = b._features.stack(b._active)
+    assert np.shares_memory(b.entry_features(b._position("camera")).descriptors, restacked)
+    assert len(restacked) == sum(
+        len(entries[n].features) for n in ("astronaut", "camera", "rocket")
+    )
