@@ -26,7 +26,7 @@ Tables (one run):
 2. stages: CPU ms (median of `--reps`, default 15) per image size of each
    stage, timed by calling the functions the engine calls (`labeler.media.
    decode`, the signals' `gather`/`prepare`, `matching.compute_hashes`,
-   `matching.extract_features`, the bank lookup's two stages, the policy),
+   `matching.extract_query_features`, the bank lookup's two stages, the policy),
    their sum next to the whole `analyze`, measured in the same loop.
 3. whole `analyze` p50/p99 (CPU and wall, `--calls` calls) per image size (4
    keys) and per key count (1 / 4 / 16 keys at 2 MP).
@@ -315,7 +315,7 @@ STAGE_ROWS = (
     ),
     ("hashes", "`compute_hashes`: PDQ + dihedrals + letterbox + pHash"),
     ("hash stage", "bank lookup, hash stage (MIH over codes + media)"),
-    ("orb extract", "ORB of the query: 2 scales, plain + mirrored"),
+    ("orb extract", "ORB of the query: 2 scales, plain + mirrored (`extract_query_features`)"),
     ("orb verify", "ORB candidates (descriptor votes) + verification"),
     ("policy", "`Engine.decide` (default policy)"),
 )
@@ -339,8 +339,7 @@ def stage_times(engine: Engine, wm: dict[int, Watermark], data: bytes) -> dict[s
     queries = stages._queries(hashes, bank.config, quality_ok)
     _, out["hash stage"], _ = timed(stages._hash_stage, bank, hashes, queries)
     c = time.process_time()
-    feats = matching.extract_features(frame, coarse=True)
-    mirrored = matching.extract_features(frame[:, ::-1], coarse=True)
+    feats, mirrored = matching.extract_query_features(frame, coarse=True)
     out["orb extract"] = time.process_time() - c
     c = time.process_time()
     found = stages.verified(bank, feats, hashes.phash, "original")

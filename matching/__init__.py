@@ -21,7 +21,7 @@ from .errors import (
     LowQualityHash,
     MatchingError,
 )
-from .features import LocalFeatures, extract_features
+from .features import LocalFeatures, extract_features, extract_query_features
 from .hashing import DIHEDRAL_NAMES, Hashes, compute_hashes
 from .index import HammingIndex, brute_force
 from .results import LookupResult, Match
@@ -47,6 +47,7 @@ __all__ = [
     "brute_force",
     "compute_hashes",
     "extract_features",
+    "extract_query_features",
     "from_hex",
     "hamming",
     "to_hex",

@@ -9,6 +9,10 @@ and dropped whenever an entry with features comes or goes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -28,17 +32,31 @@ class EntryFeatures:
         self._stack = self._matcher = self._votes = None
 
     def stack(self, active: bytearray) -> tuple[np.ndarray, np.ndarray]:
-        """(owner entry per descriptor, descriptors) of the active entries."""
+        """(owner entry per descriptor, descriptors) of the active entries.
+
+        The active entries' features then hold views into the stacked
+        descriptors instead of their own copies: at 10^4 media that is 208 MB
+        (6.5 M descriptors) a worker does not hold twice. A rebuild (after an
+        entry came or went) makes new views, and the old stack goes with the
+        last of the old ones.
+        """
         if self._stack is None:
-            owners, descs = [], []
+            owners, descs, rows = [], [], []
             for idx, feats in sorted(self.by_entry.items()):
                 if active[idx]:
-                    owners.append(np.full(len(feats), idx, np.int64))
+                    owners.append(np.full(len(feats), idx, np.int32))
                     descs.append(feats.descriptors)
+                    rows.append(idx)
             if descs:
-                self._stack = (np.concatenate(owners), np.concatenate(descs))
+                stacked = np.concatenate(descs)
+                start = 0
+                for idx, part in zip(rows, descs, strict=True):
+                    view = stacked[start : start + len(part)]
+                    self.by_entry[idx] = replace(self.by_entry[idx], descriptors=view)
+                    start += len(part)
+                self._stack = (np.concatenate(owners), stacked)
             else:
-                self._stack = (np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
+                self._stack = (np.zeros(0, np.int32), np.zeros((0, 32), np.uint8))
         return self._stack
 
     def vote_matcher(self, active: bytearray):
@@ -63,6 +81,7 @@ class EntryFeatures:
         if self._votes is None:
             owners, descs = self.stack(active)
             self._votes = DescriptorVotes(owners, descs, n_entries)
+            _release_freed_heap()
         return self._votes
 
     def _scores(
@@ -88,3 +107,16 @@ class EntryFeatures:
         scores, floor = self._scores(query, cfg, active, n_entries)
         order = np.argsort(-scores, kind="stable")[: cfg.max_candidates]
         return [int(i) for i in order if scores[i] >= floor]
+
+
+def _release_freed_heap() -> None:
+    """Hand the heap pages freed by a build back to the system (glibc only; else nothing).
+
+    The entries' own descriptor copies (replaced by views in `stack`) are
+    10^4 small blocks between their points and angles: glibc keeps such
+    freed blocks in the process, so without this the worker's RSS stays as
+    if they were still held. Measured at 10^4 media + 10^6 codes: 1.15 ->
+    0.89 GB after the index build (benchmarks/hook_latency.py reports RSS).
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)

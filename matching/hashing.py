@@ -21,7 +21,7 @@ from PIL import Image
 from . import codes
 from .bars import find_content_box
 from .errors import InvalidImage
-from .features import LocalFeatures, extract_features
+from .features import LocalFeatures, extract_features, extract_query_features
 
 # pdqhash.compute_dihedral's order (checked against np.rot90 / flips of a photo)
 DIHEDRAL_NAMES = (
@@ -144,6 +144,13 @@ def compute_hashes(
                 unboxed = unboxed_dihedral[0]
                 sy, sx = height / small.shape[0], width / small.shape[1]
                 box = (round(t * sy), round(b * sy), round(left * sx), round(r * sx))
+    plain = mirrored = None
+    if features and mirrored_features:
+        plain, mirrored = extract_query_features(rgb, coarse=for_query)
+    elif features:
+        plain = extract_features(rgb, coarse=for_query)
+    elif mirrored_features:
+        mirrored = extract_query_features(rgb, coarse=for_query)[1]
     return Hashes(
         pdq=dihedral[0],
         quality=quality,
@@ -153,10 +160,8 @@ def compute_hashes(
         pdq_unboxed_dihedral=unboxed_dihedral,
         content_box=box,
         phash=_phash(small) if phash else None,
-        features=extract_features(rgb, coarse=for_query) if features else None,
-        features_mirrored=(
-            extract_features(rgb[:, ::-1], coarse=for_query) if mirrored_features else None
-        ),
+        features=plain,
+        features_mirrored=mirrored,
         width=width,
         height=height,
     )

@@ -176,3 +176,81 @@ def test_substring_windows_widen_with_the_bank_and_still_find_close_descriptors(
     for width in (16, 21, 24):
         got = DescriptorVotes(owners, bank_desc, 50, bits=width).votes(q, max_distance=64)
         assert got.argmax() == 7 and got[7] >= 80 and got.sum() == got[7], width
+
+
+def _reference_votes(owners, bank_desc, n_owners, query, bits, max_distance=64):
+    """The rule `DescriptorVotes` implements, one query descriptor at a time."""
+    from matching import votes as v
+
+    size = len(bank_desc)
+    keys = v._chunks(bank_desc, bits)
+    qkeys = v._chunks(query, bits)
+    max_bucket = max(
+        v.MIN_BUCKET if bits <= v.MIN_BITS else v.WIDE_MIN_BUCKET,
+        v.BUCKET_FACTOR * size // (1 << bits),
+    )
+    max_prefix = max(v.MIN_BUCKET, v.BUCKET_FACTOR * size >> v.MIN_BITS)
+    dist = np.unpackbits(query[:, None, :] ^ bank_desc[None, :, :], axis=2).sum(axis=2)
+    out = np.zeros(n_owners, np.int64)
+    for i in range(len(query)):
+        shared = np.zeros(size, bool)
+        for c in range(v.CHUNKS):
+            members = keys[:, c] == qkeys[i, c]
+            crowded = members.sum() > max_bucket
+            if bits > v.MIN_BITS:
+                shift = bits - v.MIN_BITS
+                prefix = (keys[:, c] >> shift) == (qkeys[i, c] >> shift)
+                crowded |= prefix.sum() > max_prefix
+            if not crowded:
+                shared |= members
+        rows = np.flatnonzero(shared & (dist[i] <= max_distance))
+        if len(rows):
+            out[owners[rows[np.lexsort((rows, dist[i, rows]))[0]]]] += 1
+    return out
+
+
+@pytest.mark.parametrize("width", [16, 17])
+def test_substring_votes_follow_the_rule_exactly_with_crowded_buckets(width):
+    # a bank with crowded substrings (a flat patch's descriptors share most
+    # bytes) and close neighbours in several owners: the tables (crowded
+    # buckets stored empty, one pass over every window) give exactly the votes
+    # of the rule, nearest ties going to the first row
+    rng = np.random.default_rng(9)
+    bank_desc = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    bank_desc[:400, :6] = 17  # crowded windows 0-2 for 400 descriptors
+    bank_desc[2000:2100] = bank_desc[100:200]  # exact duplicates in another owner
+    owners = np.repeat(np.arange(30), 100)
+    base = np.concatenate([bank_desc[:150], bank_desc[1500:1550]])
+    bits = np.unpackbits(base, axis=1)
+    for row in bits:
+        row[rng.choice(256, int(rng.integers(5, 50)), replace=False)] ^= 1
+    query = np.concatenate([np.packbits(bits, axis=1), rng.integers(0, 256, (20, 32), np.uint8)])
+    got = DescriptorVotes(owners, bank_desc, 30, bits=width).votes(query, max_distance=64)
+    want = _reference_votes(owners, bank_desc, 30, query, width)
+    assert got.sum() > 100
+    np.testing.assert_array_equal(got, want)
+
+
+def test_entries_share_the_stacked_descriptors_and_a_rebuild_keeps_answers(entries):
+    b = matching.Bank()
+    for name in ("astronaut", "camera", "coins"):
+        b.add(name, entries[name], category="known_aigc")
+    crop = _rgb("camera")[40:400, 60:460]
+    assert b.lookup(_query(crop)).best.entry_id == "camera"
+    _, stacked = b._features.stack(b._active)
+    for name in ("astronaut", "camera", "coins"):
+        held = b.entry_features(b._position(name))
+        assert np.shares_memory(held.descriptors, stacked)
+        np.testing.assert_array_equal(held.descriptors, entries[name].features.descriptors)
+    # the caller's features are left alone
+    assert not np.shares_memory(entries["camera"].features.descriptors, stacked)
+    b.add("rocket", entries["rocket"], category="known_aigc")
+    b.remove("coins")
+    rocket = _rgb("rocket")[50:380, 30:400]
+    assert b.lookup(_query(rocket)).best.entry_id == "rocket"
+    assert b.lookup(_query(crop)).best.entry_id == "camera"
+    _, restacked = b._features.stack(b._active)
+    assert np.shares_memory(b.entry_features(b._position("camera")).descriptors, restacked)
+    assert len(restacked) == sum(
+        len(entries[n].features) for n in ("astronaut", "camera", "rocket")
+    )
