@@ -3,7 +3,7 @@
 What is measured: the CPU time of `labeler.Engine.analyze` on the common path
 (a JPEG with no credentials, no mark, not banked: every signal runs in full
 and the ORB second stage runs because no hash matches), in the configuration
-of issue 16, built here at run time with nothing downloaded and nothing
+a deployment has, built here at run time with nothing downloaded and nothing
 cached on disk:
 
 - a watermark key registry of 1 / 4 / 16 random keys (TEST-ONLY keys, made
@@ -35,9 +35,9 @@ Tables (one run):
    extraction) per banked-media count (10^2, 10^3, 10^4;
    10^5 with `--media 100000`, which needs ~10 GB and ~1 h to build), with the
    vote index's build time and size for each.
-5. the issue's targets next to the figures, met or missed.
+5. the cost targets next to the figures, met or missed.
 
-Peer: the naive pipeline the issue describes, glued from public parts: Pillow
+Peer: the naive pipeline a user would glue from public parts: Pillow
 decode, c2pa-python `Reader` (+ `json()`), invisible-watermark's dwtDctSvd
 decode once per key, imagehash pHash compared linearly (`h - b` per entry)
 against a pHash per bank entry (codes + media). To keep it cheap it runs
@@ -51,7 +51,7 @@ times are process CPU time (`time.process_time()` deltas per call, which a
 shared machine disturbs least) and wall time. The bank build may use
 `--jobs` processes (its CPU is summed over them).
 
-    .venv/bin/python benchmarks/hook_latency.py            # issue 16's configuration (~10 min)
+    .venv/bin/python benchmarks/hook_latency.py            # the deployment configuration (~10 min)
     .venv/bin/python benchmarks/hook_latency.py --quick    # ~1 min: small bank, few repetitions
     .venv/bin/python benchmarks/hook_latency.py --codes 100000 --media 1000 --reps 5
 """
@@ -100,7 +100,7 @@ KEY_COUNTS = (1, 4, 16)
 MAIN_KEYS = 4
 QUERIES_PER_SIZE = 3
 PEER_SCAN_SAMPLE = 100_000
-# issue 16's targets, CPU ms
+# the hook's cost targets, CPU ms (one core, common path, 4 keys)
 TARGET_P50 = {"0.5 MP": 30, "2 MP": 60, "12 MP": 90}
 TARGET_P99_2MP = 120
 TARGET_PER_KEY = 4
@@ -806,8 +806,8 @@ def run_targets(args, whole, second, rss) -> None:
     table(("target", "figure", "target", "met?"), rows)
     if args.codes < 10**6 or args.media < 10**4:
         print(
-            f"(bank below the issue's 10^6 codes + 10^4 media: {args.codes:,} + "
-            f"{args.media:,}; the figures are not the issue's configuration)\n"
+            f"(bank below the target's 10^6 codes + 10^4 media: {args.codes:,} + "
+            f"{args.media:,}; the figures are not the target configuration)\n"
         )
 
 

@@ -1,4 +1,4 @@
-"""Bank administration over HTTP and HMA's lookup, through the matching issue's store."""
+"""Bank administration over HTTP and HMA's lookup, through the bank's store."""
 
 from __future__ import annotations
 
