@@ -257,7 +257,9 @@ class AnalysisProcess:
         try:
             conn.send((fn, args))
         except (BrokenPipeError, EOFError, OSError):
-            self._discard()
+            # found dead on sending (its pipe already closed): reaped and
+            # counted like one found dead on reading
+            self._reap()
             raise _GoneBeforeTheJob from None
         self._wait_within_budget(conn, started)
         try:
