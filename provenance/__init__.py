@@ -17,7 +17,7 @@ from .hints import MetadataHint, read_hints, strongest_class
 from .reader import default_settings, read_credentials
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import AI_CLASSES, classify
-from .signing import Ingredient, SignerCredentials, sign
+from .signing import Ingredient, Signed, SignerCredentials, sign, sign_detailed
 from .trust import DEFAULT_EKUS, Settings, clear_cache
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "MetadataHint",
     "ProvenanceError",
     "Settings",
+    "Signed",
     "Signer",
     "SignerCredentials",
     "SigningError",
@@ -43,5 +44,6 @@ __all__ = [
     "read_credentials",
     "read_hints",
     "sign",
+    "sign_detailed",
     "strongest_class",
 ]

@@ -156,6 +156,15 @@ class Settings(BaseSettings):
     # the key `aigc watermark embed|detect` uses when no --key-file is given
     watermark_key_file: str | None = None
 
+    # --- renditions and the soft-binding resolver (service/durable/) ---
+    # the platform's C2PA signer: a PEM chain (leaf first) and its PEM private key
+    platform_signing_cert: str | None = None
+    platform_signing_key: str | None = None
+    # the signature algorithm of that key (es256, es384, ps256, ed25519, ...)
+    platform_signing_alg: str = "es256"
+    # /c2pa/... answers callers without a key (still rate limited)
+    resolver_open: bool = False
+
     # --- storage ---
     database_url: str = Field(default_factory=_default_database_url)
 

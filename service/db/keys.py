@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, session_scope
 
-ROLES = ("pipeline", "creator", "analyst", "admin", "partner")
+ROLES = ("pipeline", "creator", "analyst", "admin", "partner", "resolver")
 KEY_PREFIX = "aigc_"
 
 

@@ -7,7 +7,9 @@ Only declarations: bringing a database to this schema is service/db/migrations'
 from . import audit, keys  # noqa: F401  # isort: skip  (audit trail, API keys)
 from . import bank  # noqa: F401  # isort: skip  (bank of known media, bank version)
 from . import bank_video  # noqa: F401  # isort: skip  (video bank fingerprints)
-from . import jobs  # noqa: F401  (batch scan jobs and per-file results)
+
+# batch scan jobs and per-file results; the manifest repository of renditions
+from . import jobs, manifests  # noqa: F401
 from .base import Base
 
 __all__ = ["Base"]
