@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib
 import logging
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import APIRouter, FastAPI
 
 from labeler import Engine
 from labeler.media import Limits
+from labeler.signals.watermark import RegisteredKey
 from service.db import bank_source
+from service.db.manifest_source import DatabaseRepository
 from service.db.migrations import ensure_schema
 from service.settings import Settings
 
@@ -34,6 +37,8 @@ ROUTERS: list[APIRouter] = [health.router, scans.router, keys.router, web.router
 OPTIONAL_ROUTERS = [
     ("service.app.routes.bank", "router"),
     ("service.app.routes.watermark", "router"),
+    ("service.app.routes.renditions", "router"),
+    ("service.app.routes.resolver", "router"),
     ("service.batch.api", "router"),
 ]
 
@@ -42,7 +47,8 @@ Tells a media platform whether an upload is AI-generated or a known manipulated 
 
 Authenticate with `Authorization: Bearer <API key>` (`aigc keys create --role ROLE`).
 Roles: `pipeline` (scan), `creator` (label-check), `analyst` (read scans, batch),
-`admin` (everything, bank), `partner` (watermark embedding).
+`admin` (everything, bank), `partner` (watermark embedding), `resolver` (the C2PA
+soft-binding resolution API under /c2pa, unless it is open).
 Every error is JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
@@ -78,7 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 if bank_routes is not None
                 else bank_source.from_env()
             )
-            built = Engine.from_env(bank=source)
+            built = Engine.from_env(bank=source, repository=DatabaseRepository(app.state.db_url))
         # the service's pixel limit wins; bytes were already bounded on the way in
         built.limits = Limits(
             max_bytes=settings.max_upload_bytes,
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if watermark_routes is not None
             else None
         )
+        built = app.state.engine = _with_platform_key(built, app.state.platform_key)
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         if app.state.runner.config.warm:
             app.state.runner.warm()
@@ -129,6 +136,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _with_platform_key(engine: Engine, key) -> Engine:
+    """The engine trying the platform key the settings name (they win over the environment)."""
+    if key is None or (engine.platform_key is not None and engine.platform_key.key == key.key):
+        return engine
+    return replace(
+        engine, platform_key=RegisteredKey(key.key_id, "this platform", "platform", key.key)
+    )
 
 
 def _optional_module(name: str):
