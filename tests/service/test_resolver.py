@@ -100,12 +100,23 @@ def test_by_content_finds_the_stripped_reshare_and_not_other_pictures(svc_rendit
         ({"alg": "com.example.other.1", "value": "AAAAAAAAAAA="}, "unsupported_algorithm"),
         ({"alg": WATERMARK_ALG, "value": "not base64!"}, "invalid_value"),
         ({"alg": WATERMARK_ALG, "value": base64.b64encode(bytes(9)).decode()}, "invalid_value"),
+        ({"alg": WATERMARK_ALG}, "invalid_value"),
     ],
 )
-def test_bad_queries_are_400(svc_rendition, svc_keys, params, code):
+def test_bad_queries_are_422_with_a_code(svc_rendition, svc_keys, params, code):
     client, _ = svc_rendition
     r = client.get("/c2pa/matches/byBinding", params=params, headers=auth(svc_keys["resolver"]))
-    assert r.status_code == 400 and r.json()["error"]["code"] == code
+    assert r.status_code == 422 and r.json()["error"]["code"] == code
+
+
+def test_a_hex_value_is_accepted_too(svc_rendition, svc_keys):
+    client, made = svc_rendition
+    r = client.get(
+        "/c2pa/matches/byBinding",
+        params={"alg": WATERMARK_ALG, "value": made.headers["x-aigc-durable-id"].upper()},
+        headers=auth(svc_keys["resolver"]),
+    )
+    assert r.json()["matches"][0]["manifestId"] == made.headers["x-c2pa-manifest-id"]
 
 
 def test_bad_content_and_unknown_manifests(svc_rendition, svc_keys):

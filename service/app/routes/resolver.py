@@ -40,6 +40,26 @@ router = APIRouter(prefix="/c2pa", tags=["c2pa soft-binding resolver"])
 
 _access = require_role("resolver", open_flag="resolver_open")
 _MAX_RESULTS = Query(10, ge=1, le=100, alias="maxResults")
+# declared in the OpenAPI document, so a client knows before asking; a value
+# outside them is refused with 422 like every other field
+_ALG_PATTERN = "^" + WATERMARK_ALG.replace(".", r"\.") + "$"
+_VALUE_PATTERN = r"^([A-Za-z0-9+/]{11}=|[0-9A-Fa-f]{16})$"
+# the body is the asset itself (the API's form), or a multipart `file` part
+_ASSET_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
 
 
 async def _limited(request: Request, principal: Principal) -> None:
@@ -89,20 +109,23 @@ def _by_id(db_url: str, durable_id: str) -> list[dict]:
 @router.get(
     "/matches/byBinding",
     summary="Manifests whose soft binding has this value",
-    responses=error_responses(400, 401, 403, 422, 429, s400="unknown alg or malformed value"),
+    responses=error_responses(
+        400, 401, 403, 422, 429, s400="a value that is not 8 bytes", s422="another alg"
+    ),
 )
 async def by_binding(
     request: Request,
-    alg: str = Query(..., max_length=200),
-    value: str = Query(..., max_length=200),
+    alg: str = Query(..., pattern=_ALG_PATTERN, description=f"the algorithm: {WATERMARK_ALG}"),
+    value: str = Query(
+        ...,
+        pattern=_VALUE_PATTERN,
+        description="the mark's 8 bytes in base64 (16 hex digits are accepted too)",
+        examples=["ASNFZ4mrze8="],
+    ),
     max_results: int = _MAX_RESULTS,
     principal: Principal = Depends(_access),
 ) -> dict:
     await _limited(request, principal)
-    if alg != WATERMARK_ALG:
-        raise ApiError(
-            400, "unsupported_algorithm", f"this resolver answers byBinding for {WATERMARK_ALG}"
-        )
     durable_id = durable_id_of(value)
     matches = await anyio.to_thread.run_sync(_by_id, request.app.state.db_url, durable_id)
     return {"matches": matches[:max_results]}
@@ -150,6 +173,7 @@ def _content_matches(db_url: str, durable_id, hashes: matching.Hashes) -> list[d
 @router.post(
     "/matches/byContent",
     summary="Manifests of this asset: our mark first, then its PDQ against the repository",
+    openapi_extra=_ASSET_BODY,
     responses=error_responses(401, 403, 413, 415, 422, 429, 503, s415="not a supported image"),
 )
 async def by_content(
