@@ -85,6 +85,9 @@ class Engine:
     # the manifest repository (labeler.stores.ManifestRepository); None: a platform
     # mark is reported but nothing is recovered
     repository: ManifestRepository | None = None
+    # partners' soft-binding resolvers (labeler.stores.RemoteResolver); None: a
+    # partner's mark is reported, never resolved
+    remote_resolver: Any = None
     # signals gathered after the built-in four (labeler.signals.base.Signal)
     plugins: tuple[Signal, ...] = ()
     # every signal, in the order gathered and shown
@@ -98,6 +101,7 @@ class Engine:
             self.bank,
             self.platform_key,
             self.repository,
+            self.remote_resolver,
         )
         self.signals = (*builtin, *self.plugins)
         if self.policy is None:
@@ -140,6 +144,7 @@ class Engine:
             self,
             bank=None,
             repository=None,
+            remote_resolver=None,
             plugins=tuple(p.without_store() for p in self.plugins),
         )
 

@@ -86,6 +86,27 @@ class ManifestRepository(Protocol):
         """The rendition whose mark carries `durable_id`, None when there is none."""
 
 
+@dataclass(frozen=True)
+class RemoteCredentials:
+    """What a partner's resolver gave back for a mark, once judged (None fields: nothing)."""
+
+    manifest_id: str | None = None
+    ai_class: str | None = None
+    origin: str | None = None
+    # why nothing was recovered (host not allowed, timeout, forged or untrusted store...)
+    error: str | None = None
+
+
+@runtime_checkable
+class RemoteResolver(Protocol):
+    """A partner's soft-binding resolver, asked about a mark found in the upload."""
+
+    def resolve(
+        self, endpoint: str, alg: str, value: str, asset: bytes, mime: str
+    ) -> RemoteCredentials:
+        """byBinding then manifests/{id} at `endpoint`; the store judged beside `asset`."""
+
+
 class InMemoryRepository:
     """Renditions held in a dict (tests, and the labeler used alone)."""
 
@@ -104,6 +125,8 @@ __all__ = [
     "InMemoryBank",
     "InMemoryRepository",
     "ManifestRepository",
+    "RemoteCredentials",
+    "RemoteResolver",
     "StoredRendition",
     "VideoMeta",
     "as_bank_source",

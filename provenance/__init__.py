@@ -5,6 +5,7 @@ c2pa-python, classifies the asset by the C2PA Asset Rubrics and collects the
 weaker, unsigned metadata hints. `sign(...)` writes our own manifest.
 """
 
+from .detached import DetachedReport, read_detached
 from .devca import DevCA, create_dev_ca
 from .errors import (
     MalformedAsset,
@@ -24,6 +25,7 @@ __all__ = [
     "AI_CLASSES",
     "DEFAULT_EKUS",
     "CredentialReport",
+    "DetachedReport",
     "DevCA",
     "Ingredient",
     "IngredientFailure",
@@ -42,6 +44,7 @@ __all__ = [
     "create_dev_ca",
     "default_settings",
     "read_credentials",
+    "read_detached",
     "read_hints",
     "sign",
     "sign_detailed",

@@ -30,13 +30,19 @@ def builtin_signals(
     bank=None,
     platform_key=None,
     repository=None,
+    remote=None,
 ) -> tuple[Signal, ...]:
     """The built-in four with their dependencies (None: that dependency's default)."""
     return (
         Credentials(credentials),
         Watermark(watermark_keys, watermark_thorough, platform_key),
         Match(bank),
-        Recovered(platform_key, repository),
+        Recovered(
+            platform_key,
+            repository,
+            partners=watermark_keys.keys if watermark_keys else (),
+            remote=remote,
+        ),
     )
 
 

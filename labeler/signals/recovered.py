@@ -14,16 +14,22 @@ the picture the record was made for (PDQ within the match radius, or the
 local-feature stage for crops). A mark lifted off a rendition and added to
 other content names a record whose fingerprint it does not have, so it
 recovers nothing and says so (`mismatch`).
+
+A partner's mark whose registry entry names a `resolver` is resolved there
+instead (`RemoteResolver`, implemented by the service with its outbound
+guards) when the upload carries no manifest of its own: the store that comes
+back must be trusted and its soft binding must name the value found.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, replace
 
 import matching
 
 from ..media import Media
-from ..stores import ManifestRepository, StoredRendition
+from ..stores import ManifestRepository, RemoteResolver, StoredRendition
 from .base import BOOL, TEXT, SignalFact, SignalValue
 from .watermark import RegisteredKey, detections
 
@@ -53,6 +59,10 @@ class RecoveredSignal(SignalValue):
     embedded_ai_class: str | None = None
     # the upload's verified embedded credentials claim a different AI class
     disagrees: bool = False
+    # whose mark it was: the platform's key id, or a partner's resolved remotely
+    via: str | None = None
+    # why a partner's resolver gave nothing (not allowed, timed out, forged...)
+    remote_error: str | None = None
 
 
 def _recovered_ai(value: RecoveredSignal) -> bool:
@@ -73,6 +83,8 @@ FACTS = (
     SignalFact("fingerprint", TEXT, "hash | local_features"),
     SignalFact("embedded_ai_class", TEXT, "the upload's own verified class"),
     SignalFact("disagrees", BOOL, "embedded and recovered classes differ"),
+    SignalFact("via", TEXT, "whose mark: the platform key or a partner"),
+    SignalFact("remote_error", TEXT, "why a partner's resolver gave nothing"),
 )
 
 
@@ -83,6 +95,10 @@ class RecoveryQuery:
     durable_id: str | None = None
     hashes: matching.Hashes | None = None
     embedded_ai_class: str | None = None
+    # a partner's mark to resolve remotely: (key id, endpoint, alg, base64 value)
+    remote: tuple[str, str, str, str] | None = None
+    asset: bytes | None = None
+    mime: str | None = None
 
 
 class Recovered:
@@ -98,28 +114,33 @@ class Recovered:
         platform: RegisteredKey | None = None,
         repository: ManifestRepository | None = None,
         config: matching.MatchConfig | None = None,
+        partners: tuple[RegisteredKey, ...] = (),
+        remote: RemoteResolver | None = None,
     ) -> None:
         self.platform = platform
         self.repository = repository
         self.config = config or matching.MatchConfig()
+        # registered keys whose owners run a resolver
+        self.partners = tuple(k for k in partners if k.resolver)
+        self.remote = remote
 
     def without_store(self) -> Recovered:
-        return Recovered(self.platform, None, self.config)
+        return Recovered(self.platform, None, self.config, self.partners, None)
 
     def gather(self, media: Media) -> RecoveredSignal | None:
         return self.resolve(self.prepare(media, self.shape(media.kind)))
 
     def shape(self, kind: str) -> bool | None:
-        # renditions are images; without a platform key there is no mark to look for
-        return True if self.platform is not None and kind == "image" else None
+        # renditions are images; without a key of ours or a partner's there is nothing to look for
+        marks = self.platform is not None or bool(self.partners)
+        return True if marks and kind == "image" else None
 
     def prepare(self, media: Media, shape: bool | None) -> RecoveryQuery | None:
-        if not shape or self.platform is None or media.kind != "image" or not media.frames:
+        if not shape or media.kind != "image" or not media.frames:
             return None
-        found = detections(media, [self.platform.key])
-        detection = found[0] if found else None
-        if detection is None or not detection.detected or detection.payload is None:
-            return RecoveryQuery()
+        detection = self._detected(media, self.platform)
+        if detection is None:
+            return self._partner_query(media)
         # hashed only when the mark is there: a scan without one pays nothing here
         hashes = matching.compute_hashes(
             media.frames[0], features=True, mirrored_features=True, for_query=True
@@ -134,12 +155,43 @@ class Recovered:
             embedded_ai_class=embedded.ai_class if verified else None,
         )
 
+    @staticmethod
+    def _detected(media: Media, key: RegisteredKey | None):
+        """The key's detection with a payload (from the memo), None when there is none."""
+        if key is None:
+            return None
+        found = detections(media, [key.key])
+        detection = found[0] if found else None
+        if detection is None or not detection.detected or detection.payload is None:
+            return None
+        return detection
+
+    def _partner_query(self, media: Media) -> RecoveryQuery:
+        embedded = media.memo.get(CREDENTIALS_MEMO)
+        if embedded is not None and embedded.present:
+            return RecoveryQuery()  # the file speaks for itself: nothing to ask a partner
+        for partner in self.partners:
+            detection = self._detected(media, partner)
+            if detection is not None:
+                value = base64.b64encode(detection.payload).decode("ascii")
+                alg = partner.resolver_alg or "org.aigc-provenance.keyed-tile.1"
+                return RecoveryQuery(
+                    durable_id=detection.payload.hex(),
+                    remote=(partner.key_id, partner.resolver, alg, value),
+                    asset=media.data,
+                    mime=media.mime,
+                )
+        return RecoveryQuery()
+
     def resolve(self, query: RecoveryQuery | None) -> RecoveredSignal | None:
         if query is None:
             return None
         if query.durable_id is None:
             return RecoveredSignal()
-        seen = RecoveredSignal(mark_found=True, durable_id=query.durable_id)
+        if query.remote is not None:
+            return self._resolve_remote(query)
+        via = self.platform.key_id if self.platform is not None else None
+        seen = RecoveredSignal(mark_found=True, durable_id=query.durable_id, via=via)
         if self.repository is None:
             return seen
         record = self.repository.lookup(query.durable_id)
@@ -160,6 +212,24 @@ class Recovered:
             fingerprint=stage,
             embedded_ai_class=embedded,
             disagrees=embedded is not None and embedded != record.ai_class,
+        )
+
+    def _resolve_remote(self, query: RecoveryQuery) -> RecoveredSignal:
+        key_id, endpoint, alg, value = query.remote
+        seen = RecoveredSignal(mark_found=True, durable_id=query.durable_id, via=key_id)
+        if self.remote is None:
+            return replace(seen, remote_error="no resolver client is configured")
+        found = self.remote.resolve(endpoint, alg, value, query.asset, query.mime)
+        if found.error is not None or found.manifest_id is None:
+            return replace(seen, remote_error=found.error or "no match")
+        return replace(
+            seen,
+            record_found=True,
+            recovered=True,
+            ai_class=found.ai_class,
+            label=found.ai_class if found.ai_class in AI_CLASSES else None,
+            origin=found.origin,
+            manifest_id=found.manifest_id,
         )
 
 

@@ -19,6 +19,7 @@ from labeler.signals.watermark import RegisteredKey
 from service.db import bank_source
 from service.db.manifest_source import DatabaseRepository
 from service.db.migrations import ensure_schema
+from service.durable.remote import HttpResolver
 from service.settings import Settings
 
 from . import errors
@@ -99,6 +100,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             else None
         )
         built = app.state.engine = _with_platform_key(built, app.state.platform_key)
+        if settings.allowed_resolver_hosts and built.remote_resolver is None:
+            client = HttpResolver(
+                settings.allowed_resolver_hosts,
+                built.credentials,
+                timeout_s=settings.resolver_timeout_s,
+            )
+            built = app.state.engine = replace(built, remote_resolver=client)
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         if app.state.runner.config.warm:
             app.state.runner.warm()
