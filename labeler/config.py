@@ -47,6 +47,10 @@ class EngineConfig(BaseSettings):
     watermark_keys: str | None = None
     # the keyed geometry scan (watermark/README.md), for analysts' batches
     watermark_thorough: bool = False
+    # the platform's own watermark key, always tried (recovery reads its mark): a
+    # hex key file, or the id of a registry entry (the service reads the same two)
+    platform_watermark_key_file: str | None = None
+    platform_watermark_key_id: str | None = None
     # a policy file instead of the shipped default
     policy_file: str | None = None
 
@@ -73,7 +77,7 @@ def _config_error(exc: ValidationError) -> ConfigError:
     name = str(error["loc"][0]) if error.get("loc") else "?"
     variable = PREFIX + name.upper()
     message = f"{variable}={error.get('input')!r} is not valid: {error['msg']}"
-    if name.startswith("watermark_"):
+    if name.startswith(("watermark_", "platform_watermark_")):
         return WatermarkKeyError(message)
     return ConfigError(message)
 

@@ -22,6 +22,10 @@ class Media:
     times: tuple[float, ...] = ()
     # for a video: indices of the sampled frames that are keyframes (intra-coded)
     key_frames: tuple[int, ...] = ()
+    # what one signal computed that a later one reuses on the same upload (the
+    # watermark detections per key: recovery reads the platform key's instead
+    # of detecting twice); dropped with the upload, never pickled back
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self) -> dict:
         return {

@@ -26,13 +26,14 @@ import matching
 from .config import EngineConfig
 from .context import UploadContext
 from .decision import Decision
-from .errors import redact_addresses
+from .errors import WatermarkKeyError, redact_addresses
 from .media import Limits, Media, decode
 from .policy import DEFAULT_POLICY, Policy, load_default_policy, load_policy, policy_for
 from .signals import Signal, Signals, builtin_signals
 from .signals.credentials import settings_from_env
-from .signals.watermark import KeyRegistry, load_registry
-from .stores import BankSource, ReviewSource
+from .signals.watermark import KeyRegistry, RegisteredKey, load_registry
+from .signals.watermark.keys import read_key_file
+from .stores import BankSource, ManifestRepository, ReviewSource
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 # registers its database's source here (pyproject.toml), so the labeler reads
 # the bank without importing the service
 BANK_SOURCE_GROUP = "aigc_provenance.bank_source"
+# the same for the manifest repository the recovery signal reads
+REPOSITORY_GROUP = "aigc_provenance.manifest_repository"
 _FROM_ENTRY_POINT: Any = object()
 
 
@@ -77,7 +80,15 @@ class Engine:
     watermark_thorough: bool = False
     # the bank (a BankSource, or a bare matching.Bank); None: no match signal
     bank: BankSource | matching.Bank | None = None
-    # signals gathered after the built-in three (labeler.signals.base.Signal)
+    # the platform's own watermark key (always tried; recovery reads its mark)
+    platform_key: RegisteredKey | None = None
+    # the manifest repository (labeler.stores.ManifestRepository); None: a platform
+    # mark is reported but nothing is recovered
+    repository: ManifestRepository | None = None
+    # partners' soft-binding resolvers (labeler.stores.RemoteResolver); None: a
+    # partner's mark is reported, never resolved
+    remote_resolver: Any = None
+    # signals gathered after the built-in four (labeler.signals.base.Signal)
     plugins: tuple[Signal, ...] = ()
     # what reviewers decided before (creator history, cleared media); None: nothing known
     review: ReviewSource | None = None
@@ -86,7 +97,13 @@ class Engine:
 
     def __post_init__(self) -> None:
         builtin = builtin_signals(
-            self.credentials, self.watermark_keys, self.watermark_thorough, self.bank
+            self.credentials,
+            self.watermark_keys,
+            self.watermark_thorough,
+            self.bank,
+            self.platform_key,
+            self.repository,
+            self.remote_resolver,
         )
         self.signals = (*builtin, *self.plugins)
         if self.policy is None:
@@ -102,17 +119,22 @@ class Engine:
         config: EngineConfig | None = None,
         *,
         bank: Any = _FROM_ENTRY_POINT,
+        repository: Any = _FROM_ENTRY_POINT,
         plugins: tuple[Signal, ...] = (),
     ) -> Engine:
         """Everything from the environment (read once, into `config`); the bank from
-        `bank_source_from_env()` unless given (None: no match signal)."""
+        `bank_source_from_env()` unless given (None: no match signal), the manifest
+        repository likewise from `repository_from_env()`."""
         config = config or EngineConfig.from_env()
         keys = config.watermark_keys
+        registry = load_registry(keys) if keys else None
         return cls(
             credentials=settings_from_env(),
-            watermark_keys=load_registry(keys) if keys else None,
+            watermark_keys=registry,
             watermark_thorough=config.watermark_thorough,
             bank=bank_source_from_env() if bank is _FROM_ENTRY_POINT else bank,
+            platform_key=platform_key_from(config, registry),
+            repository=repository_from_env() if repository is _FROM_ENTRY_POINT else repository,
             policy=policy_for(config.policy_file, (*builtin_signals(), *plugins)),
             limits=Limits.from_config(config),
             plugins=plugins,
@@ -124,6 +146,8 @@ class Engine:
             self,
             bank=None,
             review=None,
+            repository=None,
+            remote_resolver=None,
             plugins=tuple(p.without_store() for p in self.plugins),
         )
 
@@ -230,6 +254,33 @@ def bank_source_from_env() -> BankSource | None:
     """
     found = sorted(importlib.metadata.entry_points(group=BANK_SOURCE_GROUP), key=lambda e: e.name)
     return found[0].load()() if found else None
+
+
+def repository_from_env() -> ManifestRepository | None:
+    """The manifest repository named by the environment (first registered), or None."""
+    found = sorted(importlib.metadata.entry_points(group=REPOSITORY_GROUP), key=lambda e: e.name)
+    return found[0].load()() if found else None
+
+
+PLATFORM_OWNER = "this platform"
+
+
+def platform_key_from(config: EngineConfig, registry: KeyRegistry | None) -> RegisteredKey | None:
+    """The platform's key: AIGC_PLATFORM_WATERMARK_KEY_FILE, else the registry entry named by
+    AIGC_PLATFORM_WATERMARK_KEY_ID; None when neither is set (a wrong id raises)."""
+    key_id = config.platform_watermark_key_id
+    if config.platform_watermark_key_file:
+        key = read_key_file(config.platform_watermark_key_file)
+        return RegisteredKey(key_id or "platform", PLATFORM_OWNER, "platform", key)
+    if key_id:
+        entry = registry.get(key_id) if registry else None
+        if entry is None:
+            raise WatermarkKeyError(
+                f"AIGC_PLATFORM_WATERMARK_KEY_ID={key_id!r} is not in the watermark key "
+                "registry (AIGC_WATERMARK_KEYS)"
+            )
+        return entry
+    return None
 
 
 def _failure(name: str, exc: Exception) -> str:

@@ -38,6 +38,10 @@ _REASON_TEXT = {
     "watermark.detected": (
         "We found an invisible watermark that an AI tool adds to the images it generates."
     ),
+    "c2pa.recovered": (
+        "Content Credentials of an earlier upload of this picture were found through our "
+        "invisible watermark, and they say AI was used."
+    ),
     "bank.match.known_aigc": "It matches media we already know to be AI-generated.",
     "bank.near_match": "It resembles media we already know about.",
     "bank.confirmed_misleading": (

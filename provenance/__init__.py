@@ -5,6 +5,7 @@ c2pa-python, classifies the asset by the C2PA Asset Rubrics and collects the
 weaker, unsigned metadata hints. `sign(...)` writes our own manifest.
 """
 
+from .detached import DetachedReport, read_detached
 from .devca import DevCA, create_dev_ca
 from .errors import (
     MalformedAsset,
@@ -17,13 +18,14 @@ from .hints import MetadataHint, read_hints, strongest_class
 from .reader import default_settings, read_credentials
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import AI_CLASSES, classify
-from .signing import Ingredient, SignerCredentials, sign
+from .signing import Ingredient, Signed, SignerCredentials, sign, sign_detailed
 from .trust import DEFAULT_EKUS, Settings, clear_cache
 
 __all__ = [
     "AI_CLASSES",
     "DEFAULT_EKUS",
     "CredentialReport",
+    "DetachedReport",
     "DevCA",
     "Ingredient",
     "IngredientFailure",
@@ -31,6 +33,7 @@ __all__ = [
     "MetadataHint",
     "ProvenanceError",
     "Settings",
+    "Signed",
     "Signer",
     "SignerCredentials",
     "SigningError",
@@ -41,7 +44,9 @@ __all__ = [
     "create_dev_ca",
     "default_settings",
     "read_credentials",
+    "read_detached",
     "read_hints",
     "sign",
+    "sign_detailed",
     "strongest_class",
 ]

@@ -109,7 +109,20 @@ def _forget_context() -> None:
 os.register_at_fork(after_in_child=_forget_context)
 
 
-def sign(
+@dataclass(frozen=True)
+class Signed:
+    """A signed asset and its manifest store (what a manifest repository keeps)."""
+
+    data: bytes = field(repr=False)
+    manifest_store: bytes = field(repr=False)
+
+
+def sign(data: bytes, mime: str | None, signer: SignerCredentials, **parts) -> bytes:
+    """The asset with a new embedded manifest (`sign_detailed`'s asset)."""
+    return sign_detailed(data, mime, signer, **parts).data
+
+
+def sign_detailed(
     data: bytes,
     mime: str | None,
     signer: SignerCredentials,
@@ -121,8 +134,8 @@ def sign(
     assertions: tuple[dict, ...] = (),
     software_agent: str | None = None,
     manifest: dict | None = None,
-) -> bytes:
-    """The asset with a new embedded manifest.
+) -> Signed:
+    """The asset with a new embedded manifest, and that manifest store.
 
     With `digital_source_type` the manifest records `c2pa.created` (a new asset);
     with a parent ingredient it records `c2pa.opened` of that parent, followed by
@@ -180,7 +193,7 @@ def _build_and_sign(
     container: str,
     signer: SignerCredentials,
     ingredients: tuple[Ingredient, ...],
-) -> bytes:
+) -> Signed:
     labels = [f"ingredient-{n}" for n in range(len(ingredients))]
     out = io.BytesIO()
     try:
@@ -196,7 +209,7 @@ def _build_and_sign(
                     io.BytesIO(ingredient.data),
                 )
             with signer._signer() as c2pa_signer:
-                b.sign(c2pa_signer, container, io.BytesIO(data), out)
+                store = b.sign(c2pa_signer, container, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
         raise SigningError(f"signing failed: {exc}") from exc
-    return out.getvalue()
+    return Signed(out.getvalue(), bytes(store or b""))

@@ -20,6 +20,7 @@ import os
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic import ValidationInfo as Info
@@ -82,6 +83,38 @@ def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
 def _networks(value: Any, info: Info) -> Any:
     if isinstance(value, str):
         return parse_networks(value, env_name(info.field_name))
+    return value
+
+
+def parse_resolver_hosts(raw: str, name: str) -> tuple[tuple[str, str, int], ...]:
+    """(scheme, host, port) of each entry: `host[:port]` is https; plain HTTP must be
+    written out (`http://host:port`), for a private network or tests."""
+    allowed = []
+    for entry in raw.split(","):
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        try:
+            parts = urlsplit(entry if "://" in entry else f"https://{entry}")
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+        ):
+            raise ValueError(f"{name} must be comma-separated host[:port]; {entry!r} is not")
+        allowed.append(
+            (parts.scheme, parts.hostname, port or (80 if parts.scheme == "http" else 443))
+        )
+    return tuple(allowed)
+
+
+def _resolver_hosts(value: Any, info: Info) -> Any:
+    if isinstance(value, str):
+        return parse_resolver_hosts(value, env_name(info.field_name))
     return value
 
 
@@ -155,6 +188,22 @@ class Settings(BaseSettings):
     platform_watermark_key_file: str | None = None
     # the key `aigc watermark embed|detect` uses when no --key-file is given
     watermark_key_file: str | None = None
+
+    # --- renditions and the soft-binding resolver (service/durable/) ---
+    # the platform's C2PA signer: a PEM chain (leaf first) and its PEM private key
+    platform_signing_cert: str | None = None
+    platform_signing_key: str | None = None
+    # the signature algorithm of that key (es256, es384, ps256, ed25519, ...)
+    platform_signing_alg: str = "es256"
+    # /c2pa/... answers callers without a key (still rate limited)
+    resolver_open: bool = False
+    # partners' resolvers this service may ask (service/durable/remote.py): host[:port]
+    # for https, http://host:port written out for plain HTTP; empty: never ask
+    allowed_resolver_hosts: Annotated[
+        tuple[tuple[str, str, int], ...], NoDecode, BeforeValidator(_resolver_hosts)
+    ] = ()
+    # seconds both requests to a partner's resolver may take in all
+    resolver_timeout_s: Seconds = 3.0
 
     # --- storage ---
     database_url: str = Field(default_factory=_default_database_url)

@@ -3,8 +3,9 @@
 Each floor-1 package returns its own rich report; each signal here boils it
 down to a flat, JSON-friendly value so that a policy can be run (and tested)
 from a JSON file without any media: `aigc policy explain`. What a signal is
-to the engine is in `base.py`; the built-in three are `credentials`
-(provenance/), `watermark` (watermark/) and `match` (matching/).
+to the engine is in `base.py`; the built-in four are `credentials`
+(provenance/), `watermark` (watermark/), `match` (matching/) and
+`recovered` (the platform's mark -> the manifest repository).
 """
 
 from __future__ import annotations
@@ -16,19 +17,32 @@ from typing import Any
 from .base import BOOL, LIST, NUMBER, TEXT, LocalSignal, Signal, SignalFact, SignalValue
 from .credentials import Credentials, CredentialsSignal
 from .match import Match, MatchSignal
+from .recovered import Recovered, RecoveredSignal
 from .watermark import Watermark, WatermarkSignal
 
-BUILTIN_NAMES = ("credentials", "watermark", "match")
+BUILTIN_NAMES = ("credentials", "watermark", "match", "recovered")
 
 
 def builtin_signals(
-    credentials=None, watermark_keys=None, watermark_thorough: bool = False, bank=None
+    credentials=None,
+    watermark_keys=None,
+    watermark_thorough: bool = False,
+    bank=None,
+    platform_key=None,
+    repository=None,
+    remote=None,
 ) -> tuple[Signal, ...]:
-    """The built-in three with their dependencies (None: that dependency's default)."""
+    """The built-in four with their dependencies (None: that dependency's default)."""
     return (
         Credentials(credentials),
-        Watermark(watermark_keys, watermark_thorough),
+        Watermark(watermark_keys, watermark_thorough, platform_key),
         Match(bank),
+        Recovered(
+            platform_key,
+            repository,
+            partners=watermark_keys.keys if watermark_keys else (),
+            remote=remote,
+        ),
     )
 
 
@@ -41,7 +55,7 @@ BUILTIN_SIGNALS: tuple[Signal, ...] = builtin_signals()
 class Signals:
     """One upload's signal values by name (None: not computed), and what failed.
 
-    The built-in three are fields as they always were (`signals.match`); any
+    The built-in four are fields (`signals.match`); any
     other registered signal's value is in `extra` and reads as an attribute
     too (`signals.file`); `get(name)` reads any.
     """
@@ -49,9 +63,10 @@ class Signals:
     credentials: CredentialsSignal | None = None
     watermark: WatermarkSignal | None = None
     match: MatchSignal | None = None
+    recovered: RecoveredSignal | None = None
     # signals that could not be computed, with the reason (never silently dropped)
     errors: tuple[str, ...] = ()
-    # the values of signals beyond the built-in three, by name, in the engine's order
+    # the values of signals beyond the built-in four, by name, in the engine's order
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -106,6 +121,8 @@ __all__ = [
     "LocalSignal",
     "Match",
     "MatchSignal",
+    "Recovered",
+    "RecoveredSignal",
     "Signal",
     "SignalFact",
     "SignalValue",

@@ -9,13 +9,17 @@ from __future__ import annotations
 import importlib
 import logging
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import APIRouter, FastAPI
 
 from labeler import Engine
 from labeler.media import Limits
+from labeler.signals.watermark import RegisteredKey
 from service.db import bank_source
+from service.db.manifest_source import DatabaseRepository
 from service.db.migrations import ensure_schema
+from service.durable.remote import HttpResolver
 from service.review import deliver
 from service.review.source import DatabaseReviewSource
 from service.settings import Settings
@@ -43,6 +47,8 @@ ROUTERS: list[APIRouter] = [
 OPTIONAL_ROUTERS = [
     ("service.app.routes.bank", "router"),
     ("service.app.routes.watermark", "router"),
+    ("service.app.routes.renditions", "router"),
+    ("service.app.routes.resolver", "router"),
     ("service.batch.api", "router"),
 ]
 
@@ -53,7 +59,8 @@ Authenticate with `Authorization: Bearer <API key>` (`aigc keys create --role RO
 Roles: `pipeline` (scan), `creator` (label-check, appeals of own uploads), `analyst`
 (read scans, batch), `admin` (everything, bank, outbox), `partner` (watermark
 embedding), `reviewer` (the case queue and verdicts), `fact_checker` (the cases
-routed to its organisation by topic and language, without creator data).
+routed to its organisation by topic and language, without creator data),
+`resolver` (the C2PA soft-binding resolution API under /c2pa, unless it is open).
 Every error is JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
@@ -89,7 +96,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 if bank_routes is not None
                 else bank_source.from_env()
             )
-            built = Engine.from_env(bank=source)
+            built = Engine.from_env(bank=source, repository=DatabaseRepository(app.state.db_url))
         # the service's pixel limit wins; bytes were already bounded on the way in
         built.limits = Limits(
             max_bytes=settings.max_upload_bytes,
@@ -106,6 +113,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if watermark_routes is not None
             else None
         )
+        built = app.state.engine = _with_platform_key(built, app.state.platform_key)
+        if settings.allowed_resolver_hosts and built.remote_resolver is None:
+            client = HttpResolver(
+                settings.allowed_resolver_hosts,
+                built.credentials,
+                timeout_s=settings.resolver_timeout_s,
+            )
+            built = app.state.engine = replace(built, remote_resolver=client)
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         if app.state.runner.config.warm:
             app.state.runner.warm()
@@ -150,6 +165,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _with_platform_key(engine: Engine, key) -> Engine:
+    """The engine trying the platform key the settings name (they win over the environment)."""
+    if key is None or (engine.platform_key is not None and engine.platform_key.key == key.key):
+        return engine
+    return replace(
+        engine, platform_key=RegisteredKey(key.key_id, "this platform", "platform", key.key)
+    )
 
 
 def _optional_module(name: str):

@@ -70,6 +70,8 @@ def labeler_error(exc: LabelerError) -> ApiError:
 _FIELD_CODES = {
     "role": "invalid_role",
     "payload": "invalid_payload",
+    "alg": "unsupported_algorithm",
+    "value": "invalid_value",
     "creator_id": "invalid_context",
     "creator_disclosed_ai": "invalid_context",
     "caption": "invalid_context",

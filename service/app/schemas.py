@@ -33,6 +33,7 @@ class ErrorBody(BaseModel):
 
 # what each status means, unless a route says more precisely
 _STATUS_MEANING = {
+    400: "the query is malformed",
     401: "no, malformed, unknown or revoked API key",
     403: "the key's role may not call this",
     404: "no such resource",

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, session_scope
 
-ROLES = ("pipeline", "creator", "analyst", "admin", "partner", "reviewer", "fact_checker")
+ROLES = (
+    "pipeline",
+    "creator",
+    "analyst",
+    "admin",
+    "partner",
+    "reviewer",
+    "fact_checker",
+    "resolver",
+)
 KEY_PREFIX = "aigc_"
 
 

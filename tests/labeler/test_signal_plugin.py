@@ -65,7 +65,14 @@ def test_a_rule_on_the_new_fact_fires(engine):
     assert decision.reasons[0].evidence == {"file.bytes": len(data)}
     assert decision.signals["file"] == {"bytes": len(data)}
     # the built-in signals' block is as it always was, the new one after them
-    assert list(decision.signals) == ["credentials", "watermark", "match", "file", "errors"]
+    assert list(decision.signals) == [
+        "credentials",
+        "watermark",
+        "match",
+        "recovered",
+        "file",
+        "errors",
+    ]
 
 
 def test_the_run_keeps_the_value_and_the_split_pipeline_agrees(engine):

@@ -20,7 +20,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
-ROLES = ("pipeline", "creator", "analyst", "admin", "partner")
+ROLES = ("pipeline", "creator", "analyst", "admin", "partner", "resolver")
 
 
 def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -34,6 +34,8 @@ CONTENT_REFUSED = {
     "POST /v1/watermark/embed",
     "POST /v1/bank/entries",
     "POST /v1/batch",
+    "POST /v1/renditions",
+    "POST /c2pa/matches/byContent",
 }
 
 
@@ -63,7 +65,16 @@ def st_env(request, tmp_path_factory):
 
     ensure_schema(url)
     admin = create_key("admin", note="schemathesis", url=url)[1]
-    app = create_app(Settings(database_url=url, platform_watermark_key_file=str(key_file)))
+    from provenance import create_dev_ca
+
+    ca = create_dev_ca(folder / "dev-ca")
+    settings = Settings(
+        database_url=url,
+        platform_watermark_key_file=str(key_file),
+        platform_signing_cert=str(ca.signer_chain),
+        platform_signing_key=str(ca.signer_key),
+    )
+    app = create_app(settings)
     assert app.openapi() == SPEC  # the document the cases were made from
     yield app, admin
     patch.undo()

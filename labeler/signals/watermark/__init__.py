@@ -4,6 +4,11 @@ A detection counts only at the watermark package's analytic false-positive
 bound (1e-9 per image per key); with n keys the chance that any of them
 fires on an unmarked upload is at most n * 1e-9. Videos get the pooled test
 and a few single frames (`video.py` says why).
+
+The platform's own key (the one renditions are marked with) is always among
+the keys tried, listed in the registry or not, so that recovery
+(`signals/recovered.py`) reads its detection from the same pass
+(`detections`, kept in `Media.memo`) instead of detecting again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import watermark
 
 from ...media import Media
 from ..base import BOOL, NUMBER, TEXT, LocalSignal, SignalFact, SignalValue
-from .keys import KeyRegistry, WatermarkKeyError, load_registry
+from .keys import KeyRegistry, RegisteredKey, WatermarkKeyError, load_registry
 from .video import detect_video
 
 
@@ -47,8 +52,13 @@ class Watermark(LocalSignal):
     facts = FACTS
     source_text = "an invisible watermark found in your file"
 
-    def __init__(self, keys: KeyRegistry | None = None, thorough: bool = False) -> None:
-        self.keys = keys
+    def __init__(
+        self,
+        keys: KeyRegistry | None = None,
+        thorough: bool = False,
+        platform: RegisteredKey | None = None,
+    ) -> None:
+        self.keys = with_platform_key(keys, platform)
         # the keyed geometry scan (analysts' batches: ~2 s per unmarked file and key)
         self.thorough = thorough
 
@@ -56,21 +66,46 @@ class Watermark(LocalSignal):
         registry = self.keys
         if not registry or not media.frames:
             return None  # no keys registered: the signal is not computed
-        frames = [f for f in media.frames if min(f.shape[:2]) >= watermark.MIN_SIDE]
-        if not frames:
+        results = detections(media, [entry.key for entry in registry.keys], self.thorough)
+        if results is None:
             # below the documented minimum no mark is embedded or looked for
             return WatermarkSignal(detected=False)
+        return _strongest(registry, results)
+
+
+def with_platform_key(keys: KeyRegistry | None, platform: RegisteredKey | None):
+    """The registry with the platform's key added when it does not list that key already."""
+    if platform is None:
+        return keys
+    listed = keys.keys if keys else ()
+    if any(entry.key == platform.key for entry in listed):
+        return keys
+    return KeyRegistry((*listed, platform))
+
+
+_MEMO = "watermark.detections"
+
+
+def detections(media: Media, keys: list[bytes], thorough: bool = False):
+    """Each key's `Detection` on the upload (None: frames too small to carry a mark).
+
+    Keys already tried on this upload are not tried again: the results are kept
+    in `media.memo`, so a later signal asking for one of them pays nothing.
+    """
+    frames = [f for f in media.frames if min(f.shape[:2]) >= watermark.MIN_SIDE]
+    if not frames:
+        return None
+    memo = media.memo.setdefault(_MEMO, {})
+    missing = [k for k in dict.fromkeys(keys) if (k, thorough) not in memo]
+    if missing:
         if media.kind == "video":
             # pooled, else single frames (union bound): re-encoding moves the mark
-            results = [
-                detect_video(frames, entry.key, media.key_frames, thorough=self.thorough)
-                for entry in registry.keys
-            ]
+            found = [detect_video(frames, k, media.key_frames, thorough=thorough) for k in missing]
         else:
             # one pass over the pixels for every key (only the correlations are per key)
-            keys = [entry.key for entry in registry.keys]
-            results = watermark.detect_keys(frames, keys, thorough=self.thorough)
-        return _strongest(registry, results)
+            found = watermark.detect_keys(frames, missing, thorough=thorough)
+        memo.update({(k, thorough): d for k, d in zip(missing, found, strict=True)})
+    return [memo[(k, thorough)] for k in keys]
 
 
 def _strongest(registry: KeyRegistry, results) -> WatermarkSignal:
@@ -93,4 +128,13 @@ def _strongest(registry: KeyRegistry, results) -> WatermarkSignal:
     )
 
 
-__all__ = ["KeyRegistry", "Watermark", "WatermarkKeyError", "WatermarkSignal", "load_registry"]
+__all__ = [
+    "KeyRegistry",
+    "RegisteredKey",
+    "Watermark",
+    "WatermarkKeyError",
+    "WatermarkSignal",
+    "detections",
+    "load_registry",
+    "with_platform_key",
+]

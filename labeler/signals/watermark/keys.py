@@ -30,6 +30,10 @@ class RegisteredKey:
     owner: str
     meaning: str
     key: bytes = field(repr=False)
+    # the partner's C2PA soft-binding resolver (base URL, e.g. https://host/c2pa) and
+    # the algorithm name its mark goes by there; None: its marks are not resolved
+    resolver: str | None = None
+    resolver_alg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,15 @@ def read_key_file(path: str | os.PathLike) -> bytes:
 def _entry(item, base: Path, where: str) -> RegisteredKey:
     if not isinstance(item, dict):
         raise WatermarkKeyError(f"{where}: each key entry must be a mapping")
-    unknown = set(item) - {"id", "owner", "meaning", "key_file", "key_env"}
+    unknown = set(item) - {
+        "id",
+        "owner",
+        "meaning",
+        "key_file",
+        "key_env",
+        "resolver",
+        "resolver_alg",
+    }
     if unknown:
         raise WatermarkKeyError(f"{where}: unknown field(s) {sorted(unknown)}")
     key_id, owner, meaning = item.get("id"), item.get("owner"), item.get("meaning")
@@ -94,7 +106,21 @@ def _entry(item, base: Path, where: str) -> RegisteredKey:
         if not os.environ.get(name):
             raise WatermarkKeyError(f"{where} ({key_id}): environment variable {name} is not set")
         key = parse_key(os.environ[name], f"environment variable {name}")
-    return RegisteredKey(key_id=key_id, owner=owner.strip(), meaning=meaning, key=key)
+    resolver, resolver_alg = item.get("resolver"), item.get("resolver_alg")
+    if resolver is not None and (
+        not isinstance(resolver, str) or not resolver.startswith(("https://", "http://"))
+    ):
+        raise WatermarkKeyError(f"{where} ({key_id}): 'resolver' must be an https:// URL")
+    if resolver_alg is not None and not isinstance(resolver_alg, str):
+        raise WatermarkKeyError(f"{where} ({key_id}): 'resolver_alg' must be a name")
+    return RegisteredKey(
+        key_id=key_id,
+        owner=owner.strip(),
+        meaning=meaning,
+        key=key,
+        resolver=resolver.rstrip("/") if resolver else None,
+        resolver_alg=resolver_alg,
+    )
 
 
 def load_registry(path: str | os.PathLike) -> KeyRegistry:
