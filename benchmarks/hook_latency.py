@@ -708,7 +708,7 @@ def run_targets(args, whole, second, rss) -> None:
     def row(what, figure, target, ok):
         return (what, figure, target, "met" if ok else "**missed**")
 
-    print("## Issue 16's targets (CPU, one core; figures measured above)\n")
+    print("## The hook's cost targets (CPU, one core; figures measured above)\n")
     rows = []
     for label, _, _ in SIZES:
         p50 = pct(whole[(label, MAIN_KEYS)]["cpu"], 0.5)
