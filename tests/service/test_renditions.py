@@ -247,3 +247,20 @@ def test_an_image_below_the_mark_minimum_is_422(svc_make_client, svc_keys, svc_p
         "/v1/renditions", headers=auth(svc_keys["pipeline"]), files={"file": ("t.jpg", tiny)}
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "cannot_watermark"
+
+
+def test_a_jpeg_rendition_holds_42_db_even_where_q100_alone_does_not():
+    """Noisy pictures lose more to JPEG rounding: the mark is softened, not served short."""
+    from PIL import Image
+
+    from service.durable import rendition
+
+    rng = np.random.default_rng(0)
+    original = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
+    change = rng.normal(0, 1.99, original.shape)  # the mark's budget: ~42.1 dB
+    marked = np.clip(np.rint(original + change), 0, 255).astype(np.uint8)
+    # the quality ladder alone ends under the floor on this picture
+    assert rendition._jpeg(Image.fromarray(marked), 100, original)[1] < rendition.MIN_PSNR
+    data, psnr = rendition._encode(marked, original, "image/jpeg")
+    assert psnr >= rendition.MIN_PSNR
+    assert rendition.psnr_of(rendition._full_pixels(data), original) == psnr
