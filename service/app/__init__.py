@@ -88,39 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         ensure_schema(app.state.db_url)
-        built = engine
-        if built is None:
-            # the app's database may differ from AIGC_DATABASE_URL (settings win)
-            source = (
-                bank_source.DatabaseBankSource(app.state.db_url)
-                if bank_routes is not None
-                else bank_source.from_env()
-            )
-            built = Engine.from_env(bank=source, repository=DatabaseRepository(app.state.db_url))
-        # the service's pixel limit wins; bytes were already bounded on the way in
-        built.limits = Limits(
-            max_bytes=settings.max_upload_bytes,
-            max_pixels=settings.max_pixels,
-            video=built.limits.video,
-        )
-        if built.review is None:
-            # verdicts feed the policy: creator history and the negative bank
-            built.review = DatabaseReviewSource(app.state.db_url)
-        app.state.engine = built
-        watermark_routes = _optional_module("service.app.routes.watermark")
-        app.state.platform_key = (
-            watermark_routes.load_platform_key(settings, built.watermark_keys)
-            if watermark_routes is not None
-            else None
-        )
-        built = app.state.engine = _with_platform_key(built, app.state.platform_key)
-        if settings.allowed_resolver_hosts and built.remote_resolver is None:
-            client = HttpResolver(
-                settings.allowed_resolver_hosts,
-                built.credentials,
-                timeout_s=settings.resolver_timeout_s,
-            )
-            built = app.state.engine = replace(built, remote_resolver=client)
+        built = app.state.engine = _service_engine(app, settings, engine, bank_routes)
         app.state.runner = Runner(built, RunnerConfig.from_settings(settings))
         if app.state.runner.config.warm:
             app.state.runner.warm()
@@ -165,6 +133,43 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _service_engine(app: FastAPI, settings: Settings, engine: Engine | None, bank_routes) -> Engine:
+    """The engine with the service's stores, limits, platform key and partner resolver."""
+    built = engine
+    if built is None:
+        # the app's database may differ from AIGC_DATABASE_URL (settings win)
+        source = (
+            bank_source.DatabaseBankSource(app.state.db_url)
+            if bank_routes is not None
+            else bank_source.from_env()
+        )
+        built = Engine.from_env(bank=source, repository=DatabaseRepository(app.state.db_url))
+    # the service's pixel limit wins; bytes were already bounded on the way in
+    built.limits = Limits(
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_pixels,
+        video=built.limits.video,
+    )
+    if built.review is None:
+        # verdicts feed the policy: creator history and the negative bank
+        built.review = DatabaseReviewSource(app.state.db_url)
+    watermark_routes = _optional_module("service.app.routes.watermark")
+    app.state.platform_key = (
+        watermark_routes.load_platform_key(settings, built.watermark_keys)
+        if watermark_routes is not None
+        else None
+    )
+    built = _with_platform_key(built, app.state.platform_key)
+    if settings.allowed_resolver_hosts and built.remote_resolver is None:
+        client = HttpResolver(
+            settings.allowed_resolver_hosts,
+            built.credentials,
+            timeout_s=settings.resolver_timeout_s,
+        )
+        built = replace(built, remote_resolver=client)
+    return built
 
 
 def _with_platform_key(engine: Engine, key) -> Engine:
