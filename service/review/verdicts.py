@@ -180,7 +180,7 @@ def _confirm_in_bank(session, row: CaseRow, viewer: Viewer, verdict: Verdict, bu
         return existing
     for name, value in confirmed.items():
         setattr(entry, name, value)
-    stage_row(session, entry, video)
+    stage_row(session, entry, video, origin="verdict")
     return entry.id
 
 
