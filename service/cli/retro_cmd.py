@@ -42,7 +42,7 @@ def status(
             continue
         total = "?" if job["total"] is None else job["total"]
         typer.echo(
-            f"{job['id']}  {job['state']:<8} {job['origin']:<8} entries={len(job['entry_ids'])} "
+            f"{job['id']}  {job['state']:<8} {job['origin']:<8} entries={job['entries']} "
             f"scanned={job['scanned']}/{total} hits={job['hits']}"
         )
 

@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 
 import matching
 from matching.codes import from_hex_column, pack_words
+from matching.index import HammingIndex
 
 from ..db.audit import ScanRecord, get_scan
 from ..db.bank import BankEntryRow
@@ -87,16 +88,32 @@ def entry_codes(session, entry_ids: list[int]) -> EntryCodes:
     return EntryCodes(pack_words(parsed[ok]), np.asarray(owners, np.int64)[ok], meta)
 
 
-def match_words(words: np.ndarray, codes: EntryCodes, radius: int) -> list[tuple[int, int, int]]:
+# above this many codes (an import of a list), the entries are indexed and each scan is
+# a query; below it one popcount pass per code over the chunk is cheaper
+INDEX_FROM = 64
+
+
+def _keep(best: dict[tuple[int, int], int], row: int, owner: int, dist: int) -> None:
+    if dist < best.get((row, owner), 257):
+        best[(row, owner)] = dist
+
+
+def match_words(
+    words: np.ndarray, codes: EntryCodes, radius: int, index_from: int = INDEX_FROM
+) -> list[tuple[int, int, int]]:
     """(row, entry id, distance) for every row within `radius` of an entry (nearest code)."""
     best: dict[tuple[int, int], int] = {}
-    for q, owner in zip(codes.words, codes.owners, strict=True):
-        d = np.bitwise_count(words ^ q).sum(axis=1, dtype=np.uint16)
-        for row in np.flatnonzero(d <= radius):
-            key = (int(row), int(owner))
-            dist = int(d[row])
-            if dist < best.get(key, 257):
-                best[key] = dist
+    if len(codes.words) > index_from:
+        index = HammingIndex(codes.words)
+        as_bytes = words.astype(">u8").view(np.uint8).reshape(-1, 32)
+        for row, (found, dists) in enumerate(index.search(as_bytes, radius)):
+            for at, dist in zip(found.tolist(), dists.tolist(), strict=True):
+                _keep(best, row, int(codes.owners[at]), dist)
+    else:
+        for q, owner in zip(codes.words, codes.owners, strict=True):
+            d = np.bitwise_count(words ^ q).sum(axis=1, dtype=np.uint16)
+            for row in np.flatnonzero(d <= radius):
+                _keep(best, int(row), int(owner), int(d[row]))
     return [(row, owner, dist) for (row, owner), dist in sorted(best.items())]
 
 
@@ -335,7 +352,9 @@ def job_view(row: RetroJobRow) -> dict[str, Any]:
         "id": row.id,
         "state": row.state,
         "origin": row.origin,
-        "entry_ids": list(row.entry_ids),
+        # a big import names thousands of entries: the count, and the first ones
+        "entries": len(row.entry_ids),
+        "entry_ids": list(row.entry_ids)[:100],
         "since": iso(row.since),
         "until": iso(row.until),
         "scanned": row.scanned,

@@ -158,3 +158,27 @@ def test_retro_status_cli_reports_progress(svc_db_url, svc_photo):
     assert '"state": "done"' in status.output
     bad = runner.invoke(app, ["retro", "status", "--state", "sleeping"])
     assert bad.exit_code == 2
+
+
+def test_many_entries_are_indexed_and_find_what_the_popcount_pass_finds():
+    import numpy as np
+
+    from matching.codes import pack_words
+
+    rng = np.random.default_rng(3)
+    entries = rng.integers(0, 256, size=(200, 32), dtype=np.uint8)
+    scans = rng.integers(0, 256, size=(3000, 32), dtype=np.uint8)
+    for row, entry in ((5, 0), (700, 17), (2999, 199), (1200, 17)):
+        scans[row] = entries[entry]
+        scans[row, :2] ^= rng.integers(0, 256, size=2, dtype=np.uint8)  # a few bits off
+    codes = retro.EntryCodes(pack_words(entries), np.arange(1000, 1200, dtype=np.int64), meta={})
+    words = pack_words(scans)
+    indexed = retro.match_words(words, codes, 31, index_from=10)
+    scanned = retro.match_words(words, codes, 31, index_from=10_000)
+    assert indexed == scanned
+    assert {(row, owner) for row, owner, _ in indexed} == {
+        (5, 1000),
+        (700, 1017),
+        (1200, 1017),
+        (2999, 1199),
+    }
