@@ -10,9 +10,10 @@ unboxed PDQ) by one vectorised popcount per code. The chunk's cases, their
 runner killed mid-job leaves the cursor where its last chunk ended, and the
 next runner resumes there.
 
-Scans that already matched the entry at upload, and scans that already have a
-retroactive case for it, are skipped: the look back only reports what the
-upload did not know.
+Scans that already matched the entry at upload, were removed at upload, came
+from the case whose verdict banked the entry, or already have a retroactive
+case for it are skipped: the look back only reports what the upload did not
+know.
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ def _retro_input(scan, entry_id: int, meta, distance: int) -> CaseInput:
 
 
 def _already_known(session, scan, entry_id: int) -> bool:
+    if scan.action == "remove":
+        return True  # taken down at upload already: nothing left to review
     live = (scan.signals.get("match") or {}).get("entry_id")
     if live is not None and str(live) == str(entry_id):
         return True
