@@ -261,6 +261,18 @@ class Settings(BaseSettings):
     webhook_lease_s: Seconds = 60.0
     # each service process runs a deliverer thread (off: run `aigc outbox deliver` instead)
     webhook_deliver: bool = True
+    # a new bank entry is matched against the uploads of this many past days (0: never)
+    retro_days: int = Field(30, ge=0, le=3650)
+    # each service process runs retroactive jobs in a thread (off: `aigc retro run`)
+    retro_run: bool = True
+    # stored scans read and matched per transaction of a retroactive job
+    retro_chunk: int = Field(50_000, ge=100, le=5_000_000)
+    # an entry matching more than this many times its usual hourly rate is quarantined
+    flood_factor: float = Field(20.0, gt=1.0, le=1e6)
+    # ... and never below this many matches in the hour (a new entry has no usual rate)
+    flood_min_matches: int = Field(50, ge=1, le=10_000_000)
+    # hours of history that make an entry's usual rate
+    flood_baseline_hours: int = Field(24 * 7, ge=1, le=24 * 365)
 
     @model_validator(mode="after")
     def _webhook(self) -> Settings:

@@ -20,7 +20,7 @@ from service.db import bank_source
 from service.db.manifest_source import DatabaseRepository
 from service.db.migrations import ensure_schema
 from service.durable.remote import HttpResolver
-from service.review import deliver
+from service.review import deliver, retro
 from service.review.source import DatabaseReviewSource
 from service.settings import Settings
 
@@ -93,16 +93,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if app.state.runner.config.warm:
             app.state.runner.warm()
         metrics.set_restarts_source(lambda: sum(p.restarts for p in app.state.runner.processes))
-        delivery = deliver.DeliveryConfig.from_settings(settings)
-        outbox = None
-        if delivery is not None and settings.webhook_deliver:
-            outbox = deliver.start_thread(app.state.db_url, delivery)
+        stop_background = _background(app.state.db_url, settings)
         try:
             yield
         finally:
-            if outbox is not None:
-                outbox[1].set()
-                outbox[0].join(timeout=delivery.timeout_s + 1)
+            stop_background()
             app.state.runner.close()
 
     app = FastAPI(
@@ -179,6 +174,24 @@ def _with_platform_key(engine: Engine, key) -> Engine:
     return replace(
         engine, platform_key=RegisteredKey(key.key_id, "this platform", "platform", key.key)
     )
+
+
+def _background(db_url: str, settings: Settings):
+    """Start the outbox deliverer and the retroactive runner threads; returns their stop."""
+    threads = []
+    delivery = deliver.DeliveryConfig.from_settings(settings)
+    if delivery is not None and settings.webhook_deliver:
+        threads.append((*deliver.start_thread(db_url, delivery), delivery.timeout_s + 1))
+    if settings.retro_run:
+        threads.append((*retro.start_thread(db_url, retro.RetroConfig.from_settings(settings)), 30))
+
+    def stop() -> None:
+        for _thread, event, _wait in threads:
+            event.set()
+        for thread, _event, wait in threads:
+            thread.join(timeout=wait)
+
+    return stop
 
 
 def _optional_module(name: str):

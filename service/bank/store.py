@@ -14,6 +14,7 @@ import matching
 from ..db.bank import BankEntryRow, BankStateRow
 from ..db.base import database_url, session_scope
 from ..db.migrations import ensure_schema
+from ..db.retro import enqueue_retro
 from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, LowQuality
 from .index import mark_stale
 from .media import hash_media, video_row
@@ -197,14 +198,19 @@ def active_duplicate(session, media_sha256: str | None) -> int | None:
     )
 
 
-def stage_row(session, row: BankEntryRow, video) -> None:
-    """Add a built row in the caller's transaction and move the bank version with it."""
+def stage_row(session, row: BankEntryRow, video, origin: str = "add") -> None:
+    """Add a built row in the caller's transaction and move the bank version with it.
+
+    The look back at recent uploads is owed in the same transaction
+    (service/db/retro.py): an entry never exists without it.
+    """
     session.add(row)
     session.flush()
     if video is not None:
         video.entry_id = row.id
         session.add(video)
     bump_version(session)
+    enqueue_retro(session, [row.id], origin)
 
 
 def add_entry(data: bytes | None = None, *, url: str | None = None, **fields) -> Entry:

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from ..db.bank import BankEntryRow
 from ..db.base import session_scope
+from ..db.retro import enqueue_retro
 from .errors import InvalidEntry
 from .index import mark_stale
 from .store import bump_version, entry_of, ready_url
@@ -164,6 +165,7 @@ def _insert_new(url: str, rows: list[dict]) -> int:
                 select(BankEntryRow.pdq, BankEntryRow.category).where(BankEntryRow.active.is_(True))
             ).all()
         )
+        before = session.scalar(select(func.max(BankEntryRow.id))) or 0
         fresh = []
         for row in rows:
             if (row["pdq"], row["category"]) not in existing:
@@ -174,6 +176,8 @@ def _insert_new(url: str, rows: list[dict]) -> int:
             session.execute(insert(BankEntryRow), fresh[start : start + _INSERT_BATCH])
         if fresh:
             bump_version(session)
+            new_ids = session.scalars(select(BankEntryRow.id).where(BankEntryRow.id > before))
+            enqueue_retro(session, list(new_ids), "import")
     return len(fresh)
 
 

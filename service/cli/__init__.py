@@ -44,6 +44,8 @@ from . import batch_cmd  # noqa: E402,F401
 from . import watermark_cmd  # noqa: E402,F401
 from . import outbox_cmd  # noqa: E402,F401
 from . import rendition_cmd  # noqa: E402,F401
+from . import retro_cmd  # noqa: E402,F401
+from . import report_cmd  # noqa: E402,F401
 # isort: on
 
 

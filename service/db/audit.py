@@ -42,7 +42,11 @@ class ScanRecord(Base):
     api_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     elapsed_ms: Mapped[float] = mapped_column(Float, nullable=False)
 
-    __table_args__ = (Index("ix_scan_audit_sha256", "sha256"),)
+    __table_args__ = (
+        Index("ix_scan_audit_sha256", "sha256"),
+        # the retroactive look back walks recent scans in time order
+        Index("ix_scan_audit_created", "created_at", "id"),
+    )
 
 
 class AdminEvent(Base):

@@ -55,6 +55,10 @@ class BankEntryRow(Base):
     # the fact-check article behind a confirmation, and the case it came from
     reference_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # set while the entry matches far above its usual rate (service/review/flood.py):
+    # its matches go to review instead of acting, until a reviewer confirms it
+    quarantined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    quarantine_case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (Index("ix_bank_entries_active_category", "active", "category"),)
 

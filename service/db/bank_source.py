@@ -302,7 +302,10 @@ def load_confirmed(url: str) -> frozenset[str]:
     if not _exists(url):
         return frozenset()
     c = ENTRIES.c
-    query = select(c.id).where(c.active.is_(True), c.confirmed_at.is_not(None))
+    # a quarantined entry stops removing at once: its matches escalate to a person
+    query = select(c.id).where(
+        c.active.is_(True), c.confirmed_at.is_not(None), c.quarantined_at.is_(None)
+    )
     try:
         with get_engine(url).connect() as conn:
             return frozenset(str(i) for i in conn.scalars(query))

@@ -10,6 +10,7 @@ from . import bank_video  # noqa: F401  # isort: skip  (video bank fingerprints)
 from . import jobs  # noqa: F401  # isort: skip  (batch scan jobs and per-file results)
 from . import cases, outbox  # noqa: F401  # isort: skip  (review cases, negative bank, outbox)
 from . import manifests  # noqa: F401  # isort: skip  (the manifest repository of renditions)
+from . import retro  # noqa: F401  # isort: skip  (retroactive jobs, flood counts)
 from .base import Base
 
 __all__ = ["Base"]

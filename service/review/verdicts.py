@@ -29,6 +29,7 @@ from ..db.bank import BankEntryRow
 from ..db.base import session_scope
 from ..db.cases import VERDICTS, WAITING, AllowEntryRow, CaseMediaRow, CaseRow, CaseTopicRow
 from ..db.outbox import add_event
+from . import flood
 from .cases import event_payload
 from .errors import CaseConflict, CaseNotFound, InvalidVerdict
 from .queue import Viewer, case_view, load_case
@@ -180,7 +181,7 @@ def _confirm_in_bank(session, row: CaseRow, viewer: Viewer, verdict: Verdict, bu
         return existing
     for name, value in confirmed.items():
         setattr(entry, name, value)
-    stage_row(session, entry, video)
+    stage_row(session, entry, video, origin="verdict")
     return entry.id
 
 
@@ -254,8 +255,11 @@ def decide(url: str, case_id: str, viewer: Viewer, verdict: Verdict) -> dict[str
             entry_id = _confirm_in_bank(session, row, viewer, verdict, built)
             bank_moved = bank_moved or entry_id is not None
         session.execute(update(CaseRow).where(CaseRow.id == row.id).values(bank_entry_id=entry_id))
-        if verdict.verdict == "cleared" and verdict.allow_list:
+        if verdict.verdict == "cleared" and verdict.allow_list and row.kind != "quarantine":
             _allow(session, row, viewer)
+        bank_moved = flood.settle(session, row, verdict.verdict, viewer.key_id, organisation) or (
+            bank_moved
+        )
         state = current_state(row.decision, "decided", verdict.verdict)
         detail = {"verdict": verdict.verdict, "bank_entry_id": entry_id, "appeal": row.appeals}
         add_admin_event(session, "case.verdict", viewer.key_id, row.id, detail)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from service.db import session_scope
 from service.db.outbox import STATES
-from service.review import events
+from service.db.retro import JOB_STATES
+from service.review import events, retro
 from service.review.errors import ReviewError
 
 from ..auth import Principal, require_role
@@ -72,3 +73,28 @@ async def retry(
             return events.retry(session, event_id)
 
     return await _call(run)
+
+
+class RetroJobsPage(BaseModel):
+    items: list[dict[str, Any]] = Field(
+        examples=[[{"id": 1, "state": "running", "scanned": 50000, "total": 120000, "hits": 2}]]
+    )
+
+
+@router.get(
+    "/retro-jobs",
+    response_model=RetroJobsPage,
+    responses=error_responses(401, 403, 422),
+    summary="Retroactive matching jobs, newest first, with their progress",
+)
+async def retro_jobs(
+    request: Request,
+    _principal: Principal = Depends(admin),
+    state: Literal[JOB_STATES] | None = Query(None),  # type: ignore[valid-type]
+    limit: int = Query(50, ge=1, le=500),
+) -> dict:
+    def run():
+        with session_scope(request.app.state.db_url) as session:
+            return retro.list_jobs(session, state, limit)
+
+    return {"items": await _call(run)}

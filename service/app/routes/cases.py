@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.db import session_scope
 from service.db.cases import STATUSES, VERDICTS
-from service.review import queue, verdicts
+from service.review import evidence, queue, verdicts
 from service.review.errors import ReviewError
 
 from ..auth import Principal, require_role
@@ -144,7 +144,10 @@ async def get_case(
 
     def run():
         with session_scope(request.app.state.db_url) as session:
-            return queue.case_view(queue.load_case(session, case_id, viewer), viewer)
+            row = queue.load_case(session, case_id, viewer)
+            view = queue.case_view(row, viewer)
+            view["matched_entry"] = evidence.matched_entry(session, row, viewer)
+            return view
 
     return await _call(run)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Request
@@ -14,6 +15,7 @@ from labeler.policy import terms
 from service.db import session_scope
 from service.db.audit import add_scan, get_scan, new_scan_id
 from service.db.cases import CaseRow
+from service.review import flood
 from service.review.cases import CaseInput, open_case, record_removal, thumbnail
 from service.review.state import current_state
 
@@ -125,6 +127,18 @@ def _record(
     return scan_id, case_id
 
 
+def _flood_guard(request: Request, result: Analysis) -> Analysis:
+    """Count the upload's bank match; a quarantined entry's removal becomes an escalation."""
+    match = result.decision.signals.get("match") or {}
+    entry_id = match.get("entry_id") if match.get("matched") else None
+    if entry_id is None:
+        return result
+    config = flood.FloodConfig.from_settings(request.app.state.settings)
+    if not flood.record_match(request.app.state.db_url, str(entry_id), config):
+        return result
+    return replace(result, decision=flood.hold(result.decision, str(entry_id)))
+
+
 @router.post(
     "/scan",
     response_model=ScanResponse,
@@ -139,6 +153,7 @@ async def scan(
     """Runs every signal and the policy on the upload, stores the decision in the
     audit trail and returns it in full, with the scan id and the time it took."""
     result = await _analyze(request, upload, principal)
+    result = await anyio.to_thread.run_sync(_flood_guard, request, result)
     decision = result.decision.to_dict()
     case = None
     if result.decision.action == "escalate":

@@ -11,14 +11,23 @@ from fastapi.responses import FileResponse, HTMLResponse
 from ..errors import ApiError
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-ASSETS = {"check.js": "text/javascript", "check.css": "text/css"}
+ASSETS = {
+    "check.js": "text/javascript",
+    "check.css": "text/css",
+    "review.js": "text/javascript",
+    "review.css": "text/css",
+}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:",
+    "X-Content-Type-Options": "nosniff",
+}
 
 router = APIRouter(include_in_schema=False)
 
 
-@lru_cache(maxsize=1)
-def _page() -> str:
-    return (WEB_DIR / "check.html").read_text(encoding="utf-8")
+@lru_cache(maxsize=2)
+def _page(name: str = "check.html") -> str:
+    return (WEB_DIR / name).read_text(encoding="utf-8")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -26,12 +35,15 @@ def _page() -> str:
 async def check_page(request: Request) -> HTMLResponse:
     # The page asks for a creator key only when the operator has not opened it.
     is_open = "true" if request.app.state.settings.creator_page_open else "false"
+    return HTMLResponse(_page().replace("{{OPEN}}", is_open), headers=_HEADERS)
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def review_page() -> HTMLResponse:
+    # static: the reviewer's key is typed into the page and every call is checked by the API;
+    # no-referrer keeps case ids out of other sites' logs
     return HTMLResponse(
-        _page().replace("{{OPEN}}", is_open),
-        headers={
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:",
-            "X-Content-Type-Options": "nosniff",
-        },
+        _page("review.html"), headers={**_HEADERS, "Referrer-Policy": "no-referrer"}
     )
 
 
