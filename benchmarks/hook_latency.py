@@ -307,7 +307,7 @@ def mb(n: float) -> str:
 
 # --- the stages --------------------------------------------------------------
 STAGE_ROWS = (
-    ("decode", "`labeler.media.decode` (DCT-scaled above 2048 px)"),
+    ("decode", "`labeler.media.decode` (DCT-scaled to the smallest scale keeping 640 px)"),
     ("credentials", "Credentials signal `gather` (c2pa Reader, no manifest)"),
     *(
         (f"watermark {k}", f"Watermark signal `gather`, {k} key{'s' if k > 1 else ''}")
