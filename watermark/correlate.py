@@ -59,6 +59,16 @@ def bin_weights(pat: Pattern) -> np.ndarray:
     return (np.hypot(pat.ky, pat.kx) / 20.0) ** RADIAL_WEIGHT_POWER
 
 
+def _through_dihedrals(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The tile holding `values` at these bins (and their mirrors), as rfft2 spectra
+    seen through each of the 8 dihedral transforms."""
+    spec = np.zeros((T, T), dtype=np.complex128)
+    spec[rows, cols] = values
+    spec[(-rows) % T, (-cols) % T] = np.conj(values)
+    tile_ = np.real(sfft.ifft2(spec))
+    return np.stack([sfft.rfft2(_undo_dihedral(tile_, d)) for d in range(DIHEDRAL)])
+
+
 @lru_cache(maxsize=64)
 def pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """The pilot tile seen through each dihedral transform: rfft2 spectra and supports.
@@ -69,13 +79,8 @@ def pilot_spectra(key: bytes) -> tuple[np.ndarray, np.ndarray]:
     terms is capped by Hoeffding's bound (z <= sqrt(2 x terms)).
     """
     pat = pattern_for(key)
-    spec = np.zeros((T, T), dtype=np.complex128)
     pil = pat.pilot
-    vals = pat.chips[pil] * bin_weights(pat)[pil]
-    spec[pat.rows[pil], pat.cols[pil]] = vals
-    spec[(-pat.rows[pil]) % T, (-pat.cols[pil]) % T] = np.conj(vals)
-    tile_ = np.real(sfft.ifft2(spec))
-    out = np.stack([sfft.rfft2(_undo_dihedral(tile_, d)) for d in range(DIHEDRAL)])
+    out = _through_dihedrals(pat.rows[pil], pat.cols[pil], pat.chips[pil] * bin_weights(pat)[pil])
     # a dihedral transform only moves bins (and turns their phase): |out| is the weight
     out[np.abs(out) < 1e-6] = 0
     conj_pilots, support = np.conj(out).astype(np.complex64), (np.abs(out) ** 2).astype(np.float32)
@@ -92,14 +97,11 @@ def sync_supports(key: bytes) -> np.ndarray:
     since the spectrum is normalized ring by ring.
     """
     pat = pattern_for(key)
-    spec = np.zeros((T, T), dtype=np.complex128)
     sync = pat.sync
-    spec[pat.rows[sync], pat.cols[sync]] = 1.0
-    spec[(-pat.rows[sync]) % T, (-pat.cols[sync]) % T] = 1.0
-    tile_ = np.real(sfft.ifft2(spec))
-    masks = np.stack(
-        [np.abs(sfft.rfft2(_undo_dihedral(tile_, d))) > 1e-6 for d in range(DIHEDRAL)]
-    ).astype(np.float32)
+    ones = np.ones(int(sync.sum()), dtype=np.complex128)
+    masks = (np.abs(_through_dihedrals(pat.rows[sync], pat.cols[sync], ones)) > 1e-6).astype(
+        np.float32
+    )
     masks /= (masks * BIN_WEIGHT[None]).sum(axis=(1, 2), keepdims=True)
     out = masks.reshape(DIHEDRAL, -1)
     frozen(out)
