@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
@@ -12,11 +11,10 @@ from service.db import session_scope
 from service.db.outbox import STATES
 from service.db.retro import JOB_STATES
 from service.review import events, retro
-from service.review.errors import ReviewError
 
 from ..auth import Principal, require_role
-from ..errors import ApiError
 from ..schemas import MAX_DB_ID, MAX_PAGE, error_responses
+from .cases import review_call
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 admin = require_role("admin")
@@ -28,13 +26,6 @@ class OutboxPage(BaseModel):
     items: list[dict[str, Any]]
     page: int
     per_page: int
-
-
-async def _call(fn):
-    try:
-        return await anyio.to_thread.run_sync(fn)
-    except ReviewError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
 
 
 @router.get(
@@ -54,7 +45,7 @@ async def outbox(
         with session_scope(request.app.state.db_url) as session:
             return events.counts(session), events.list_events(session, state, page, per_page)
 
-    counts, items = await _call(run)
+    counts, items = await review_call(run)
     return {"counts": counts, "state": state, "items": items, "page": page, "per_page": per_page}
 
 
@@ -72,7 +63,7 @@ async def retry(
         with session_scope(request.app.state.db_url) as session:
             return events.retry(session, event_id)
 
-    return await _call(run)
+    return await review_call(run)
 
 
 class RetroJobsPage(BaseModel):
@@ -97,4 +88,4 @@ async def retro_jobs(
         with session_scope(request.app.state.db_url) as session:
             return retro.list_jobs(session, state, limit)
 
-    return {"items": await _call(run)}
+    return {"items": await review_call(run)}

@@ -81,7 +81,8 @@ def viewer_of(principal: Principal) -> queue.Viewer:
     )
 
 
-async def _call(fn, *args):
+async def review_call(fn, *args):
+    """`fn(*args)` on a worker thread, a review store's typed error answered as its 4xx."""
     try:
         return await anyio.to_thread.run_sync(fn, *args)
     except ReviewError as exc:
@@ -119,7 +120,7 @@ async def list_cases(
                 per_page=per_page,
             )
 
-    items, total = await _call(run)
+    items, total = await review_call(run)
     capped = total > queue.COUNT_LIMIT
     return {
         "items": items,
@@ -149,7 +150,7 @@ async def get_case(
             view["matched_entry"] = evidence.matched_entry(session, row, viewer)
             return view
 
-    return await _call(run)
+    return await review_call(run)
 
 
 @router.get(
@@ -170,7 +171,7 @@ async def get_thumbnail(
         with session_scope(request.app.state.db_url) as session:
             return queue.case_thumbnail(session, case_id, viewer)
 
-    data = await _call(run)
+    data = await review_call(run)
     if data is None:
         raise ApiError(404, "not_found", f"case {case_id} has no thumbnail")
     return Response(data, media_type="image/jpeg")
@@ -185,7 +186,9 @@ _CHANGE = error_responses(
 async def claim(
     request: Request, case_id: str = CaseId, principal: Principal = Depends(reviewers)
 ) -> dict:
-    return await _call(verdicts.claim, request.app.state.db_url, case_id, viewer_of(principal))
+    return await review_call(
+        verdicts.claim, request.app.state.db_url, case_id, viewer_of(principal)
+    )
 
 
 @router.post(
@@ -205,7 +208,7 @@ async def verdict(
     `cleared` may add it to the negative bank. Exactly one of two concurrent
     verdicts wins; the other gets 409."""
     item = verdicts.Verdict(body.verdict, body.note, body.fact_check_url, body.allow_list)
-    return await _call(
+    return await review_call(
         verdicts.decide, request.app.state.db_url, case_id, viewer_of(principal), item
     )
 
@@ -225,7 +228,7 @@ async def appeal(
     principal: Principal = Depends(creators),
 ) -> dict:
     reason = body.reason if body is not None else None
-    view = await _call(
+    view = await review_call(
         verdicts.appeal, request.app.state.db_url, case_id, viewer_of(principal), reason
     )
     # the creator learns the case's state, not the reviewers' evidence
