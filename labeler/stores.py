@@ -102,6 +102,7 @@ class StoredRendition:
     pdq_unboxed: str | None = None
     phash: str | None = None
     features: bytes | None = None  # matching.LocalFeatures.to_blob()
+    thumbnail: bytes | None = None  # matching.aligned.thumbnail_blob() of the upload's pixels
 
 
 @runtime_checkable

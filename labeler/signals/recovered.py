@@ -10,8 +10,10 @@ platform key's detection that the watermark signal already made on this
 upload (`watermark.detections`: no second pass over the pixels) and, only
 when the mark is there, hashes the upload. `resolve` (in the worker) looks
 the id up in the repository and checks the fingerprint: the upload must be
-the picture the record was made for (PDQ within the match radius, or the
-local-feature stage for crops). A mark lifted off a rendition and added to
+the picture the record was made for (PDQ within the match radius, the
+local-feature stage for crops, or, for a crop with too few keypoints of its
+own, the upload brought into the stored thumbnail's frame by the geometry the
+mark's synchronization measured, `matching.aligned`). A mark lifted off a rendition and added to
 other content names a record whose fingerprint it does not have, so it
 recovers nothing and says so (`mismatch`).
 
@@ -24,9 +26,12 @@ back must be trusted and its soft binding must name the value found.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 import matching
+from matching import aligned
 
 from ..media import Media
 from ..stores import ManifestRepository, RemoteResolver, StoredRendition
@@ -53,7 +58,7 @@ class RecoveredSignal(SignalValue):
     label: str | None = None
     origin: str | None = None
     manifest_id: str | None = None
-    # how the fingerprint matched: "hash" or "local_features"
+    # how the fingerprint matched: "hash", "local_features" or "aligned"
     fingerprint: str | None = None
     # the upload's own embedded class, when it has verified credentials
     embedded_ai_class: str | None = None
@@ -80,7 +85,7 @@ FACTS = (
     SignalFact("label", TEXT, "the original's label"),
     SignalFact("origin", TEXT, "who vouched for the original's class"),
     SignalFact("manifest_id", TEXT, "the rendition's manifest in the repository"),
-    SignalFact("fingerprint", TEXT, "hash | local_features"),
+    SignalFact("fingerprint", TEXT, "hash | local_features | aligned"),
     SignalFact("embedded_ai_class", TEXT, "the upload's own verified class"),
     SignalFact("disagrees", BOOL, "embedded and recovered classes differ"),
     SignalFact("via", TEXT, "whose mark: the platform key or a partner"),
@@ -99,6 +104,8 @@ class RecoveryQuery:
     remote: tuple[str, str, str, str] | None = None
     asset: bytes | None = None
     mime: str | None = None
+    # the upload in the stored thumbnail's frame (scale, turn and mirror undone)
+    view: np.ndarray | None = field(default=None, repr=False)
 
 
 class Recovered:
@@ -142,8 +149,9 @@ class Recovered:
         if detection is None:
             return self._partner_query(media)
         # hashed only when the mark is there: a scan without one pays nothing here
+        frame = media.frames[0]
         hashes = matching.compute_hashes(
-            media.frames[0], features=True, mirrored_features=True, for_query=True
+            frame, features=True, mirrored_features=True, for_query=True
         )
         embedded = media.memo.get(CREDENTIALS_MEMO)
         verified = (
@@ -153,6 +161,7 @@ class Recovered:
             durable_id=detection.payload.hex(),
             hashes=hashes,
             embedded_ai_class=embedded.ai_class if verified else None,
+            view=_view(frame, detection),
         )
 
     @staticmethod
@@ -197,7 +206,7 @@ class Recovered:
         record = self.repository.lookup(query.durable_id)
         if record is None:
             return seen
-        stage = fingerprint_match(record, query.hashes, self.config)
+        stage = fingerprint_match(record, query.hashes, self.config, query.view)
         if stage is None:
             return replace(seen, record_found=True, mismatch=True, manifest_id=record.manifest_id)
         embedded = query.embedded_ai_class
@@ -233,14 +242,28 @@ class Recovered:
         )
 
 
+def _view(frame: np.ndarray, detection) -> np.ndarray | None:
+    """The frame in the thumbnail's frame, from the geometry the mark's synchronization found."""
+    if not detection.scale:
+        return None
+    # the mark's scale is relative to the frame's long side, the thumbnail's to the picture's
+    factor = aligned.THUMB_SIDE * detection.scale / max(frame.shape[:2])
+    return aligned.aligned_view(frame, factor, detection.rotation or 0.0, bool(detection.flipped))
+
+
 def fingerprint_match(
-    record: StoredRendition, hashes: matching.Hashes | None, config: matching.MatchConfig
+    record: StoredRendition,
+    hashes: matching.Hashes | None,
+    config: matching.MatchConfig,
+    view: np.ndarray | None = None,
 ) -> str | None:
     """The stage at which the upload matches the record's picture, None when it does not.
 
     A one-entry bank: the same radii, quality rule and local-feature
     verification as the bank of known media, so a crop or a rotation of the
-    rendition still matches and another picture does not.
+    rendition still matches and another picture does not. When those miss and
+    the mark's geometry brought the upload into the thumbnail's frame (`view`),
+    the aligned correlation decides ("aligned").
     """
     if hashes is None:
         return None
@@ -254,7 +277,13 @@ def fingerprint_match(
         features=features,
     )
     best = bank.lookup(hashes).best
-    return best.stage if best is not None else None
+    if best is not None:
+        return best.stage
+    if view is not None and record.thumbnail:
+        thumb = aligned.thumbnail_from_blob(record.thumbnail)
+        if thumb is not None and aligned.aligned_similarity(view, thumb) >= aligned.MIN_CORRELATION:
+            return "aligned"
+    return None
 
 
 __all__ = ["Recovered", "RecoveredSignal", "RecoveryQuery", "fingerprint_match"]

@@ -28,6 +28,7 @@ def stored(row: ManifestRow) -> StoredRendition:
         pdq_unboxed=row.pdq_unboxed,
         phash=row.phash,
         features=row.features,
+        thumbnail=row.thumbnail,
     )
 
 

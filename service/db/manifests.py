@@ -47,6 +47,8 @@ class ManifestRow(Base):
     pdq_unboxed: Mapped[str | None] = mapped_column(String(64), nullable=True)
     phash: Mapped[str | None] = mapped_column(String(16), nullable=True)
     features: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the upload's luminance, 256 px (matching.aligned): crops too bare for local features
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     # the API key that asked for it ("cli" from the command line)
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -70,6 +72,7 @@ class NewRecord:
     pdq_unboxed: str | None
     phash: str | None
     features: bytes | None
+    thumbnail: bytes | None = None
     scan_id: str | None = None
     created_by: str | None = None
 

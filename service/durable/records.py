@@ -98,6 +98,7 @@ def save(
         pdq_unboxed=rendition.pdq_unboxed,
         phash=rendition.phash,
         features=rendition.features,
+        thumbnail=rendition.thumbnail,
         scan_id=scan_id,
         created_by=created_by,
     )

@@ -27,6 +27,7 @@ import matching
 import provenance
 import watermark
 from labeler.media import decode
+from matching import aligned
 
 # our soft-binding algorithm names (platform-specific, as C2PA 2.4 allows)
 WATERMARK_ALG = "org.aigc-provenance.keyed-tile.1"
@@ -80,6 +81,8 @@ class Rendition:
     pdq_unboxed: str | None = None
     phash: str | None = None
     features: bytes | None = field(default=None, repr=False)
+    # the upload's luminance at thumbnail size (no mark in it), for aligned checks of crops
+    thumbnail: bytes | None = field(default=None, repr=False)
 
 
 def binding_value(durable_id: bytes) -> str:
@@ -140,6 +143,7 @@ def render(
         pdq_unboxed=hashes.pdq_unboxed_hex,
         phash=hashes.phash_hex,
         features=hashes.features.to_blob() if hashes.features is not None else None,
+        thumbnail=aligned.thumbnail_blob(rgb),
     )
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 
 import matching
 import watermark
+from matching import aligned
 from labeler import Engine
 from labeler.signals.watermark import RegisteredKey
 from labeler.stores import InMemoryRepository, StoredRendition
@@ -47,7 +48,9 @@ def platform():
     return RegisteredKey("platform-test", "this platform", "platform", secrets.token_bytes(32))
 
 
-def _record(rendition: np.ndarray, durable_id: bytes, ai_class="ai_generated") -> StoredRendition:
+def _record(
+    rendition: np.ndarray, durable_id: bytes, ai_class="ai_generated", upload=None
+) -> StoredRendition:
     hashes = matching.compute_hashes(rendition, features=True)
     return StoredRendition(
         durable_id=durable_id.hex(),
@@ -59,6 +62,7 @@ def _record(rendition: np.ndarray, durable_id: bytes, ai_class="ai_generated") -
         pdq_unboxed=hashes.pdq_unboxed_hex,
         phash=hashes.phash_hex,
         features=hashes.features.to_blob(),
+        thumbnail=aligned.thumbnail_blob(upload) if upload is not None else None,
     )
 
 
@@ -138,3 +142,57 @@ def test_no_platform_key_means_no_recovery_signal(photos):
     analysis = Engine().run(_jpeg(photos[1]), "plain.jpg")
     assert analysis.signals.recovered is None
     assert "recovered" in analysis.decision.to_dict()["signals"]
+
+
+def _top_right_quarter(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return np.ascontiguousarray(rgb[: h // 2, w - w // 2 :])
+
+
+@pytest.fixture(scope="module")
+def rocket(platform):
+    from skimage import data
+
+    upload = np.asarray(Image.fromarray(data.rocket()).resize((1024, 683)))
+    durable_id = secrets.token_bytes(8)
+    rendition = watermark.embed(upload, durable_id, platform.key)
+    return upload, rendition, durable_id
+
+
+def test_a_crop_too_bare_for_local_features_is_recovered_through_the_aligned_thumbnail(
+    rocket, platform
+):
+    upload, rendition, durable_id = rocket
+    crop = _png(_top_right_quarter(rendition))  # sky and a little of the tower
+    without = InMemoryRepository()
+    without.add(_record(rendition, durable_id))
+    value = Engine(platform_key=platform, repository=without).run(crop, "c.png").signals.recovered
+    assert value.mark_found and value.mismatch  # the local-feature stage alone misses it
+    repo = InMemoryRepository()
+    repo.add(_record(rendition, durable_id, upload=upload))
+    analysis = Engine(platform_key=platform, repository=repo).run(crop, "crop.png")
+    value = analysis.signals.recovered
+    assert value.recovered and value.fingerprint == "aligned"
+    assert analysis.decision.label == "ai_generated"
+    assert "c2pa.recovered" in analysis.decision.reason_codes
+
+
+def test_a_copied_mark_on_a_corner_of_another_picture_is_refused_by_the_thumbnail(
+    rocket, photos, platform
+):
+    upload, rendition, durable_id = rocket
+    residual = rendition.astype(np.float32) - upload.astype(np.float32)
+    h, w = residual.shape[:2]
+    host = np.asarray(Image.fromarray(photos[0]).resize((w, h))).astype(np.float32)
+    pasted = np.clip(np.rint(host + residual), 0, 255).astype(np.uint8)
+    repo = InMemoryRepository()
+    repo.add(_record(rendition, durable_id, upload=upload))
+    engine = Engine(platform_key=platform, repository=repo)
+    value = engine.run(_png(_top_right_quarter(pasted)), "copy.png").signals.recovered
+    assert value.mark_found and value.mismatch and not value.recovered
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()
