@@ -31,7 +31,19 @@ import numpy as np
 from .lattice import P_MAX, P_MIN, Lattice, same_lattice
 from .pattern import SYNC_R_LO, Pattern, frozen
 
-CANDIDATES = 3  # lattices proposed per key (counted in hypotheses.HYPOTHESES)
+# lattices proposed per key (counted in hypotheses.HYPOTHESES): the best
+# peaks of the whole plane, plus the best one near the axis
+CANDIDATES = 4
+# Crops, screenshots and re-shared crops keep the angle at exactly 0, and on
+# heavy texture the host's own power at the moved line positions can push
+# their lattice down the plane's ranking and its refined angle off the axis
+# (grass cropped to 50%: 3rd to 5th of the plane over four marks, refined to
+# -0.4 degrees, pilot z 4.6; on the axis 8.2, and 11.9 at the 0.4% period
+# offset). Unless one of the best already lies on the axis, the best peak
+# within AXIS_ANGLE degrees of it gets a slot of its own, refined in period
+# on the axis itself, as the key-free search gives its angle-0 column one.
+# An angle-0 lattice also folds with a plain resize (cheap).
+AXIS_ANGLE = 1.0
 _LOG_STEP = 0.005  # ~half a frequency bin at the lines' radius in a 512 px image
 _ANGLE_STEP = 0.4  # degrees
 _N_PHI = int(round(180.0 / _ANGLE_STEP))
@@ -137,17 +149,40 @@ def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
     cand = np.flatnonzero((best >= peak).ravel())
     cand = cand[np.argsort(best.ravel()[cand])[::-1]]
     found: list[Lattice] = []
-    for idx in cand[: 10 * CANDIDATES]:
+
+    def refined(idx) -> Lattice:
         i, j = np.unravel_index(idx, best.shape)
         mirror = bool(mirrored[i, j] > straight[i, j])
         period, angle = _refine(p, logk, psi, shape, float(periods[i]), j * _ANGLE_STEP, mirror)
-        lat = Lattice(period, (angle + 45.0) % 90.0 - 45.0, float(best[i, j]))
+        return Lattice(period, (angle + 45.0) % 90.0 - 45.0, float(best[i, j]))
+
+    for idx in cand[: 10 * CANDIDATES]:
+        lat = refined(idx)
         if any(same_lattice(lat.period, lat.angle, f) for f in found):
             continue
         found.append(lat)
-        if len(found) == CANDIDATES:
+        if len(found) == CANDIDATES - 1:
             break
+    if not any(lat.angle == 0.0 for lat in found):
+        # the best peak in the coarse grid's columns within AXIS_ANGLE of the axis
+        coarse = (np.arange(_N_PHI) * _ANGLE_STEP + 45.0) % 90.0 - 45.0
+        near = cand[np.abs(coarse[cand % _N_PHI]) <= AXIS_ANGLE]
+        if near.size:
+            i, j = np.unravel_index(near[0], best.shape)
+            mirror = bool(mirrored[i, j] > straight[i, j])
+            quarter = 90.0 * round(j * _ANGLE_STEP / 90.0)  # the axis this column lies near
+            period = _refine_period(p, logk, psi, shape, float(periods[i]), quarter, mirror)
+            found.append(Lattice(period, 0.0, float(best[i, j])))
     return found
+
+
+def _refine_period(p, logk, psi, shape, period: float, angle: float, mirror: bool) -> float:
+    """`_refine` with the angle held: the period grids only."""
+    for dp in (0.0025, 0.0005):
+        pp = period * np.exp(dp * np.arange(-5, 6))
+        s = _exact(p, logk, psi, shape, pp, np.full(pp.shape, angle), np.full(pp.shape, mirror))
+        period = float(pp[int(np.argmax(s))])
+    return period
 
 
 def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool):
