@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .declarations import actions_of, ai_declarations
-from .sourcetypes import short_dst
+from .sourcetypes import GENAI_DST, dst_uri, short_dst
 from .verdict import IDENTITY_PREFIX, UNTRUSTED, describe
 
 # A hostile store could nest ingredients without end; a chain this deep is not real.
@@ -152,3 +152,35 @@ def _ingredient_verdict(ing: dict) -> tuple[str | None, str | None, tuple[str, .
     else:
         state = "valid"
     return state, None, tuple(failures)
+
+
+def ai_tool(store: dict) -> str | None:
+    """The tool that made the AI part, for "Content Credentials from Adobe Firefly".
+
+    The software agent of the first action declaring a GenAI source type,
+    active manifest first; else the claim generator of that manifest.
+    """
+    manifests = store.get("manifests") or {}
+    order = [store.get("active_manifest"), *manifests]
+    fallback = None
+    for label in dict.fromkeys(order):
+        manifest = manifests.get(label)
+        if not manifest:
+            continue
+        for action in actions_of(manifest):
+            if dst_uri(action.get("digitalSourceType")) not in GENAI_DST:
+                continue
+            agent = action.get("softwareAgent")
+            if isinstance(agent, dict):
+                agent = agent.get("name")
+            if agent:
+                return str(agent)
+            fallback = fallback or _product(manifest)
+    return fallback
+
+
+def _product(manifest: dict) -> str | None:
+    info = manifest.get("claim_generator_info") or ()
+    if info and isinstance(info[0], dict) and info[0].get("name"):
+        return str(info[0]["name"])
+    return generator(manifest)

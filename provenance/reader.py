@@ -8,7 +8,7 @@ import re
 
 import c2pa
 
-from .chain import build_chain, generator
+from .chain import ai_tool, build_chain, generator
 from .errors import MalformedAsset, ProvenanceError, UnsupportedFormat
 from .formats import container_of
 from .hints import read_hints, strongest_class
@@ -226,6 +226,7 @@ def _report(
         chain=chain,
         identities=identities(active, codes),
         training_mining=training_mining(active),
+        ai_tool=ai_tool(store),
         **hint_fields,
     )
 

@@ -58,6 +58,7 @@ class CredentialReport:
     chain: tuple[ChainEntry, ...] = ()
     identities: tuple[Identity, ...] = ()  # CAWG identity assertions of the active manifest
     training_mining: tuple[str, ...] = ()  # "cawg.ai_generative_training: notAllowed"
+    ai_tool: str | None = None  # the tool named by the action that declared GenAI
 
     @property
     def remote_manifest(self) -> bool:
