@@ -27,7 +27,8 @@ class Identity:
 
     def describe(self) -> str:
         who = ", ".join(self.names) or "an unnamed identity"
-        by = f", identity verified by {self.verified_by}" if self.verified_by else ""
+        verb = "verified" if self.state == "verified" else "signed"
+        by = f", identity {verb} by {self.verified_by}" if self.verified_by else ""
         return f"{who}{by} ({self.state}: {self.reason})"
 
 
