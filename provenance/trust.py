@@ -41,6 +41,8 @@ ENV_ANCHORS = "AIGC_TRUST_ANCHORS"
 ENV_TRUST_LIST = "AIGC_TRUST_LIST"
 ENV_LEGACY_LIST = "AIGC_TRUST_LIST_LEGACY"
 ENV_ALLOWED_HOSTS = "AIGC_ALLOWED_MANIFEST_HOSTS"
+ENV_IDENTITY_ANCHORS = "AIGC_IDENTITY_ANCHORS"
+ENV_IDENTITY_ISSUERS = "AIGC_IDENTITY_ISSUERS"
 
 # The frozen interim list, when a copy is shipped in data/ (see data/README.md).
 LEGACY_LIST_FILE = "C2PA-INTERIM-TRUST-LIST.pem"
@@ -73,10 +75,20 @@ class Settings:
     # The frozen interim list (legacy trust): None for the shipped copy if there
     # is one, "" for none, else a PEM or ETSI JSON file.
     legacy_list: str | None = None
+    # CAWG identities have their own trust: anchors for X.509 identity certificates
+    # (PEM files or folders) and the DIDs of identity claims aggregators to trust.
+    identity_anchors: tuple[str, ...] = ()
+    identity_issuers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Lists from callers become tuples: Settings is the cache key of its Context.
-        for name in ("operator_anchors", "ekus", "allowed_manifest_hosts"):
+        for name in (
+            "operator_anchors",
+            "ekus",
+            "allowed_manifest_hosts",
+            "identity_anchors",
+            "identity_issuers",
+        ):
             value = getattr(self, name)
             if isinstance(value, str):
                 value = (value,)
@@ -103,6 +115,8 @@ class Settings:
             operator_anchors=anchors,
             allowed_manifest_hosts=hosts,
             legacy_list=env.get(ENV_LEGACY_LIST),
+            identity_anchors=_split(env.get(ENV_IDENTITY_ANCHORS, ""), os.pathsep),
+            identity_issuers=_split(env.get(ENV_IDENTITY_ISSUERS, ""), ","),
         )
 
     def lists(self) -> tuple[TrustList, ...]:
@@ -122,6 +136,20 @@ class Settings:
 
     def list_of(self, kind: str) -> TrustList | None:
         return next((t for t in self.lists() if t.kind == kind), None)
+
+    def identity_anchors_pem(self) -> str | None:
+        """The CAWG identity anchors as one PEM text; None when the operator named none."""
+        parts = [
+            cert
+            for entry in self.identity_anchors
+            for path in _pem_files(Path(entry))
+            for cert in load_list(path, "identity", path.name).certificates
+        ]
+        return b"\n".join(parts).decode("ascii") + "\n" if parts else None
+
+
+def _split(value: str, sep: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(sep) if p.strip())
 
 
 @functools.lru_cache(maxsize=16)
@@ -206,9 +234,24 @@ def sdk_settings(
             "trust_anchors": settings.anchors_pem(kinds),
             "trust_config": "\n".join(settings.ekus),
         },
+        "cawg_trust": _identity_trust(settings),
+        # An empty list blocks every request the SDK's resolvers would make; only a
+        # remote manifest on a host the operator allowed is ever fetched.
+        "core": {"allowed_network_hosts": list(fetch_hosts)},
     }
-    if fetch_hosts:
-        value["core"] = {"allowed_network_hosts": list(fetch_hosts)}
+    return value
+
+
+def _identity_trust(settings: Settings) -> dict:
+    value: dict = {
+        "verify_trust_list": settings.verify_trust,
+        "trust_config": "\n".join(settings.ekus),
+        # no identity claims aggregator is trusted unless the operator names its DID
+        "trusted_ica_issuers": list(settings.identity_issuers),
+    }
+    anchors = settings.identity_anchors_pem()
+    if anchors:
+        value["trust_anchors"] = anchors
     return value
 
 

@@ -158,3 +158,17 @@ def test_the_chain_shows_each_manifest(fixtures_dir):
 def test_signed_at_is_filled_without_a_time_stamp(photo_jpeg, dev_ca):
     report = provenance.read_credentials(_signed(photo_jpeg, dev_ca), "image/jpeg")
     assert report.signed_at and report.chain[0].time == report.signed_at
+
+
+def test_identity_trust_has_its_own_settings(dev_ca):
+    env = {
+        "AIGC_IDENTITY_ANCHORS": str(dev_ca.root_cert),
+        "AIGC_IDENTITY_ISSUERS": "did:web:ica.example, did:web:other.example",
+    }
+    settings = Settings.from_env(env)
+    assert settings.identity_issuers == ("did:web:ica.example", "did:web:other.example")
+    cawg = provenance.trust.sdk_settings(settings)["cawg_trust"]
+    assert cawg["trust_anchors"].count("BEGIN CERTIFICATE") == 1
+    assert cawg["trusted_ica_issuers"] == ["did:web:ica.example", "did:web:other.example"]
+    # identity anchors never widen the claim signers' anchors
+    assert settings.anchors_pem() == Settings().anchors_pem()
