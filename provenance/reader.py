@@ -14,6 +14,7 @@ from .formats import container_of
 from .hints import read_hints, strongest_class
 from .hosts import allowed_host
 from .identity import identities, training_mining
+from .implicit import read_implicit_labels, strongest_label_class
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import classify
 from .trust import Settings, context_for
@@ -160,7 +161,13 @@ def _granting(data, container, settings, patterns, store) -> str | None:
 def _hint_fields(data: bytes, container: str) -> dict:
     # read after the SDK, so a broken or hostile asset is refused before we look further
     hints = read_hints(data, container)
-    return {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
+    labels = read_implicit_labels(data, container)
+    return {
+        "metadata_hints": hints,
+        "hint_ai_class": strongest_class(hints),
+        "implicit_labels": labels,
+        "implicit_ai_class": strongest_label_class(labels),
+    }
 
 
 def _read_remote(data: bytes, container: str, settings: Settings, patterns: tuple[str, ...]):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from .chain import ChainEntry
 from .hints import MetadataHint
 from .identity import Identity
+from .implicit import ImplicitLabel
 
 # trusted: official C2PA list or operator anchors; trusted_legacy: the frozen interim list only
 STATES = ("invalid", "valid", "trusted", "trusted_legacy")
@@ -59,6 +60,9 @@ class CredentialReport:
     identities: tuple[Identity, ...] = ()  # CAWG identity assertions of the active manifest
     training_mining: tuple[str, ...] = ()  # "cawg.ai_generative_training: notAllowed"
     ai_tool: str | None = None  # the tool named by the action that declared GenAI
+    # GB 45438-2025 implicit AIGC labels in the metadata (unsigned, like the hints)
+    implicit_labels: tuple[ImplicitLabel, ...] = ()
+    implicit_ai_class: str | None = None
 
     @property
     def remote_manifest(self) -> bool:

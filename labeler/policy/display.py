@@ -20,7 +20,7 @@ from typing import Any
 from ..decision import LABELS
 
 EU_AI_ICON = "eu-common-ai-icon"
-ICON_MEANING = "the EU common icon for AI-generated or AI-modified content (AI Act Art. 50)"
+ICON_MEANING = "the EU common icon for AI-generated or AI-modified content (EU AI Act)"
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "ai_generated": {
@@ -85,9 +85,8 @@ def source_words(label_source: str | None, signals: Any) -> str:
             words += " (signer trusted under the legacy interim trust list)"
         return words
     if label_source == "watermark":
-        mark = signals.get("watermark")
-        owner = getattr(mark, "owner", None)
-        return f"an invisible watermark of {owner}" if owner else "an invisible watermark"
+        # the mark's owner stays with analysts: its name can identify a key
+        return "an invisible watermark the AI tool embedded"
     if label_source == "recovered":
         return "Content Credentials of an earlier upload, found through the platform's watermark"
     if label_source == "match":

@@ -48,6 +48,9 @@ class CredentialsSignal(SignalValue):
     # one dict per manifest: label, signer, time, claim_generator, actions, ai, state, ...
     chain: tuple[dict, ...] = ()
     ai_tool: str | None = None  # the tool that made the AI part ("Adobe Firefly")
+    # GB 45438-2025 implicit AIGC labels (unsigned metadata) and the class they state
+    implicit_labels: tuple[str, ...] = ()
+    implicit_ai_class: str | None = None
 
 
 def _verified(value: CredentialsSignal) -> bool:
@@ -90,6 +93,8 @@ FACTS = (
     SignalFact("identities", LIST, "CAWG identities in words, with their state"),
     SignalFact("training_mining", LIST, "training and mining permissions the creator stated"),
     SignalFact("ai_tool", TEXT, "tool named by the action that declared GenAI"),
+    SignalFact("implicit_labels", LIST, "GB 45438-2025 implicit AIGC labels (unsigned)"),
+    SignalFact("implicit_ai_class", TEXT, "class an implicit AIGC label states"),
 )
 
 
@@ -172,6 +177,8 @@ def from_report(report: provenance.CredentialReport) -> CredentialsSignal:
         training_mining=report.training_mining,
         chain=tuple(c.to_dict() for c in report.chain),
         ai_tool=report.ai_tool,
+        implicit_labels=tuple(label.describe() for label in report.implicit_labels),
+        implicit_ai_class=report.implicit_ai_class,
     )
 
 
