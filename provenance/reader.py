@@ -100,12 +100,7 @@ def read_store(
 
     None for media without a manifest; remote manifests are never fetched here.
     """
-    settings = settings or default_settings()
-    container = container_of(data, mime)
-    try:
-        reader = c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
-    except c2pa.C2paError as exc:
-        raise _typed(exc) from exc
+    reader = _embedded_reader(data, mime, settings)
     if reader is None:
         return None
     with reader:
@@ -116,12 +111,7 @@ def read_crjson(
     data: bytes, mime: str | None = None, settings: Settings | None = None
 ) -> dict | None:
     """The manifest store as crJSON (C2PA 2.4's JSON form), from the SDK."""
-    settings = settings or default_settings()
-    container = container_of(data, mime)
-    try:
-        reader = c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
-    except c2pa.C2paError as exc:
-        raise _typed(exc) from exc
+    reader = _embedded_reader(data, mime, settings)
     if reader is None:
         return None
     with reader:
@@ -129,6 +119,19 @@ def read_crjson(
             return json.loads(reader.crjson())
         except (c2pa.C2paError, ValueError) as exc:
             raise MalformedAsset(f"the manifest store could not be read: {exc}") from exc
+
+
+def _embedded_reader(data: bytes, mime: str | None, settings: Settings | None):
+    settings = settings or default_settings()
+    container = container_of(data, mime)
+    try:
+        return c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
+    except c2pa.C2paError as exc:
+        url = _remote_url(exc)
+        if url is not None:
+            # inspection never fetches: the uploader chose that URL
+            raise ProvenanceError(f"the manifest is remote ({url}) and was not fetched") from exc
+        raise _typed(exc) from exc
 
 
 def _store(reader, detailed: bool = False) -> dict:

@@ -62,6 +62,10 @@ def test_read_tree_detailed_and_trust_show(fixtures_dir):
     assert detailed.exit_code == 0 and json.loads(detailed.output)["active_manifest"]
     crjson = runner.invoke(app, ["credentials", "read", "--crjson", str(fixtures_dir / "C.jpg")])
     assert crjson.exit_code == 0 and "@context" in json.loads(crjson.output)
+    remote = runner.invoke(
+        app, ["credentials", "read", "--detailed", str(fixtures_dir / "cloud.jpg")]
+    )
+    assert remote.exit_code == 1 and "remote" in remote.output and "not fetched" in remote.output
     shown = runner.invoke(app, ["trust", "show", "--json"])
     assert shown.exit_code == 0
     kinds = [row["kind"] for row in json.loads(shown.output)["lists"]]
