@@ -20,6 +20,7 @@ from PIL import Image
 
 MAX_FIELD = 4096
 MAX_LABELS = 8
+MAX_HITS = 64  # occurrences of the name looked at, so a hostile file cannot make us loop
 SOURCE = "GB 45438-2025 implicit label"
 # the standard's label values and the class each one implies if true
 LABEL_CLASS = {"1": "ai_generated", "2": "possibly_ai", "3": "possibly_ai"}
@@ -67,13 +68,18 @@ def strongest_label_class(labels: tuple[ImplicitLabel, ...]) -> str | None:
 
 def read_implicit_labels(data: bytes, mime: str) -> tuple[ImplicitLabel, ...]:
     found: list[ImplicitLabel] = []
-    for match in _XMP_FIELD.finditer(data):
-        raw = next(g for g in match.groups() if g)
-        label = parse_label(raw.decode("utf-8", "replace"), "XMP")
-        if label:
-            found.append(label)
-        if len(found) >= MAX_LABELS:
-            break
+    # The field name is found with a plain byte search (fast on any file); the
+    # pattern only runs on a small window around each hit.
+    pos, hits = data.find(b"AIGC"), 0
+    while pos != -1 and hits < MAX_HITS and len(found) < MAX_LABELS:
+        hits += 1
+        match = _XMP_FIELD.search(data, max(0, pos - 64), pos + MAX_FIELD + 64)
+        if match and match.start() <= pos:
+            raw = next(g for g in match.groups() if g)
+            label = parse_label(raw.decode("utf-8", "replace"), "XMP")
+            if label:
+                found.append(label)
+        pos = data.find(b"AIGC", pos + 4)
     if mime.startswith("image/"):
         found.extend(_exif_labels(data))
     return tuple(dict.fromkeys(found))
