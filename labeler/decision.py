@@ -51,6 +51,9 @@ class Decision:
     # the upload breaks the rules in a way that counts as a violation once a
     # person confirms it (e.g. the creator said "no AI" against strong evidence)
     counts_towards_history: bool = False
+    # what a person is shown beside the label: icon, short text per language,
+    # first exposure, source in plain words (labeler.policy.display); None: no label
+    display: dict[str, Any] | None = None
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -72,4 +75,5 @@ class Decision:
             distribution=data.get("distribution", "normal"),
             media=dict(data.get("media") or {}),
             counts_towards_history=bool(data.get("counts_towards_history", False)),
+            display=data.get("display"),
         )

@@ -88,6 +88,8 @@ class CreatorExplanation:
     why: tuple[str, ...]
     # the upload is not published (a re-upload of media confirmed as misleading)
     removed: bool = False
+    # the label people will see: icon, short text per language, first exposure, source
+    display: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -121,6 +123,7 @@ def explain(
             action, label_text, _source_text(decision.label_source if will_label else None, signals)
         ),
         why=_why(decision),
+        display=decision.display if will_label else None,
     )
 
 

@@ -15,11 +15,12 @@ from .errors import (
     UnsupportedFormat,
 )
 from .hints import MetadataHint, read_hints, strongest_class
-from .reader import default_settings, read_credentials
+from .reader import default_settings, read_credentials, read_crjson, read_store
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import AI_CLASSES, classify
 from .signing import Ingredient, Signed, SignerCredentials, sign, sign_detailed
 from .trust import DEFAULT_EKUS, Settings, clear_cache
+from .trustlists import TrustList
 
 __all__ = [
     "AI_CLASSES",
@@ -38,12 +39,15 @@ __all__ = [
     "SignerCredentials",
     "SigningError",
     "TrustConfigError",
+    "TrustList",
     "UnsupportedFormat",
     "classify",
     "clear_cache",
     "create_dev_ca",
     "default_settings",
     "read_credentials",
+    "read_crjson",
+    "read_store",
     "read_detached",
     "read_hints",
     "sign",

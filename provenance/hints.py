@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .rubric import INCEPTION_CLASS, RANK, short_dst
+from .sourcetypes import INCEPTION_CLASS, RANK, dst_uri, short_dst
 from .trust import DATA_DIR
 
 # A hostile file must not make us inflate or scan without bound.
@@ -112,7 +112,7 @@ def _xmp_hints(data: bytes) -> list[MetadataHint]:
         packet = data[start:end]
         for match in _DST_ATTR.finditer(packet):
             raw = next(g for g in match.groups() if g).decode("utf-8", "replace").strip()
-            cls = INCEPTION_CLASS.get(raw, "unknown")
+            cls = INCEPTION_CLASS.get(dst_uri(raw) or "", "unknown")
             out.append(MetadataHint("xmp.digital_source_type", "XMP", short_dst(raw), cls))
         for match in _CREATOR_TOOL.finditer(packet):
             tool = next(g for g in match.groups() if g).decode("utf-8", "replace").strip()

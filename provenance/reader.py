@@ -8,16 +8,28 @@ import re
 
 import c2pa
 
+from .chain import ai_tool, build_chain, generator
 from .errors import MalformedAsset, ProvenanceError, UnsupportedFormat
 from .formats import container_of
 from .hints import read_hints, strongest_class
 from .hosts import allowed_host
+from .identity import identities, training_mining
+from .implicit import read_implicit_labels, strongest_label_class
 from .report import CredentialReport, IngredientFailure, Signer
 from .rubric import classify
 from .trust import Settings, context_for
+from .verdict import (
+    active_codes,
+    describe,
+    failure_words,
+    granting_kind,
+    signer_state,
+    state_for,
+)
 
 # Codes that do not make an ingredient "failed": an unknown signer is not tampering.
 TOLERATED_CODES = ("signingCredential.untrusted",)
+_NO_HOSTS: tuple[str, ...] = ()
 _REMOTE = re.compile(r"remote manifests? from url (\S+)", re.IGNORECASE)
 
 _default_settings: Settings | None = None
@@ -58,8 +70,9 @@ def read_credentials(
                 evidence=(f"remote manifest at {url} not fetched (not an allowed HTTPS host)",),
                 **hint_fields,
             )
+        patterns = allowed.sdk_patterns
         try:
-            reader = _read_remote(data, container, settings, allowed.sdk_patterns)
+            reader = _read_remote(data, container, settings, patterns)
         except c2pa.C2paError as fetch_exc:
             # The host is allowed but the fetch failed: the asset is not at fault.
             return CredentialReport(
@@ -69,21 +82,95 @@ def read_credentials(
                 evidence=(f"remote manifest at {url} could not be fetched: {fetch_exc}",),
                 **hint_fields,
             )
+    else:
+        patterns = _NO_HOSTS
     if reader is None:
         return CredentialReport(present=False, status="absent", **_hint_fields(data, container))
     with reader:
+        store = _store(reader)
+        remote = None if reader.is_embedded() else reader.get_remote_url()
+    kind = _granting(data, container, settings, patterns, store)
+    return _report(store, remote, _hint_fields(data, container), settings, kind)
+
+
+def read_store(
+    data: bytes, mime: str | None = None, settings: Settings | None = None, detailed: bool = False
+) -> dict | None:
+    """The manifest store as the SDK gives it (c2patool's JSON; `detailed`: every claim field).
+
+    None for media without a manifest; remote manifests are never fetched here.
+    """
+    reader = _embedded_reader(data, mime, settings)
+    if reader is None:
+        return None
+    with reader:
+        return _store(reader, detailed)
+
+
+def read_crjson(
+    data: bytes, mime: str | None = None, settings: Settings | None = None
+) -> dict | None:
+    """The manifest store as crJSON (C2PA 2.4's JSON form), from the SDK."""
+    reader = _embedded_reader(data, mime, settings)
+    if reader is None:
+        return None
+    with reader:
         try:
-            store = json.loads(reader.json())
+            return json.loads(reader.crjson())
         except (c2pa.C2paError, ValueError) as exc:
             raise MalformedAsset(f"the manifest store could not be read: {exc}") from exc
-        remote = None if reader.is_embedded() else reader.get_remote_url()
-    return _report(store, remote, _hint_fields(data, container))
+
+
+def _embedded_reader(data: bytes, mime: str | None, settings: Settings | None):
+    settings = settings or default_settings()
+    container = container_of(data, mime)
+    try:
+        return c2pa.Reader.try_create(container, io.BytesIO(data), context=context_for(settings))
+    except c2pa.C2paError as exc:
+        url = _remote_url(exc)
+        if url is not None:
+            # inspection never fetches: the uploader chose that URL
+            raise ProvenanceError(f"the manifest is remote ({url}) and was not fetched") from exc
+        raise _typed(exc) from exc
+
+
+def _store(reader, detailed: bool = False) -> dict:
+    try:
+        return json.loads(reader.detailed_json() if detailed else reader.json())
+    except (c2pa.C2paError, ValueError) as exc:
+        raise MalformedAsset(f"the manifest store could not be read: {exc}") from exc
+
+
+def _granting(data, container, settings, patterns, store) -> str | None:
+    """Which list granted trust; a second read (with fewer lists) only when several could have."""
+    if signer_state(store) != "trusted":
+        return None
+    kinds = settings.kinds() - {"tsa"}
+
+    def trusted_with(kind: str) -> bool:
+        context = context_for(settings, patterns, frozenset({kind}))
+        reader = c2pa.Reader.try_create(container, io.BytesIO(data), context=context)
+        if reader is None:
+            return False
+        with reader:
+            return signer_state(_store(reader)) == "trusted"
+
+    try:
+        return granting_kind(kinds, trusted_with)
+    except c2pa.C2paError as exc:
+        raise _typed(exc) from exc
 
 
 def _hint_fields(data: bytes, container: str) -> dict:
     # read after the SDK, so a broken or hostile asset is refused before we look further
     hints = read_hints(data, container)
-    return {"metadata_hints": hints, "hint_ai_class": strongest_class(hints)}
+    labels = read_implicit_labels(data, container)
+    return {
+        "metadata_hints": hints,
+        "hint_ai_class": strongest_class(hints),
+        "implicit_labels": labels,
+        "implicit_ai_class": strongest_label_class(labels),
+    }
 
 
 def _read_remote(data: bytes, container: str, settings: Settings, patterns: tuple[str, ...]):
@@ -108,41 +195,50 @@ def _typed(exc: c2pa.C2paError) -> ProvenanceError:
     return MalformedAsset(f"the asset or its manifest is malformed: {message}")
 
 
-def _report(store: dict, remote_url: str | None, hint_fields: dict) -> CredentialReport:
+def _report(
+    store: dict, remote_url: str | None, hint_fields: dict, settings: Settings, kind: str | None
+) -> CredentialReport:
     active_label = store.get("active_manifest")
     manifests = store.get("manifests") or {}
     active = manifests.get(active_label) or {}
-    results = store.get("validation_results") or {}
-    failures = tuple(
-        f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure") or ()
-    )
-    state = (store.get("validation_state") or "").lower() or None
+    failures, _ = active_codes(store)
+    state = state_for(kind, signer_state(store))
+    trusted = settings.list_of(kind) if kind else None
+    trusted_by = trusted.name if trusted else None
     info = active.get("signature_info") or {}
     classification = classify(store)
+    chain = build_chain(store, state, trusted_by)
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    codes = tuple(
+        (str(r.get("code", "?")), str(r.get("url") or ""))
+        for group in ("success", "failure", "informational")
+        for r in results.get(group) or ()
+    )
     return CredentialReport(
         present=True,
         status="read",
         state=state,
         failure_codes=failures,
         signer=Signer(info.get("issuer"), info.get("common_name")) if info else None,
-        claim_generator=_generator(active),
-        signed_at=info.get("time"),
+        claim_generator=generator(active),
+        signed_at=chain[0].time if chain else info.get("time"),
         active_manifest=active_label,
         manifest_count=len(manifests),
         ai_class=classification.ai_class,
         evidence=classification.evidence,
         ingredient_failures=_ingredient_failures(store),
         remote_url=remote_url,
+        trust_list=kind,
+        trusted_by=trusted_by,
+        state_text=describe(state, trusted_by, failures),
+        failure_text=tuple(failure_words(c) for c in failures),
+        rubric_class=classification.rubric_class,
+        chain=chain,
+        identities=identities(active, codes),
+        training_mining=training_mining(active),
+        ai_tool=ai_tool(store),
         **hint_fields,
     )
-
-
-def _generator(manifest: dict) -> str | None:
-    if manifest.get("claim_generator"):
-        return manifest["claim_generator"]
-    info = manifest.get("claim_generator_info") or ()
-    parts = [f"{i.get('name', '')} {i.get('version', '')}".strip() for i in info if i]
-    return ", ".join(p for p in parts if p) or None
 
 
 def _ingredient_failures(store: dict) -> tuple[IngredientFailure, ...]:

@@ -14,8 +14,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-C2PA_DST = "http://c2pa.org/digitalsourcetype/"
+from .declarations import actions_of, disclosure_class, disclosures
+from .sourcetypes import (
+    AI_CLASSES,
+    C2PA_DST,
+    GENAI_DST,
+    INCEPTION_CLASS,
+    IPTC,
+    PERCEPTIBLE_GENAI,
+    PERCEPTIBLE_POSSIBLY_GENAI,
+    POSSIBLY_GENAI_DST,
+    RANK,
+    RUBRIC_INCEPTION,
+    UNKNOWN_PROVENANCE,
+    dst_uri,
+    short_dst,
+)
+
+__all__ = [
+    "AI_CLASSES",
+    "C2PA_DST",
+    "IPTC",
+    "RANK",
+    "Classification",
+    "actions_of",
+    "classify",
+    "short_dst",
+]
 
 INCEPTION_ACTIONS = frozenset({"c2pa.created", "c2pa.opened"})
 # $non_editorial_actions of asset-rubric-signals-local.yml
@@ -34,50 +59,6 @@ NON_EDITORIAL_ACTIONS = frozenset(
         "c2pa.redacted",
     }
 )
-# $genai_dst_types and $possibly_genai_dst_types
-GENAI_DST = frozenset(
-    {
-        IPTC + "trainedAlgorithmicMedia",
-        IPTC + "compositeWithTrainedAlgorithmicMedia",
-        IPTC + "compositeSynthetic",
-        C2PA_DST + "trainedAlgorithmicData",
-    }
-)
-POSSIBLY_GENAI_DST = frozenset({IPTC + "digitalArt", IPTC + "composite"})
-
-# Inception signal -> class. Fully GenAI media is ai_generated; a partly GenAI
-# creation is ai_edited; compositions and screen captures "may contain GenAI".
-# algorithmicMedia (a formula, no training data) is not generative AI.
-INCEPTION_CLASS = {
-    IPTC + "trainedAlgorithmicMedia": "ai_generated",
-    C2PA_DST + "trainedAlgorithmicData": "ai_generated",
-    IPTC + "compositeWithTrainedAlgorithmicMedia": "ai_edited",
-    IPTC + "compositeSynthetic": "ai_edited",
-    IPTC + "composite": "possibly_ai",
-    IPTC + "screenCapture": "possibly_ai",
-    IPTC + "digitalArt": "possibly_ai",
-    IPTC + "digitalCapture": "capture",
-    IPTC + "computationalCapture": "capture",
-    IPTC + "compositeCapture": "capture",
-    IPTC + "negativeFilm": "capture",
-    IPTC + "positiveFilm": "capture",
-    IPTC + "print": "capture",
-    IPTC + "digitalCreation": "non_ai_creation",
-    IPTC + "algorithmicMedia": "non_ai_creation",
-    IPTC + "virtualRecording": "non_ai_creation",
-    C2PA_DST + "empty": "non_ai_creation",
-}
-
-# Higher wins when two pieces of evidence disagree.
-RANK = {
-    "unknown": 0,
-    "non_ai_creation": 1,
-    "capture": 2,
-    "possibly_ai": 3,
-    "ai_edited": 4,
-    "ai_generated": 5,
-}
-AI_CLASSES = tuple(RANK)
 
 
 @dataclass(frozen=True)
@@ -85,25 +66,8 @@ class Classification:
     ai_class: str
     # human-readable, one line each: which manifest, which action, which digitalSourceType
     evidence: tuple[str, ...]
-
-
-def short_dst(dst: str | None) -> str | None:
-    if not dst:
-        return None
-    for prefix in (IPTC, C2PA_DST):
-        if dst.startswith(prefix):
-            return dst[len(prefix) :]
-    return dst
-
-
-def actions_of(manifest: dict) -> list[dict]:
-    out: list[dict] = []
-    for assertion in manifest.get("assertions") or ():
-        label = str(assertion.get("label", ""))
-        if label.split("__")[0] in ("c2pa.actions", "c2pa.actions.v2"):
-            data = assertion.get("data") or {}
-            out.extend(a for a in data.get("actions") or () if isinstance(a, dict))
-    return out
+    # the C2PA Asset Rubrics 1.0 signal behind ai_class (fullyGenAIMedia, ...), if any
+    rubric_class: str | None = None
 
 
 def _ingredients(manifest: dict) -> list[tuple[str, str, str | None, str | None]]:
@@ -130,62 +94,82 @@ def classify(store: dict) -> Classification:
     active = store.get("active_manifest")
     if not active or active not in manifests:
         return Classification("unknown", ("no active manifest",))
-    memo: dict[str, tuple[str, tuple[str, ...]]] = {}
-    ai_class, evidence = _classify(active, manifests, memo, frozenset())
-    return Classification(ai_class, evidence)
+    memo: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
+    ai_class, evidence, rubric_class = _classify(active, manifests, memo, frozenset())
+    return Classification(ai_class, evidence, rubric_class)
 
 
-def _classify(label, manifests, memo, visiting) -> tuple[str, tuple[str, ...]]:
+def _classify(label, manifests, memo, visiting) -> tuple[str, tuple[str, ...], str | None]:
     if label in memo:
         return memo[label]
     manifest = manifests.get(label)
     if manifest is None or label in visiting:
-        return "unknown", ()
+        return "unknown", (), None
     visiting = visiting | {label}
     who = f"manifest {label}"
-    best, evidence = "unknown", ()
+    best, evidence, rubric = "unknown", (), None
 
-    def take(cls: str, why: tuple[str, ...]) -> None:
-        nonlocal best, evidence
-        if RANK[cls] > RANK[best]:
-            best, evidence = cls, why
+    def take(cls: str, why: tuple[str, ...], signal: str | None) -> None:
+        nonlocal best, evidence, rubric
+        if RANK[cls] > RANK[best] or (RANK[cls] == RANK[best] and rubric is None):
+            best, evidence, rubric = cls, why, signal
 
     # Inception in this manifest.
     for action in actions_of(manifest):
         name = action.get("action")
-        dst = action.get("digitalSourceType")
+        dst = dst_uri(action.get("digitalSourceType"))
         if name in INCEPTION_ACTIONS and dst in INCEPTION_CLASS:
-            take(INCEPTION_CLASS[dst], (f"{who}: {name} digitalSourceType={short_dst(dst)}",))
+            why = (f"{who}: {name} digitalSourceType={short_dst(dst)}",)
+            take(INCEPTION_CLASS[dst], why, RUBRIC_INCEPTION[dst])
 
-    # A parent passes its class on (opened / re-signed); a component adds to a composition.
-    for relationship, title, parent, dst in _ingredients(manifest):
-        if parent in manifests:
-            cls, why = _classify(parent, manifests, memo, visiting)
-            via = f"{who}: ingredient '{title}' ({relationship}, manifest {parent})"
-        elif dst in INCEPTION_CLASS:
-            cls, why = INCEPTION_CLASS[dst], ()
-            via = f"{who}: ingredient '{title}' ({relationship}) digitalSourceType={short_dst(dst)}"
-        else:
-            continue
-        if relationship == "parentOf":
-            take(cls, (via, *why))
-        elif cls in ("ai_generated", "ai_edited"):
-            take("ai_edited", (via + f" is {cls}", *why))
-        elif cls == "possibly_ai":
-            take("possibly_ai", (via, *why))
+    # What the manifest discloses in a c2pa.ai-disclosure assertion (C2PA 2.4).
+    for data in disclosures(manifest):
+        cls, what = disclosure_class(data)
+        take(cls, (f"{who}: c2pa.ai-disclosure {what}",), None)
+
+    unknown_ingredient = _ingredient_classes(manifest, manifests, memo, visiting, who, take)
 
     # Perceptible transformations: generative edits make the asset AI-edited, never
     # less than that; non-editorial actions (transcode, resize, watermark) change nothing.
     for action in actions_of(manifest):
         name = action.get("action")
-        dst = action.get("digitalSourceType")
+        dst = dst_uri(action.get("digitalSourceType"))
         if name in INCEPTION_ACTIONS or name in NON_EDITORIAL_ACTIONS or not name:
             continue
         why = (f"{who}: {name} digitalSourceType={short_dst(dst)}",)
         if dst in GENAI_DST:
-            take("ai_edited", why)
+            take("ai_edited", why, PERCEPTIBLE_GENAI)
         elif dst in POSSIBLY_GENAI_DST:
-            take("possibly_ai", why)
+            take("possibly_ai", why, PERCEPTIBLE_POSSIBLY_GENAI)
 
-    memo[label] = (best, evidence)
-    return best, evidence
+    if best == "unknown" and unknown_ingredient:
+        rubric = UNKNOWN_PROVENANCE
+    memo[label] = (best, evidence, rubric)
+    return best, evidence, rubric
+
+
+def _ingredient_classes(manifest, manifests, memo, visiting, who, take) -> bool:
+    """A parent passes its class on (opened / re-signed); a component adds to a composition.
+
+    Returns whether an ingredient came with neither a manifest nor a source type
+    (the rubric's media of unknown provenance).
+    """
+    unknown = False
+    for relationship, title, parent, dst in _ingredients(manifest):
+        dst = dst_uri(dst)
+        if parent in manifests:
+            cls, why, signal = _classify(parent, manifests, memo, visiting)
+            via = f"{who}: ingredient '{title}' ({relationship}, manifest {parent})"
+        elif dst in INCEPTION_CLASS:
+            cls, why, signal = INCEPTION_CLASS[dst], (), RUBRIC_INCEPTION[dst]
+            via = f"{who}: ingredient '{title}' ({relationship}) digitalSourceType={short_dst(dst)}"
+        else:
+            unknown = True
+            continue
+        if relationship == "parentOf":
+            take(cls, (via, *why), signal)
+        elif cls in ("ai_generated", "ai_edited"):
+            take("ai_edited", (via + f" is {cls}", *why), "partlyGenAICreation")
+        elif cls == "possibly_ai":
+            take("possibly_ai", (via, *why), "compositionMayContainGenAI")
+    return unknown

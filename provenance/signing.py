@@ -7,6 +7,7 @@ a digitalSourceType; `c2pa.opened` / `c2pa.placed` name their ingredient by labe
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 from dataclasses import dataclass, field
@@ -156,7 +157,12 @@ def sign_detailed(
     if digital_source_type is not None:
         if parents:
             raise SigningError("c2pa.created cannot have a parent; pass actions instead")
-        created = {"action": "c2pa.created", "digitalSourceType": dst_uri(digital_source_type)}
+        created = {
+            "action": "c2pa.created",
+            "digitalSourceType": dst_uri(digital_source_type),
+            # without a time-stamp authority this is the only time a reader can show
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
         if software_agent:
             created["softwareAgent"] = software_agent
         all_actions.append(created)

@@ -16,6 +16,7 @@ from ..decision import ACTIONS, DISTRIBUTIONS, LABELS
 from ..signals import BUILTIN_SIGNALS, Signal
 from . import terms
 from .conditions import compile_condition
+from .display import parse_display
 from .errors import PolicyError
 from .facts import LIST, Fact, fact_table
 from .model import _PLACEHOLDER, INHERIT, Policy, Rule, Template
@@ -37,6 +38,7 @@ TOP_KEYS = {
     "rules": "the rules (required)",
     "default_reason": "the reason given when no rule fires",
     "default_label": "label used when a rule inherits one and none is named",
+    "display": "what people are shown beside a label: icon, texts per language, first exposure",
 }
 RULE_KEYS = {"id", "description", "when", "for_each", "then", "reason"}
 THEN_KEYS = {"action", "label", "label_source", "distribution", "counts_towards_history"}
@@ -122,6 +124,10 @@ def build_policy(
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise doc.error(("description",), "description must be text")
+    try:
+        display = parse_display(data.get("display"))
+    except ValueError as exc:
+        raise doc.error(("display",), str(exc)) from None
 
     return Policy(
         version=version.strip(),
@@ -135,6 +141,7 @@ def build_policy(
         default_message=default_message,
         default_label=default_label,
         description=description.strip(),
+        display=display,
         source=doc.source,
         digest=digest,
         fact_table=words.facts,

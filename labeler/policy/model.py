@@ -22,6 +22,7 @@ from ..decision import Decision, Reason, severity
 from ..signals import Signals
 from . import terms
 from .conditions import Env
+from .display import DisplayConfig, display_block
 from .errors import PolicyError
 from .facts import FACTS, Fact, Facts, make_inputs
 
@@ -139,6 +140,7 @@ class Policy:
     # label used when a labeling rule inherits but no fired rule names a label
     default_label: str = "ai_generated"
     description: str = ""
+    display: DisplayConfig = field(default_factory=DisplayConfig)
     source: str = "<memory>"
     # sha256 of the policy file, so an audit can tell two edits of one version apart
     digest: str = ""
@@ -243,4 +245,5 @@ class Policy:
             signals=signals.to_dict(),
             media=dict(media or {}),
             counts_towards_history=any(f.rule.counts_towards_history for f in fired),
+            display=display_block(self.display, label, source if label else None, signals),
         )

@@ -9,7 +9,8 @@ import provenance
 from ..media import Media
 from .base import BOOL, LIST, TEXT, LocalSignal, SignalFact, SignalValue
 
-VERIFIED_STATES = ("valid", "trusted")
+# trusted_legacy: the signer is on the frozen interim list only; still a verified signature
+VERIFIED_STATES = ("valid", "trusted", "trusted_legacy")
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class CredentialsSignal(SignalValue):
     """C2PA Content Credentials plus the weaker, unsigned metadata hints."""
 
     present: bool = False
-    # "invalid" | "valid" | "trusted" when a manifest was read, else None
+    # "invalid" | "valid" | "trusted" | "trusted_legacy" when a manifest was read, else None
     state: str | None = None
     # ai_generated | ai_edited | possibly_ai | capture | non_ai_creation | unknown
     ai_class: str = "unknown"
@@ -33,15 +34,40 @@ class CredentialsSignal(SignalValue):
     metadata_hints: tuple[str, ...] = ()
     hint_ai_class: str | None = None
     error: str | None = None
+    # official | operator | legacy: which list granted trust, and its name
+    trust_list: str | None = None
+    trusted_by: str | None = None
+    state_text: str | None = None  # the state in words ("valid signature, untrusted signer ...")
+    rubric_class: str | None = None  # C2PA Asset Rubrics 1.0 signal (fullyGenAIMedia, ...)
+    signed_at: str | None = None
+    # CAWG identities: the names of those whose identity is verified, and every identity in words
+    identity_verified: bool = False
+    identity_names: tuple[str, ...] = ()
+    identities: tuple[str, ...] = ()
+    training_mining: tuple[str, ...] = ()
+    # one dict per manifest: label, signer, time, claim_generator, actions, ai, state, ...
+    chain: tuple[dict, ...] = ()
+    ai_tool: str | None = None  # the tool that made the AI part ("Adobe Firefly")
+    # GB 45438-2025 implicit AIGC labels (unsigned metadata) and the class they state
+    implicit_labels: tuple[str, ...] = ()
+    implicit_ai_class: str | None = None
 
 
 def _verified(value: CredentialsSignal) -> bool:
     return value.present and value.state in VERIFIED_STATES
 
 
+def _identity_verified(value: CredentialsSignal) -> bool:
+    return value.identity_verified
+
+
+def _identity_names(value: CredentialsSignal) -> tuple[str, ...]:
+    return value.identity_names
+
+
 FACTS = (
     SignalFact("present", BOOL, "a C2PA manifest was found"),
-    SignalFact("state", TEXT, "invalid | valid | trusted | null"),
+    SignalFact("state", TEXT, "invalid | valid | trusted | trusted_legacy | null"),
     SignalFact(
         "verified",
         BOOL,
@@ -58,6 +84,17 @@ FACTS = (
     SignalFact("claim_generator", TEXT, "tool that wrote the claim"),
     SignalFact("remote_manifest", BOOL, "manifest fetched remotely"),
     SignalFact("error", TEXT, "why reading credentials failed"),
+    SignalFact("trust_list", TEXT, "official | operator | legacy: the list that granted trust"),
+    SignalFact("trusted_by", TEXT, "name of the list that granted trust"),
+    SignalFact("state_text", TEXT, "the state in words"),
+    SignalFact("rubric_class", TEXT, "C2PA Asset Rubrics class behind ai_class"),
+    SignalFact("identity.verified", BOOL, "a CAWG identity is verified", _identity_verified),
+    SignalFact("identity.names", LIST, "names in verified CAWG identities", _identity_names),
+    SignalFact("identities", LIST, "CAWG identities in words, with their state"),
+    SignalFact("training_mining", LIST, "training and mining permissions the creator stated"),
+    SignalFact("ai_tool", TEXT, "tool named by the action that declared GenAI"),
+    SignalFact("implicit_labels", LIST, "GB 45438-2025 implicit AIGC labels (unsigned)"),
+    SignalFact("implicit_ai_class", TEXT, "class an implicit AIGC label states"),
 )
 
 
@@ -127,6 +164,21 @@ def from_report(report: provenance.CredentialReport) -> CredentialsSignal:
         evidence=report.evidence,
         metadata_hints=tuple(h.describe() for h in report.metadata_hints),
         hint_ai_class=report.hint_ai_class,
+        trust_list=report.trust_list,
+        trusted_by=report.trusted_by,
+        state_text=report.state_text,
+        rubric_class=report.rubric_class,
+        signed_at=report.signed_at,
+        identity_verified=any(i.state == "verified" for i in report.identities),
+        identity_names=tuple(
+            n for i in report.identities if i.state == "verified" for n in i.names
+        ),
+        identities=tuple(i.describe() for i in report.identities),
+        training_mining=report.training_mining,
+        chain=tuple(c.to_dict() for c in report.chain),
+        ai_tool=report.ai_tool,
+        implicit_labels=tuple(label.describe() for label in report.implicit_labels),
+        implicit_ai_class=report.implicit_ai_class,
     )
 
 

@@ -36,6 +36,7 @@ from matching import aligned
 from ..media import Media
 from ..stores import ManifestRepository, RemoteResolver, StoredRendition
 from .base import BOOL, TEXT, SignalFact, SignalValue
+from .credentials import VERIFIED_STATES
 from .watermark import RegisteredKey, detections
 
 CREDENTIALS_MEMO = "credentials.value"
@@ -154,9 +155,7 @@ class Recovered:
             frame, features=True, mirrored_features=True, for_query=True
         )
         embedded = media.memo.get(CREDENTIALS_MEMO)
-        verified = (
-            embedded is not None and embedded.present and embedded.state in ("valid", "trusted")
-        )
+        verified = embedded is not None and embedded.present and embedded.state in VERIFIED_STATES
         return RecoveryQuery(
             durable_id=detection.payload.hex(),
             hashes=hashes,

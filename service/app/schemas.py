@@ -155,3 +155,19 @@ class LabelCheckResponse(BaseModel):
         examples=[["Your file's Content Credentials say it was created with generative AI."]]
     )
     text: str = Field(description="headline and reasons as one paragraph")
+    display: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "the label people are shown: icon (the EU common AI icon), text per language, "
+            "first_exposure, source in plain words; null when nothing is labelled"
+        ),
+        examples=[
+            {
+                "icon": "eu-common-ai-icon",
+                "label": "ai_generated",
+                "text": {"en": "AI-generated", "nl": "Gemaakt met AI"},
+                "first_exposure": True,
+                "source": "Content Credentials from Adobe Firefly",
+            }
+        ],
+    )

@@ -122,6 +122,19 @@ def explain_cmd(
     typer.echo(f"  {answer.headline}")
     for sentence in answer.why:
         typer.echo(f"  - {sentence}")
+    _echo_display(decision.display)
+
+
+def _echo_display(display: dict | None) -> None:
+    """The label people are shown (icon, words per language, when, source)."""
+    if not display:
+        typer.echo("people see    no label")
+        return
+    when = "at first exposure" if display["first_exposure"] else "on request"
+    typer.echo(f"people see    {display['icon']} ({display['icon_meaning']}), {when}")
+    typer.echo(f"  source: {display['source']}")
+    for lang, text in display["text"].items():
+        typer.echo(f"  {lang}: {text}")
 
 
 @policy_app.command("test")

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import provenance
+from labeler.signals.credentials import VERIFIED_STATES
 from service.db import session_scope
 from service.db.manifests import NewRecord, add_record, id_taken
 
@@ -38,7 +39,7 @@ def disclosure_of(decision: dict) -> Disclosure:
     signals = decision.get("signals") or {}
     creds = signals.get("credentials") or {}
     label = decision.get("label")
-    verified = creds.get("present") and creds.get("state") in ("valid", "trusted")
+    verified = creds.get("present") and creds.get("state") in VERIFIED_STATES
     ai_class = label or (creds.get("ai_class") if verified else None)
     return Disclosure(label=label, ai_class=ai_class, origin=_origin(decision, signals))
 

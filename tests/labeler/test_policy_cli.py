@@ -66,7 +66,7 @@ def test_explain_with_another_policy(run, tmp_path):
     text = (
         DEFAULT_POLICY.read_text(encoding="utf-8")
         .replace("known_aigc: label", "known_aigc: escalate")
-        .replace('version: "2026.12-2"', 'version: "strict-1"')
+        .replace('version: "2026.12-3"', 'version: "strict-1"')
         .replace("builtin:topics", str(DEFAULT_POLICY.parent / "topics"))
     )
     policy = _write(tmp_path / "strict.yaml", text)
@@ -106,7 +106,7 @@ def test_policy_test_runs_the_shipped_table(run):
     result = run("test")
     assert result.exit_code == 0, result.output
     assert "PASS  match against a misleading deepfake escalates" in result.output
-    assert "0 failed (policy 2026.12-2" in result.output
+    assert "0 failed (policy 2026.12-3" in result.output
     assert "no case fires" not in result.output
 
 
@@ -160,7 +160,7 @@ def test_policy_test_bad_case_table(run, tmp_path):
 def test_validate_ok_and_invalid(run, tmp_path):
     result = run("validate", DEFAULT_POLICY)
     assert result.exit_code == 0, result.output
-    assert "policy 2026.12-2" in result.output and "elections (" in result.output
+    assert "policy 2026.12-3" in result.output and "elections (" in result.output
     bad = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
         "then: {action: label, label: ai_edited", "then: {action: labels, label: ai_edited", 1
     )
@@ -168,7 +168,7 @@ def test_validate_ok_and_invalid(run, tmp_path):
     line = bad.splitlines().index(next(x for x in bad.splitlines() if "action: labels" in x)) + 1
     result = run("validate", path)
     assert result.exit_code == 1
-    assert f"bad.yaml:{line}: rules[5].then.action: action 'labels' is not one of" in result.output
+    assert f"bad.yaml:{line}: rules[6].then.action: action 'labels' is not one of" in result.output
 
 
 def test_facts_lists_the_vocabulary(run):
@@ -203,7 +203,7 @@ def test_scan_uses_the_policy_named_by_the_environment(tmp_path):
     if not sample.exists():
         pytest.skip("samples/ not present")
     text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
-        'version: "2026.12-2"', 'version: "site-7"'
+        'version: "2026.12-3"', 'version: "site-7"'
     )
     # this site escalates everything its credentials call AI-generated
     text = text.replace(

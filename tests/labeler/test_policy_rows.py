@@ -201,7 +201,7 @@ def test_rows(row):
     assert decision.label_source == source
     assert decision.distribution == distribution
     assert decision.reasons[0].code == first
-    assert decision.policy_version == POLICY.version == "2026.12-2"
+    assert decision.policy_version == POLICY.version == "2026.12-3"
 
 
 def test_contradicted_disclosure_counts_towards_history():

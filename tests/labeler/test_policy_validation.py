@@ -172,6 +172,6 @@ def test_unreadable_policy_file(tmp_path):
 
 def test_shipped_policy_validates():
     policy = load_policy(DEFAULT_POLICY)
-    assert policy.version == "2026.12-2"
+    assert policy.version == "2026.12-3"
     assert policy.bank_categories["misleading_deepfake"] == "escalate"
     assert {t.name for t in policy.topics} == {"elections"}

@@ -42,3 +42,31 @@ def test_read_reports_bad_files_per_file_and_exits_1(tmp_path):
     lines = result.output.splitlines()
     assert "junk.bin: error: not a supported image or video container" in lines[0]
     assert "missing.jpg: error: No such file or directory" in lines[1]
+
+
+def test_read_tree_detailed_and_trust_show(fixtures_dir):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    runner = CliRunner()
+    tree = runner.invoke(app, ["credentials", "read", "--tree", str(fixtures_dir / "ocsp.jpg")])
+    assert tree.exit_code == 0, tree.output
+    assert "componentOf: ocsp.jpg" in tree.output and "untrusted signer" in tree.output
+    assert "action: c2pa.created (trainedAlgorithmicMedia, Adobe Firefly)" in tree.output
+    bad = runner.invoke(app, ["credentials", "read", str(fixtures_dir / "XCA.jpg")])
+    assert "invalid: the file's bytes changed after signing" in bad.output
+    detailed = runner.invoke(
+        app, ["credentials", "read", "--detailed", str(fixtures_dir / "C.jpg")]
+    )
+    assert detailed.exit_code == 0 and json.loads(detailed.output)["active_manifest"]
+    crjson = runner.invoke(app, ["credentials", "read", "--crjson", str(fixtures_dir / "C.jpg")])
+    assert crjson.exit_code == 0 and "@context" in json.loads(crjson.output)
+    remote = runner.invoke(
+        app, ["credentials", "read", "--detailed", str(fixtures_dir / "cloud.jpg")]
+    )
+    assert remote.exit_code == 1 and "remote" in remote.output and "not fetched" in remote.output
+    shown = runner.invoke(app, ["trust", "show", "--json"])
+    assert shown.exit_code == 0
+    kinds = [row["kind"] for row in json.loads(shown.output)["lists"]]
+    assert kinds[:2] == ["official", "tsa"]

@@ -20,7 +20,9 @@ READ = {
     "CACA.jpg": ("read", "trusted", "unknown", ()),
     "CACAE-uri-CA.jpg": ("read", "trusted", "non_ai_creation", ()),
     "CIE-sig-CA.jpg": ("read", "trusted", "non_ai_creation", ()),
-    "C_with_CAWG_data.jpg": ("read", "valid", "unknown", ("cawg.x509.credential.untrusted",)),
+    # the claim signer is trusted; only the CAWG identity's certificate is not (judged apart),
+    # and its digitalSourceType (written with a leading space) still reads as a capture
+    "C_with_CAWG_data.jpg": ("read", "trusted", "capture", ("cawg.x509.credential.untrusted",)),
     "E-sig-CA.jpg": ("read", "invalid", "unknown", ("claimSignature.mismatch",)),
     "XCA.jpg": ("read", "invalid", "unknown", ("assertion.dataHash.mismatch",)),
     "adobe-20220124-E-clm-CAICAI.jpg": (
@@ -72,7 +74,7 @@ def test_corpus_file(fixtures_dir, sdk_test_anchors, name):
     assert report.ai_class == ai_class
     assert set(codes) <= set(report.failure_codes)
     if state == "trusted":
-        assert report.failure_codes == ()
+        assert all(c.startswith("cawg.") for c in report.failure_codes)
     if status == "read":
         assert report.signer is not None and report.signer.common_name
         assert report.claim_generator

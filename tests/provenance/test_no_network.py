@@ -145,7 +145,10 @@ def test_sdk_settings_keep_every_fetch_off_by_default():
     value = provenance.trust.sdk_settings(provenance.Settings())
     assert value["verify"]["remote_manifest_fetch"] is False
     assert value["verify"]["ocsp_fetch"] is False
-    assert "core" not in value
+    # an empty allow-list blocks every request the SDK's resolvers would make
+    assert value["core"]["allowed_network_hosts"] == []
+    # no identity claims aggregator is trusted (nor resolved) unless the operator names one
+    assert value["cawg_trust"]["trusted_ica_issuers"] == []
 
 
 # --- hosts with ports ---------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import time
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import provenance
 from labeler import ACTIONS
 from service.db import session_scope
 from service.db.audit import AuditImmutable, ScanRecord
@@ -258,6 +260,7 @@ ANSWER_KEYS = {
     "headline",
     "why",
     "text",
+    "display",
 }
 
 
@@ -275,6 +278,10 @@ def test_label_check_answers_in_plain_words_without_internals(svc_client, svc_ke
     assert answer["label_text"] == "AI-generated"
     assert answer["disclosure_required"] is False
     assert "Content Credentials" in answer["text"]
+    # what people will be shown beside the upload
+    assert answer["display"]["icon"] == "eu-common-ai-icon"
+    assert answer["display"]["text"]["nl"] == "Gemaakt met AI"
+    assert answer["display"]["source"].startswith("Content Credentials")
     # none of the analyst-facing detail that the scan answer carries
     credentials = scan["decision"]["signals"]["credentials"]
     for secret in (credentials["signer"], credentials["claim_generator"], *credentials["evidence"]):
@@ -338,6 +345,40 @@ def test_health_and_readiness(svc_client):
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["engine"] == "ok"
     assert ready.json()["checks"]["bank_index"] == "ok"  # the (empty) bank index loads
+    assert ready.json()["checks"]["trust_lists"] == "ok"
+
+
+def test_a_trust_list_past_its_next_update_is_degraded_not_down(
+    svc_make_client, monkeypatch, tmp_path
+):
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pem = (provenance.trust.DATA_DIR / "C2PA-TRUST-LIST.pem").read_bytes()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    service_info = {
+        "ServiceDigitalIdentity": {"X509Certificates": [{"val": base64.b64encode(der).decode()}]}
+    }
+    stale = {
+        "LoTE": {
+            "ListAndSchemeInformation": {
+                "SchemeName": [{"lang": "en", "value": "C2PA Trust List"}],
+                "ListIssueDateTime": "2025-01-01T00:00:00Z",
+                "NextUpdate": "2026-01-01T00:00:00Z",
+            },
+            "TrustedEntitiesList": [
+                {"TrustedEntityServices": [{"ServiceInformation": service_info}]}
+            ],
+        }
+    }
+    (tmp_path / "C2PA-TRUST-LIST.json").write_text(json.dumps(stale))
+    monkeypatch.setenv("AIGC_TRUST_LIST", str(tmp_path))
+    ready = svc_make_client().get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["trust_lists"].startswith("degraded: past its next update")
 
 
 def test_metrics_count_requests_latencies_and_decisions(svc_client, svc_keys, svc_photo):

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+import provenance
 from service.db import get_engine
 
 from ..auth import metrics_access
@@ -22,9 +23,9 @@ router = APIRouter(tags=["health"])
 
 
 class ReadyModel(BaseModel):
-    status: str = Field(examples=["ready"], description="ready | not ready")
+    status: str = Field(examples=["ready"], description="ready | degraded | not ready")
     checks: dict[str, str] = Field(
-        examples=[{"database": "ok", "engine": "ok", "bank_index": "ok"}]
+        examples=[{"database": "ok", "engine": "ok", "bank_index": "ok", "trust_lists": "ok"}]
     )
 
 
@@ -32,6 +33,23 @@ class ReadyModel(BaseModel):
 async def healthz() -> dict:
     # Deliberately does nothing else: it must stay fast while scans run.
     return {"status": "ok"}
+
+
+def trust_lists_state(engine) -> str:
+    """ok, or "degraded: ..." naming each trust list past its next update date.
+
+    A stale list still verifies what it lists, so the service stays up; the
+    operator is told a newer copy is due.
+    """
+    settings = getattr(engine, "credentials", None) or provenance.default_settings()
+    try:
+        stale = [t for t in settings.lists() if t.expired()]
+    except provenance.TrustConfigError as exc:
+        return f"unavailable: {exc}"
+    if not stale:
+        return "ok"
+    names = ", ".join(f"{t.name} (next update {t.next_update})" for t in stale)
+    return f"degraded: past its next update: {names}"
 
 
 def _database_ok(url: str | None) -> str | None:
@@ -58,11 +76,11 @@ async def readyz(request: Request) -> JSONResponse:
     checks["engine"] = "ok" if engine is not None else "not loaded"
     index = await anyio.to_thread.run_sync(state.bank_index_status)
     checks["bank_index"] = index
-    ready = all(v in ("ok", "not configured") for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    checks["trust_lists"] = await anyio.to_thread.run_sync(trust_lists_state, engine)
+    ready = all(v in ("ok", "not configured") or v.startswith("degraded") for v in checks.values())
+    degraded = ready and any(v.startswith("degraded") for v in checks.values())
+    status = "degraded" if degraded else "ready" if ready else "not ready"
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
 
 @router.get(
