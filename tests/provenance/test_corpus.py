@@ -34,7 +34,8 @@ READ = {
     "boxhash.jpg": ("read", "trusted", "unknown", ()),
     "legacy.mp4": ("read", "valid", "unknown", ("signingCredential.untrusted",)),
     "legacy_ingredient_hash.jpg": ("read", "trusted", "unknown", ()),
-    "ocsp.jpg": ("read", "valid", "ai_edited", ("signingCredential.untrusted",)),
+    # Adobe's root is on the interim list only
+    "ocsp.jpg": ("read", "trusted_legacy", "ai_edited", ()),
     "update_manifest.jpg": ("read", "trusted", "unknown", ()),
     "video1.mp4": ("read", "valid", "unknown", ()),
     "IMG_0003.jpg": ("absent", None, "unknown", ()),

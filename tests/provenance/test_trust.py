@@ -11,11 +11,15 @@ from provenance.devca import C2PA_CLAIM_SIGNING
 
 def test_shipped_lists_are_loaded_with_their_attribution():
     pem = Settings().anchors_pem()
-    # 30 claim-signing CAs + 22 TSAs as copied from c2pa-org/conformance-public
-    assert pem.count("BEGIN CERTIFICATE") == 52
+    # 30 claim-signing CAs + 22 TSAs as copied from c2pa-org/conformance-public,
+    # + the 18 roots of the interim (legacy) list from contentauth/verify-site
+    assert pem.count("BEGIN CERTIFICATE") == 70
+    assert Settings(legacy_list="").anchors_pem().count("BEGIN CERTIFICATE") == 52
     readme = (trust.DATA_DIR / "README.md").read_text()
     assert "CC BY 4.0" in readme and "conformance-public" in readme
+    assert "verify-site" in readme and "Apache" in readme
     assert (trust.DATA_DIR / "LICENSE-CC-BY-4.0.txt").is_file()
+    assert (trust.DATA_DIR / "LICENSE-APACHE-2.0-verify-site.txt").is_file()
 
 
 def test_operator_anchors_from_a_file_or_a_folder(dev_ca, tmp_path):
@@ -25,7 +29,7 @@ def test_operator_anchors_from_a_file_or_a_folder(dev_ca, tmp_path):
     (folder / "a.pem").write_text(root)
     (folder / "notes.txt").write_text("ignored: not a .pem")
     for anchors in ((str(dev_ca.root_cert),), (str(folder),)):
-        assert Settings(operator_anchors=anchors).anchors_pem().count("BEGIN CERTIFICATE") == 53
+        assert Settings(operator_anchors=anchors).anchors_pem().count("BEGIN CERTIFICATE") == 71
 
 
 def test_anchors_and_list_come_from_the_environment(dev_ca, tmp_path):
@@ -67,7 +71,8 @@ def test_a_newer_trust_list_replaces_the_shipped_one(dev_ca, signer, photo_jpeg,
     # a "newer copy" of the list that happens to include our dev root
     (tmp_path / "C2PA-TRUST-LIST.pem").write_text(dev_ca.root_cert.read_text())
     replaced = Settings(trust_list=str(tmp_path))
-    assert replaced.anchors_pem().count("BEGIN CERTIFICATE") == 1
+    # the official lists are replaced; the interim list stays (its own setting)
+    assert replaced.anchors_pem().count("BEGIN CERTIFICATE") == 1 + 18
     assert provenance.read_credentials(signed, "image/jpeg", replaced).state == "trusted"
     assert provenance.read_credentials(signed, "image/jpeg", Settings()).state == "valid"
     with pytest.raises(provenance.TrustConfigError):
