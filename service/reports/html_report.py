@@ -108,8 +108,8 @@ def write_html(
     w(f"<span id='total'>{total}</span> files · made {when}</p></header>")
     w("<section class='summary' aria-label='Summary'>")
     w(_summary_tables(data, total))
-    actions = [(TITLES[n], data.counts.get(n, 0)) for n in SEVERITY]
-    w(f"<figure>{bars_svg(actions, 'Files per action', left=250)}</figure>")
+    actions = [(n, data.counts.get(n, 0)) for n in SEVERITY]
+    w(f"<figure>{bars_svg(actions, 'Files per action', left=150)}</figure>")
     w(f"<figure>{reason_chart(dict(data.reason_counts))}</figure></section>")
     w(asset("report_body.html"))
     w("<noscript><p>This report lists its files with JavaScript; the CSV and JSONL ")

@@ -263,7 +263,7 @@
       list.appendChild(item);
     });
     $("groups-more").hidden = groups.length <= limit;
-    $("groups-more").onclick = () => renderGroups(limit + 50);
+    $("groups-more").onclick = () => renderGroups(limit + 25);
   }
 
   function showGroup(g) {
@@ -300,7 +300,7 @@
   document.addEventListener("DOMContentLoaded", fillThumbs);
 
   facets();
-  renderGroups(50);
+  renderGroups(10);
   apply();
   document.body.dataset.ready = "true";
   if (window.performance && performance.mark) performance.mark("report-rendered");
