@@ -35,6 +35,17 @@ TITLES = {
     "error": "Could not be processed",
 }
 
+# bar colours per action (the transparency report's chart uses them too); the tags'
+# own text and background pairs are in report.css, checked for WCAG AA contrast
+COLORS = {
+    "remove": "#4a0e0e",
+    "escalate": "#b71c1c",
+    "label": "#b26a00",
+    "require_disclosure": "#6a1b9a",
+    "none": "#2e7d32",
+    "error": "#616161",
+}
+
 
 @lru_cache(maxsize=2)
 def asset(name: str) -> str:

@@ -159,3 +159,14 @@ def test_creator_lists_own_cases_and_appeals_a_decided_one(client, svc_keys, svc
     # another creator's case does not exist for this token
     other = client.post(f"/v1/cases/{'e' * 32}/appeal", json={}, headers=_bearer(token))
     _error(other, 404, "not_found")
+
+
+def test_the_token_route_is_documented_with_the_error_shape(client):
+    spec = client.get("/openapi.json").json()
+    route = spec["paths"]["/v1/creator-tokens"]["post"]
+    assert set(route["responses"]) >= {"201", "401", "403", "422", "503"}
+    for status in ("401", "403", "503"):
+        schema = route["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorBody")
+    body = spec["components"]["schemas"]["CreatorTokenBody"]["properties"]["ttl"]
+    assert (body["minimum"], body["maximum"]) == (60, 86_400)
