@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import re
@@ -155,3 +156,39 @@ def test_a_report_of_100000_files_opens_fast_and_every_escalation_is_reachable(t
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_csv_list_names_creators_and_the_report_counts_them_per_group(tmp_path):
+    from service.batch import BatchOptions, JobStore, create_job, run_job, write_job_report
+
+    from .conftest import image_bytes
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    # one picture posted by three accounts (recompressed, slightly brightened), and another
+    (folder / "a.jpg").write_bytes(image_bytes("coffee"))
+    (folder / "b.jpg").write_bytes(image_bytes("coffee", shift=3))
+    (folder / "c.png").write_bytes(image_bytes("coffee", fmt="PNG"))
+    (folder / "d.jpg").write_bytes(image_bytes("rocket"))
+    listing = folder / "posts.csv"
+    listing.write_text("path,creator_id\na.jpg,acct-1\nb.jpg,acct-2\nc.png,acct-3\nd.jpg,acct-1\n")
+    store = JobStore()
+    options = BatchOptions(workers=1, timeout=60)
+    job_id = create_job(listing, options, store=store)
+    run_job(job_id, options, store=store)
+    rows = {r["path"]: r for r in store.results(job_id)}
+    assert {p: r["creator_id"] for p, r in rows.items()} == {
+        "a.jpg": "acct-1",
+        "b.jpg": "acct-2",
+        "c.png": "acct-3",
+        "d.jpg": "acct-1",
+    }
+    assert all(len(r["pdq"]) == 64 for r in rows.values())
+    out = tmp_path / "report.html"
+    write_job_report(store, job_id, out)
+    html = out.read_text()
+    groups = json.loads(re.search(r"id='data-groups'>(.*?)</script>", html).group(1))
+    assert [(g["n"], g["cr"]) for g in groups] == [(3, 3)]
+    csv_out = tmp_path / "report.csv"
+    write_job_report(store, job_id, csv_out)
+    assert "creator_id" in csv_out.read_text().splitlines()[0]
