@@ -97,6 +97,18 @@ def _row(i: int, action: str, pdq: bytes, creator: str, thumb: bytes) -> dict:
             "claim_generator": "gen/1.0",
             "failure_codes": [],
         }
+        if i % 10 == 0:  # a manifest chain, as the credentials signal may carry one
+            signals["credentials"]["chain"] = [
+                {
+                    "signer": f"Generator {i % 7}",
+                    "time": "2026-11-30T10:00:00Z",
+                    "claim_generator": "gen/1.0",
+                    "actions": ["c2pa.created"],
+                    "ai": "trainedAlgorithmicMedia",
+                    "state": "valid, untrusted signer",
+                },
+                {"signer": "Photo editor", "claim_generator": "editor/2", "state": "valid"},
+            ]
     elif action == "require_disclosure":
         reasons = [{"code": "metadata_hint", "message": "Unsigned metadata suggests AI."}]
     elif action in ("escalate", "remove"):

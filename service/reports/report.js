@@ -118,10 +118,13 @@
     }
   }
 
+  const shown = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+
   function pair(dl, name, value) {
     if (value === undefined || value === null || value === "") return;
+    if (Array.isArray(value) && !value.length) return;
     dl.appendChild(el("dt", {}, name));
-    dl.appendChild(el("dd", {}, Array.isArray(value) ? value.join(", ") : value));
+    dl.appendChild(el("dd", {}, Array.isArray(value) ? value.map(shown).join(", ") : shown(value)));
   }
 
   function manifest(c) {
@@ -136,7 +139,7 @@
         pair(dl, "time", m.time);
         pair(dl, "claim generator", m.claim_generator);
         pair(dl, "actions", m.actions);
-        pair(dl, "AI", typeof m.ai === "object" && m.ai !== null ? JSON.stringify(m.ai) : m.ai);
+        pair(dl, "AI", m.ai);
         pair(dl, "state", m.state);
         item.appendChild(dl);
         list.appendChild(item);

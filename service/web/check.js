@@ -133,6 +133,10 @@
     } catch (_) {
       payload = null;
     }
+    if (response.status === 401 && token && window.parent !== window) {
+      // expired or revoked: the embedding page may mint a new one and post it again
+      window.parent.postMessage({ type: "aigc-creator-token-rejected" }, "*");
+    }
     if (!response.ok) {
       const message = payload && payload.error ? payload.error.message : response.statusText;
       throw new Error(message);

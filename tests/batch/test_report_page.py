@@ -147,6 +147,15 @@ def test_a_report_of_100000_files_opens_fast_and_every_escalation_is_reachable(t
             page.click("#list li.card summary")
             assert "media" in page.inner_text("#list li.card details")
 
+            # a manifest chain opens with each manifest's signer, generator and state
+            page.fill("#f-q", "0001010.jpg")
+            card = "#list li.card[data-path='batch/001/0001010.jpg']"
+            page.wait_for_selector(card)
+            page.click(card + " summary")
+            chain = page.inner_text(card + " ol.chain")
+            assert "Photo editor" in chain and "valid, untrusted signer" in chain
+            assert "trainedAlgorithmicMedia" in chain
+
             # the planted campaign is one group, with its count and its creators
             first = page.inner_text("#groups li:first-child")
             assert first.startswith("#1: 300 files") and "150 distinct creators" in first
