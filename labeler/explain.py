@@ -103,9 +103,16 @@ class CreatorExplanation:
 
 
 def explain(
-    decision: Decision | dict, signals: tuple[Signal, ...] = BUILTIN_SIGNALS
+    decision: Decision | dict,
+    signals: tuple[Signal, ...] = BUILTIN_SIGNALS,
+    *,
+    disclosed: bool | None = None,
 ) -> CreatorExplanation:
-    """Plain words for the creator; never a number, id, score or threshold."""
+    """Plain words for the creator; never a number, id, score or threshold.
+
+    `disclosed` is the creator's own answer (True: AI was used, False: no AI
+    was used, None: not asked); an answer given is never asked for again.
+    """
     if isinstance(decision, dict):
         decision = Decision.from_dict(decision)
     action = decision.action
@@ -120,7 +127,10 @@ def explain(
         under_review=action == "escalate",
         removed=action == "remove",
         headline=_headline(
-            action, label_text, _source_text(decision.label_source if will_label else None, signals)
+            action,
+            label_text,
+            _source_text(decision.label_source if will_label else None, signals),
+            disclosed,
         ),
         why=_why(decision),
         display=decision.display if will_label else None,
@@ -133,7 +143,9 @@ def _source_text(source: str | None, signals: tuple[Signal, ...]) -> str | None:
     return next((s.source_text for s in signals if s.name == source), None)
 
 
-def _headline(action: str, label_text: str | None, source_text: str | None) -> str:
+def _headline(
+    action: str, label_text: str | None, source_text: str | None, disclosed: bool | None = None
+) -> str:
     labelled = ""
     if label_text:
         labelled = f"It will carry an “{label_text}” label"
@@ -154,6 +166,14 @@ def _headline(action: str, label_text: str | None, source_text: str | None) -> s
         return f"{head} {labelled}" if labelled else head
     if action == "label":
         return labelled or "A label about AI will be shown with this upload."
+    if action == "require_disclosure" and disclosed is False:
+        # the creator answered: weak evidence does not overrule them, it is only told
+        return (
+            "You told us that no AI was used, so no label is applied and your upload is "
+            "published as it is. One of our checks found a possible sign of AI that it "
+            "could not confirm (below); if AI was used after all, change your answer "
+            "before publishing."
+        )
     if action == "require_disclosure":
         return (
             "Before publishing, please tell us whether AI was used to make or edit this "

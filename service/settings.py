@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode, BeforeValidator(_networks)] = ()
     # anyone may use the creator page and /v1/label-check without a key
     creator_page_open: bool = False
+    # HMAC secret of creator tokens (POST /v1/creator-tokens), 32+ bytes, the same on
+    # every worker and host; or a file holding it. Unset: no tokens are minted or accepted
+    creator_token_secret: str | None = None
+    creator_token_secret_file: str | None = None
 
     # --- watermark keys the service itself holds ---
     # the platform's own watermark: a key id in the watermark key registry

@@ -30,7 +30,7 @@ from .analysis import Runner, RunnerConfig
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit_redis import build_limiter
-from .routes import admin, cases, health, keys, scans, web
+from .routes import admin, cases, creator, health, keys, scans, web
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     web.router,
     cases.router,
     admin.router,
+    creator.router,
 ]
 # (module, attribute) of routers whose packages may be missing from an install; included
 # when importable

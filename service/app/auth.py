@@ -15,6 +15,7 @@ from fastapi import Request
 
 from service.db import keys
 
+from . import creator_tokens
 from .errors import ApiError
 
 
@@ -28,6 +29,8 @@ class Principal:
     creator_id: str | None = None
     topics: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    # a creator token (service/app/creator_tokens.py): key_id is the key that minted it
+    via_token: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -53,6 +56,8 @@ def authenticate(request: Request) -> Principal | None:
     token = _bearer(request)
     if token is None:
         return None
+    if creator_tokens.looks_like_token(token):
+        return _token_principal(request, token)
     info = keys.authenticate(token, request.app.state.db_url)
     if info is None:
         raise ApiError(
@@ -61,6 +66,15 @@ def authenticate(request: Request) -> Principal | None:
     return Principal(
         info.id, info.role, info.organisation, info.creator_id, info.topics, info.languages
     )
+
+
+def _token_principal(request: Request, token: str) -> Principal:
+    try:
+        found = creator_tokens.verify(request.app.state.settings, token, request.app.state.db_url)
+    except creator_tokens.TokenError as exc:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        raise ApiError(exc.status, exc.code, str(exc), headers) from None
+    return Principal(found.key_id, "creator", creator_id=found.creator_id, via_token=True)
 
 
 def require_role(*roles: str, open_flag: str | None = None) -> Callable[[Request], Principal]:

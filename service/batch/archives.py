@@ -42,6 +42,8 @@ class Item:
 
     key: str
     path: str
+    # who posted it, when the input names a creator (a list's creator_id column)
+    creator_id: str | None = None
 
 
 @dataclass(frozen=True)

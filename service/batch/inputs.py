@@ -5,6 +5,8 @@ anything else that is text is a list: one path per line, or a CSV with a
 `path` column (else its first column). A single media file is a batch of one.
 Keys (what reports show and what resumption matches on) are stable across
 runs: relative to the folder, the archive member name, or the line as written.
+A CSV list may also name who posted each file in a `creator_id` (or `creator`)
+column; the report then counts distinct creators per near-duplicate group.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from .errors import InputError
 
 MAX_LIST_BYTES = 512 * 1024 * 1024
 _PATH_COLUMNS = ("path", "file", "filename", "filepath", "file_path")
+_CREATOR_COLUMNS = ("creator_id", "creator", "account_id", "uploader_id")
+MAX_CREATOR_ID = 128  # the result column's width
 
 
 @dataclass
@@ -106,11 +110,14 @@ def _read_list(path: Path, root: Path | None) -> BatchInput:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: a list of paths must be UTF-8 text ({exc})") from exc
-    lines = _csv_paths(text) if path.suffix.lower() == ".csv" else _line_paths(text)
+    if path.suffix.lower() == ".csv":
+        lines = _csv_paths(text)
+    else:
+        lines = [(line, None) for line in _line_paths(text)]
     base = path.resolve().parent
     batch = BatchInput("list", path.resolve())
     seen: set[str] = set()
-    for entry in lines:
+    for entry, creator in lines:
         if entry in seen:
             continue  # one row per (job, path): a repeated line is the same file
         seen.add(entry)
@@ -122,7 +129,7 @@ def _read_list(path: Path, root: Path | None) -> BatchInput:
                 Skipped(entry, "outside_root", "outside the folder this service may read")
             )
             continue
-        batch.items.append(Item(entry, str(target)))
+        batch.items.append(Item(entry, str(target), creator))
     return batch
 
 
@@ -135,14 +142,25 @@ def _line_paths(text: str) -> list[str]:
     return out
 
 
-def _csv_paths(text: str) -> list[str]:
+def _csv_paths(text: str) -> list[tuple[str, str | None]]:
+    """(path, creator id or None) per row."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return []
     header = [c.strip().lower() for c in rows[0]]
     column = next((header.index(c) for c in _PATH_COLUMNS if c in header), None)
+    creator = next((header.index(c) for c in _CREATOR_COLUMNS if c in header), None)
     if column is None:
         column, body = 0, rows
     else:
         body = rows[1:]
-    return [r[column].strip() for r in body if len(r) > column and r[column].strip()]
+    out = []
+    for r in body:
+        if len(r) > column and r[column].strip():
+            who = r[creator].strip() if creator is not None and len(r) > creator else ""
+            if len(who) > MAX_CREATOR_ID:
+                raise InputError(
+                    f"creator id {who[:20]!r}...: longer than {MAX_CREATOR_ID} characters"
+                )
+            out.append((r[column].strip(), who or None))
+    return out

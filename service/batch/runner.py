@@ -150,11 +150,17 @@ def _dispatch(todo, options: BatchOptions, client: Any) -> Iterator[dict[str, An
     else:
         workers = min(options.workers or os.cpu_count() or 1, len(tasks))
         results = LocalPool(process_file, workers, options.timeout).map(tasks)
+    # the creator id stays in the parent: workers need only the bytes
+    creators = {it.key: it.creator_id for it in todo if it.creator_id}
     for task, result in results:
-        if isinstance(result, Failure):
-            yield error_row(task[0], result.code, result.message)
-        else:
-            yield result
+        row = (
+            error_row(task[0], result.code, result.message)
+            if isinstance(result, Failure)
+            else result
+        )
+        if task[0] in creators:
+            row["creator_id"] = creators[task[0]]
+        yield row
 
 
 def resume_check(store: JobStore, job_id: str, input: str | os.PathLike | None) -> None:

@@ -32,6 +32,8 @@ _RESULT_COLUMNS = (
     "error_message",
     "thumbnail",
     "seconds",
+    "creator_id",
+    "pdq",
 )
 
 
@@ -209,7 +211,11 @@ class JobStore:
 
     def results(self, job_id: str, *, thumbnails: bool = False) -> Iterator[dict[str, Any]]:
         """Every result row of a job in path order, streamed in pages."""
-        columns = [BatchResult.path, *(getattr(BatchResult, c) for c in _RESULT_COLUMNS)]
+        columns = [
+            BatchResult.path,
+            *(getattr(BatchResult, c) for c in _RESULT_COLUMNS),
+            BatchResult.finished_at,
+        ]
         if not thumbnails:
             columns = [c for c in columns if c.key != "thumbnail"]
         last = ""

@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+import matching
 from labeler import Decision, Engine, LabelerError, UploadContext
 from service.db import bank_source
 
@@ -78,6 +79,20 @@ def thumbnail(rgb: np.ndarray, px: int = THUMB_PX) -> bytes | None:
         return None
 
 
+def _pdq(analysis) -> str | None:
+    """The first frame's PDQ for the report's near-duplicate groups: the match
+    signal's own when it hashed the upload (a bank was loaded), else computed."""
+    match = (analysis.decision.signals or {}).get("match") or {}
+    if match.get("query_pdq"):
+        return str(match["query_pdq"])
+    try:
+        return matching.compute_hashes(
+            analysis.media.frames[0], strip_bars=False, phash=False
+        ).pdq_hex
+    except Exception:  # too small to hash, or a bug: in no group; the decision stands
+        return None
+
+
 def process_file(key: str, path: str, thumbnails: bool = True) -> dict[str, Any]:
     """One result row for one file; never raises for a bad file."""
     started = time.perf_counter()
@@ -108,8 +123,10 @@ def process_file(key: str, path: str, thumbnails: bool = True) -> dict[str, Any]
     except Exception as exc:  # a bug on one file must not stop a run of millions
         return _timed(error_row(key, "internal_error", f"{type(exc).__name__}: {exc}"), started)
     row = {"path": key, **decision_fields(analysis.decision)}
-    if thumbnails and analysis.media.frames:
-        row["thumbnail"] = thumbnail(analysis.media.frames[0])
+    if analysis.media.frames:
+        row["pdq"] = _pdq(analysis)
+        if thumbnails:
+            row["thumbnail"] = thumbnail(analysis.media.frames[0])
     return _timed(row, started)
 
 

@@ -85,4 +85,9 @@ class BatchResult(Base):
     # a small JPEG for the HTML report, kept so a report can be made later
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
     seconds: Mapped[float | None] = mapped_column(Float)
+    # who posted the file, when the input says (a list's creator_id column):
+    # near-duplicate groups count distinct creators
+    creator_id: Mapped[str | None] = mapped_column(String(128))
+    # the file's (first frame's) PDQ as 64 hex digits: near-duplicate groups
+    pdq: Mapped[str | None] = mapped_column(String(64))
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -32,14 +32,19 @@ def format_for(path: str | Path) -> str:
 
 
 def write_report(
-    fmt: str, rows: Iterable[dict[str, Any]], out: IO[str], summary: dict[str, Any]
+    fmt: str,
+    rows: Iterable[dict[str, Any]],
+    out: IO[str],
+    summary: dict[str, Any],
+    bank_entries: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    """`bank_entries` (entry id -> note, source, ...): the HTML cards' match evidence."""
     if fmt == "jsonl":
         write_jsonl(rows, out)
     elif fmt == "csv":
         write_csv(rows, out)
     elif fmt == "html":
-        write_html(rows, out, summary)
+        write_html(rows, out, summary, bank_entries=bank_entries)
     else:
         raise ReportFormatError(f"unknown report format {fmt!r}: choose html, csv or jsonl")
 

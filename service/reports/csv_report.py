@@ -44,6 +44,9 @@ COLUMNS = (
     "error_code",
     "error_message",
     "seconds",
+    "creator_id",
+    "pdq",
+    "finished_at",
     "signals_json",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -78,6 +81,9 @@ def flatten(row: dict[str, Any]) -> dict[str, Any]:
         "error_code": row.get("error_code"),
         "error_message": row.get("error_message"),
         "seconds": row.get("seconds"),
+        "creator_id": row.get("creator_id"),
+        "pdq": row.get("pdq"),
+        "finished_at": row.get("finished_at"),
         "signals_json": json.dumps(signals, default=str, sort_keys=True) if signals else "",
     }
     for column in COLUMNS:

@@ -1,22 +1,31 @@
-"""A self-contained HTML report: counts, a chart, thumbnails grouped by action.
+"""A self-contained HTML report an analyst can work in: every file, filters, groups.
 
-Everything is inline (CSS, an SVG chart, base64 JPEG thumbnails) and a
-Content-Security-Policy forbids any fetch, so the page opens offline and a
-hostile file name cannot make it load anything. Escalations come first, since
-they are what an analyst reviews. A job of millions keeps at most
-`per_group` cards per action; the CSV and JSONL reports have every row.
+The page carries every row as JSON (`html_data.py`) and renders it with its
+own inline script (`report.js`, `report.css` beside this module, inlined at
+build time): a page of cards at a time, filters by action, label, reason
+code, bank category, credentials state and near-duplicate group, search by
+path, sort by severity, time or match distance, each card opening to its
+evidence and manifest summary. A Content-Security-Policy allows only the
+page's own script and style (by hash) and data: images, so it opens offline
+and a hostile file name can make it load or run nothing.
 """
 
 from __future__ import annotations
 
 import base64
-from collections import Counter
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from html import escape
+from pathlib import Path
 from typing import IO, Any
 
-GROUPS = ("remove", "escalate", "label", "require_disclosure", "none", "error")
+from . import html_data
+from .html_chart import bars_svg, reason_chart
+from .html_data import SEVERITY, THUMB_BUDGET, THUMB_CHUNK, script_json
+
+HERE = Path(__file__).resolve().parent
 TITLES = {
     "remove": "Remove (confirmed misleading re-upload)",
     "escalate": "Escalate for review",
@@ -25,99 +34,53 @@ TITLES = {
     "none": "No action",
     "error": "Could not be processed",
 }
+
+# bar colours per action (the transparency report's chart uses them too); the tags'
+# own text and background pairs are in report.css, checked for WCAG AA contrast
 COLORS = {
     "remove": "#4a0e0e",
-    "escalate": "#c62828",
-    "label": "#f9a825",
-    "require_disclosure": "#8e24aa",
+    "escalate": "#b71c1c",
+    "label": "#b26a00",
+    "require_disclosure": "#6a1b9a",
     "none": "#2e7d32",
     "error": "#616161",
 }
-PER_GROUP = 500
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
-background:#fafafa}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;
-border-bottom:3px solid var(--c)}
-.meta{color:#666;font-size:13px}
-.summary{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start;margin-top:16px}
-table.counts{border-collapse:collapse;font-size:14px}
-table.counts td,table.counts th{padding:3px 10px;text-align:left;border-bottom:1px solid #ddd}
-table.counts td.n{text-align:right;font-variant-numeric:tabular-nums}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
-.card{display:flex;gap:10px;background:#fff;border:1px solid #ddd;border-left:5px solid var(--c);
-border-radius:4px;padding:8px}
-.thumb{width:160px;height:160px;flex:none;display:flex;align-items:center;justify-content:center;
-background:#eee;color:#888;font-size:12px}
-.thumb img{max-width:160px;max-height:160px}
-.info{font-size:13px;overflow-wrap:anywhere;min-width:0}
-.path{font-weight:600;margin-bottom:4px}
-.tag{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;background:var(--c);
-font-size:12px;margin-right:4px}
-ul.reasons{margin:4px 0 0;padding-left:16px}ul.reasons li{margin-bottom:2px}
-code{font-size:12px;color:#555}
-.more{color:#666;font-style:italic;margin-top:6px}
-"""
 
 
-def _group(row: dict[str, Any]) -> str:
-    if row.get("status") != "ok":
-        return "error"
-    return row.get("action") if row.get("action") in GROUPS else "none"
+@lru_cache(maxsize=2)
+def asset(name: str) -> str:
+    return (HERE / name).read_text(encoding="utf-8")
 
 
-def chart_svg(counts: dict[str, int]) -> str:
-    """A horizontal bar chart of decisions as inline SVG."""
-    width, bar_h, gap, left = 520, 22, 8, 190
-    peak = max(counts.values(), default=0) or 1
-    height = len(GROUPS) * (bar_h + gap) + gap
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="Decisions per action">'
-    ]
-    for i, name in enumerate(GROUPS):
-        n = counts.get(name, 0)
-        y = gap + i * (bar_h + gap)
-        w = int((width - left - 60) * n / peak)
-        parts.append(
-            f'<text x="{left - 8}" y="{y + bar_h * 0.7:.0f}" text-anchor="end" '
-            f'font-size="13">{escape(TITLES[name])}</text>'
-            f'<rect x="{left}" y="{y}" width="{max(w, 1 if n else 0)}" height="{bar_h}" '
-            f'fill="{COLORS[name]}"><title>{escape(name)}: {n}</title></rect>'
-            f'<text x="{left + w + 6}" y="{y + bar_h * 0.7:.0f}" font-size="13">{n}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _hash(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
-def _card(row: dict[str, Any], group: str) -> str:
-    thumb = row.get("thumbnail")
-    if thumb:
-        data = base64.b64encode(thumb).decode("ascii")
-        img = f'<img alt="" src="data:image/jpeg;base64,{data}">'
-    else:
-        kind = (row.get("media") or {}).get("kind") or "no preview"
-        img = escape(kind)
-    tags = []
-    if row.get("action"):
-        tags.append(f'<span class="tag">{escape(row["action"])}</span>')
-    if row.get("label"):
-        tags.append(f'<span class="tag" style="--c:#455a64">{escape(row["label"])}</span>')
-    if group == "error":
-        items = [
-            f"<li><code>{escape(row.get('error_code') or 'error')}</code> "
-            f"{escape(row.get('error_message') or '')}</li>"
-        ]
-    else:
-        items = [
-            f"<li><code>{escape(r.get('code', ''))}</code> {escape(r.get('message', ''))}</li>"
-            for r in row.get("reasons") or []
-        ]
+def content_security_policy(script: str, style: str) -> str:
     return (
-        f'<div class="card" style="--c:{COLORS[group]}"><div class="thumb">{img}</div>'
-        f'<div class="info"><div class="path">{escape(row["path"])}</div>{"".join(tags)}'
-        f'<ul class="reasons">{"".join(items)}</ul></div></div>'
+        "default-src 'none'; img-src data:; "
+        f"script-src '{_hash(script)}'; style-src '{_hash(style)}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _summary_tables(data: html_data.ReportData, total: int) -> str:
+    rows = "".join(
+        f"<tr><td><span class='tag t-{name}'>{escape(name)}</span></td>"
+        f"<td class='n'>{data.counts.get(name, 0)}</td></tr>"
+        for name in SEVERITY
+    )
+    labels = "".join(
+        f"<tr><td>{name}</td><td class='n'>{data.labels.get(name, 0)}</td></tr>"
+        for name in ("ai_generated", "ai_edited")
+    )
+    unlabelled = total - sum(data.labels.values())
+    return (
+        "<table class='counts'><caption>Files per action</caption>"
+        f"<tr><th scope='col'>action</th><th scope='col'>files</th></tr>{rows}</table>"
+        "<table class='counts'><caption>Files per label</caption>"
+        f"<tr><th scope='col'>label</th><th scope='col'>files</th></tr>{labels}"
+        f"<tr><td>no label</td><td class='n'>{unlabelled}</td></tr></table>"
     )
 
 
@@ -125,61 +88,53 @@ def write_html(
     rows: Iterable[dict[str, Any]],
     out: IO[str],
     summary: dict[str, Any] | None = None,
-    per_group: int = PER_GROUP,
+    *,
+    bank_entries: dict[str, dict[str, Any]] | None = None,
+    thumb_budget: int = THUMB_BUDGET,
 ) -> None:
+    """The report of `rows`; `bank_entries` (entry id -> note, source, ...) feeds the
+    evidence of bank matches."""
     summary = summary or {}
-    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
-    counts: Counter[str] = Counter()
-    labels: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    for row in rows:
-        group = _group(row)
-        counts[group] += 1
-        if row.get("label"):
-            labels[row["label"]] += 1
-        if group == "error":
-            errors[row.get("error_code") or "error"] += 1
-        if len(groups[group]) < per_group:
-            groups[group].append(_card(row, group))
-    total = sum(counts.values())
+    data = html_data.build(rows, bank_entries, thumb_budget)
+    total = len(data.records)
+    script, style = asset("report.js"), asset("report.css")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     job = escape(str(summary.get("id") or ""))
     source = escape(str(summary.get("input") or ""))
-
+    meta = {
+        "titles": TITLES,
+        "severity": SEVERITY,
+        "chunk": THUMB_CHUNK,
+        "thumbsDropped": data.thumbs_dropped,
+    }
     w = out.write
     w("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>")
+    w("<meta name='viewport' content='width=device-width, initial-scale=1'>")
     w(
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "img-src data:; style-src 'unsafe-inline'\">"
+        "<meta http-equiv='Content-Security-Policy' "
+        f'content="{content_security_policy(script, style)}">'
     )
-    w(f"<title>Batch scan report {job}</title><style>{_CSS}</style></head><body>")
-    w(f"<h1>Batch scan report</h1><div class='meta'>job <code>{job}</code> · {source} · ")
-    w(f"{total} files · made {when}</div>")
-    w("<div class='summary'><table class='counts'><tr><th>action</th><th>files</th></tr>")
-    for name in GROUPS:
-        w(
-            f"<tr><td><span class='tag' style='--c:{COLORS[name]}'>{escape(name)}</span></td>"
-            f"<td class='n'>{counts.get(name, 0)}</td></tr>"
-        )
-    w("</table><table class='counts'><tr><th>label</th><th>files</th></tr>")
-    for name in ("ai_generated", "ai_edited"):
-        w(f"<tr><td>{name}</td><td class='n'>{labels.get(name, 0)}</td></tr>")
-    w(f"<tr><td>no label</td><td class='n'>{total - sum(labels.values())}</td></tr></table>")
-    if errors:
-        w("<table class='counts'><tr><th>error</th><th>files</th></tr>")
-        for code, n in errors.most_common():
-            w(f"<tr><td><code>{escape(code)}</code></td><td class='n'>{n}</td></tr>")
-        w("</table>")
-    w(f"<div>{chart_svg(dict(counts))}</div></div>")
-    for name in GROUPS:
-        if not counts.get(name):
-            continue
-        w(
-            f"<h2 id='{name}' style='--c:{COLORS[name]}'>"
-            f"{escape(TITLES[name])} ({counts[name]})</h2>"
-        )
-        w("<div class='grid'>" + "".join(groups[name]) + "</div>")
-        hidden = counts[name] - len(groups[name])
-        if hidden > 0:
-            w(f"<div class='more'>{hidden} more: see the CSV or JSONL report.</div>")
+    w(f"<title>Batch scan report {job}</title><style>{style}</style></head><body>")
+    w(f"<header><h1>Batch scan report</h1><p class='meta'>job <code>{job}</code> · {source} · ")
+    w(f"<span id='total'>{total}</span> files · made {when}</p></header>")
+    w("<section class='summary' aria-label='Summary'>")
+    w(_summary_tables(data, total))
+    actions = [(n, data.counts.get(n, 0)) for n in SEVERITY]
+    w(f"<figure>{bars_svg(actions, 'Files per action', left=150)}</figure>")
+    w(f"<figure>{reason_chart(dict(data.reason_counts))}</figure></section>")
+    w(asset("report_body.html"))
+    w("<noscript><p>This report lists its files with JavaScript; the CSV and JSONL ")
+    w("reports of the same job hold every row.</p></noscript>")
+    for name, value in (
+        ("meta", meta),
+        ("reasons", data.reasons),
+        ("groups", data.groups),
+        ("rows", data.records),
+    ):
+        w(f"<script type='application/json' id='data-{name}'>{script_json(value)}</script>")
+    w(f"<script>{script}</script>")
+    # after the script: the first page renders before these are parsed
+    for start in range(0, len(data.thumbs), THUMB_CHUNK):
+        chunk = script_json(data.thumbs[start : start + THUMB_CHUNK])
+        w(f"<script type='application/json' id='thumbs-{start // THUMB_CHUNK}'>{chunk}</script>")
     w("</body></html>\n")

@@ -22,6 +22,9 @@ def public_row(row: dict[str, Any]) -> dict[str, Any]:
         "policy_version": row.get("policy_version"),
         "error": error,
         "seconds": row.get("seconds"),
+        "creator_id": row.get("creator_id"),
+        "pdq": row.get("pdq"),
+        "finished_at": row.get("finished_at"),
     }
 
 

@@ -1,5 +1,11 @@
 // The creator page: send the file to /v1/label-check and show the plain-words answer.
 // No framework and no build step; the server's answer is shown as text, never as HTML.
+//
+// Sign-in: the platform embeds this page with a short-lived creator token that its
+// backend minted (POST /v1/creator-tokens), either in the URL fragment
+// (/check#token=ct1....; a fragment never reaches a server's logs) or, when the page
+// is in an iframe, by postMessage({type: "aigc-creator-token", token}) from the parent
+// after the page announced itself with {type: "aigc-creator-ready"}.
 "use strict";
 
 (function () {
@@ -10,26 +16,50 @@
   const preview = document.getElementById("preview");
   const dropText = document.getElementById("drop-text");
   const submit = document.getElementById("submit");
-  const keyInput = document.getElementById("key");
   const result = document.getElementById("result");
   const errorBox = document.getElementById("error");
+  const signin = document.getElementById("signin");
+  const TOKEN_KEY = "aigc-creator-token";
   let chosen = null;
+  let token = null;
 
-  if (open) {
-    document.getElementById("key-row").hidden = true;
-  } else {
-    keyInput.value = sessionStorage.getItem("aigc-creator-key") || "";
+  function takeToken(value) {
+    if (typeof value !== "string" || !value.startsWith("ct1.")) return;
+    token = value;
+    sessionStorage.setItem(TOKEN_KEY, value); // a reload of this tab keeps working
+    signin.hidden = true;
+    submit.disabled = !chosen;
   }
+
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    takeToken(fragment.get("token"));
+    // out of the address bar and the history: the token is a credential
+    history.replaceState(null, "", location.pathname + location.search);
+  } else {
+    takeToken(sessionStorage.getItem(TOKEN_KEY));
+  }
+  window.addEventListener("message", (event) => {
+    // only the page that embeds this one may hand it a token
+    if (event.source !== window.parent || window.parent === window) return;
+    const data = event.data || {};
+    if (data.type === "aigc-creator-token") takeToken(data.token);
+  });
+  if (window.parent !== window) window.parent.postMessage({ type: "aigc-creator-ready" }, "*");
+  if (!open && !token) signin.hidden = false;
+
+  const ready = () => Boolean(chosen) && (open || Boolean(token));
 
   function choose(file) {
     chosen = file || null;
-    submit.disabled = !chosen;
+    submit.disabled = !ready();
     result.hidden = true;
     errorBox.hidden = true;
     if (!chosen) return;
     dropText.textContent = chosen.name;
     if (chosen.type.startsWith("image/")) {
       preview.src = URL.createObjectURL(chosen);
+      preview.alt = "Preview of " + chosen.name;
       preview.hidden = false;
     } else {
       preview.hidden = true;
@@ -55,27 +85,28 @@
     result.hidden = true;
     errorBox.textContent = message;
     errorBox.hidden = false;
+    errorBox.scrollIntoView({ block: "center" });
   }
 
-  function showAnswer(answer) {
+  function headers() {
+    return token ? { Authorization: "Bearer " + token } : {};
+  }
+
+  function badgeFor(answer) {
+    if (answer.removed) return ["Will not be published", "removed"];
+    if (answer.under_review) return ["Review before wide distribution", "review"];
+    if (answer.will_label) return ["Label: " + answer.label_text, "label"];
+    if (answer.disclosure_required) return ["Disclosure needed", "disclose"];
+    return ["No label", "none"];
+  }
+
+  function showAnswer(answer, disclosed) {
     const badge = document.getElementById("badge");
-    badge.className = "badge";
-    if (answer.removed) {
-      badge.textContent = "Will not be published";
-      badge.classList.add("removed");
-    } else if (answer.under_review) {
-      badge.textContent = "Review before wide distribution";
-      badge.classList.add("review");
-    } else if (answer.will_label) {
-      badge.textContent = "Label: " + answer.label_text;
-      badge.classList.add("label");
-    } else if (answer.disclosure_required) {
-      badge.textContent = "Disclosure needed";
-      badge.classList.add("disclose");
-    } else {
-      badge.textContent = "No label";
-      badge.classList.add("none");
-    }
+    let [text, kind] = badgeFor(answer);
+    // the creator already answered "no AI": nothing more is asked of them
+    if (kind === "disclose" && disclosed === "false") [text, kind] = ["No label: you said no AI was used", "none"];
+    badge.textContent = text;
+    badge.className = "badge " + kind;
     document.getElementById("headline").textContent = answer.headline;
     const why = document.getElementById("why");
     why.replaceChildren(
@@ -85,46 +116,104 @@
         return item;
       })
     );
+    document.getElementById("review").hidden = !answer.under_review;
+    document.getElementById("cases").hidden = true;
     errorBox.hidden = true;
     result.hidden = false;
+    // on a phone the answer is below the form: bring it up and read it out
+    result.scrollIntoView({ block: "start" });
+    result.focus({ preventScroll: true });
   }
+
+  async function call(path, options) {
+    const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (_) {
+      payload = null;
+    }
+    if (response.status === 401 && token && window.parent !== window) {
+      // expired or revoked: the embedding page may mint a new one and post it again
+      window.parent.postMessage({ type: "aigc-creator-token-rejected" }, "*");
+    }
+    if (!response.ok) {
+      const message = payload && payload.error ? payload.error.message : response.statusText;
+      throw new Error(message);
+    }
+    return payload;
+  }
+
+  function caseItem(item) {
+    const li = document.createElement("li");
+    const when = new Date(item.created_at).toLocaleDateString();
+    const state = item.verdict ? item.status + " (" + item.verdict.replace(/_/g, " ") + ")" : item.status;
+    li.append("Upload of " + when + ": " + state + " ");
+    if (item.appealable) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "appeal";
+      button.dataset.caseId = item.id;
+      button.textContent = "Appeal this decision";
+      li.append(button);
+    }
+    return li;
+  }
+
+  async function showCases() {
+    const box = document.getElementById("cases");
+    try {
+      const page = await call("/v1/creator/cases", { method: "GET" });
+      const list = document.getElementById("case-list");
+      list.replaceChildren(...page.items.map(caseItem));
+      document.getElementById("cases-empty").hidden = page.items.some((c) => c.appealable);
+      box.hidden = false;
+      document.getElementById("cases-title").focus();
+    } catch (err) {
+      showError("We could not load your reviewed uploads: " + err.message);
+    }
+  }
+
+  async function appeal(button) {
+    const reason = document.getElementById("appeal-reason").value.trim();
+    button.disabled = true;
+    try {
+      await call("/v1/cases/" + encodeURIComponent(button.dataset.caseId) + "/appeal", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(reason ? { reason } : {}),
+      });
+      button.replaceWith("Appeal sent: another person will look at it again.");
+    } catch (err) {
+      button.disabled = false;
+      showError("The appeal was not sent: " + err.message);
+    }
+  }
+
+  document.getElementById("appeal-open").addEventListener("click", showCases);
+  document.getElementById("case-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button.appeal");
+    if (button) appeal(button);
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!chosen) return;
+    if (!open && !token) return showError("This page was opened without a sign-in from your platform.");
     const body = new FormData();
     body.append("file", chosen, chosen.name);
     for (const name of ["creator_disclosed_ai", "caption", "hashtags"]) {
       const value = form.elements[name].value.trim();
       if (value) body.append(name, value);
     }
-    const headers = {};
-    if (!open) {
-      const key = keyInput.value.trim();
-      if (!key) return showError("Please enter your creator key.");
-      sessionStorage.setItem("aigc-creator-key", key);
-      headers.Authorization = "Bearer " + key;
-    }
     submit.disabled = true;
     submit.textContent = "Checking…";
     try {
-      const response = await fetch("/v1/label-check", { method: "POST", body, headers });
-      let payload = null;
-      try {
-        payload = await response.json();
-      } catch (_) {
-        payload = null;
-      }
-      if (!response.ok) {
-        const message = payload && payload.error ? payload.error.message : response.statusText;
-        showError("We could not check this file: " + message);
-      } else {
-        showAnswer(payload);
-      }
+      showAnswer(await call("/v1/label-check", { method: "POST", body }), form.elements.creator_disclosed_ai.value);
     } catch (err) {
-      showError("The check did not reach the server. Please try again.");
+      showError("We could not check this file: " + err.message);
     } finally {
-      submit.disabled = false;
+      submit.disabled = !ready();
       submit.textContent = "Check my upload";
     }
   });

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import pytest
@@ -107,8 +108,9 @@ def test_reports_in_each_format(tmp_path, fixtures_dir):
 
     write_job_report(store, job_id, tmp_path / "r.html")
     html = (tmp_path / "r.html").read_text()
-    assert html.count('src="data:image/jpeg;base64,') == 3
-    assert "<svg" in html and "Could not be processed (1)" in html
+    thumbs = re.findall(r"id='thumbs-\d+'>(.*?)</script>", html)
+    assert sum(len(json.loads(chunk)) for chunk in thumbs) == 3
+    assert "<svg" in html and "t-error'>error</span></td><td class='n'>1</td>" in html
 
     from service.reports import ReportFormatError
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 import re
 
 from service.batch.progress import BatchProgress
@@ -38,40 +40,54 @@ ROWS = [
 ]
 
 
-def test_html_groups_escalations_first_with_reasons_and_counts():
+def _page_data(html: str, name: str):
+    found = re.search(rf"<script type='application/json' id='data-{name}'>(.*?)</script>", html)
+    assert found, name
+    return json.loads(found.group(1))
+
+
+def test_html_carries_every_row_with_reasons_counts_and_thumbnails():
     out = io.StringIO()
     write_html(ROWS, out, {"id": "job1", "input": "/data/case"})
     html = out.getvalue()
-    headings = re.findall(r"<h2 id='(\w+)'", html)
-    assert headings == ["escalate", "label", "require_disclosure", "none", "error"]
-    assert html.index("c_escalate.jpg") < html.index("b_label.jpg") < html.index("a_none.jpg")
-    assert "bank.match.misleading_deepfake" in html and "because c_escalate.jpg" in html
-    assert "Label as AI (2)" in html
+    rows = _page_data(html, "rows")
+    reasons = _page_data(html, "reasons")
+    by_path = {r["p"]: r for r in rows}
+    assert set(by_path) == {r["path"] for r in ROWS}
+    assert by_path["c_escalate.jpg"]["a"] == "escalate"
+    assert by_path["d_broken.jpg"]["e"] == ["media_decode_error", "bad"]
+    codes = {reasons[n][0] for n in by_path["c_escalate.jpg"]["r"]}
+    assert codes == {"bank.match.misleading_deepfake"}
+    assert by_path["b_label.jpg"]["c"]["st"] == "trusted"
     assert re.search(r"<td>ai_generated</td><td class='n'>1</td>", html)
-    assert re.search(r"<td>ai_edited</td><td class='n'>1</td>", html)
-    assert html.count("data:image/jpeg;base64,") == 5  # the broken file has none
+    assert html.count("id='thumbs-0'") == 1
+    assert len(json.loads(re.search(r"id='thumbs-0'>(.*?)</script>", html).group(1))) == 5
+    assert "Files per reason code" in html  # the per-reason chart
 
 
-def test_html_is_self_contained_and_escapes_hostile_names():
-    hostile = _row('<img src="http://evil/x.png" onerror=alert(1)>.jpg', "none")
+def test_html_is_self_contained_and_a_hostile_name_cannot_leave_its_json():
+    hostile = _row('</script><img src="http://evil/x.png" onerror=alert(1)>.jpg', "none")
     out = io.StringIO()
     write_html([hostile, *ROWS], out, {"id": "<b>", "input": "x"})
     html = out.getvalue()
+    assert html.count("</script>") == html.count("<script")
     assert '<img src="http' not in html and "onerror=alert(1)>" not in html
-    assert "&lt;img src=&quot;http://evil/x.png&quot;" in html
-    # nothing is fetched: no external src/href, and the policy forbids it anyway
+    assert hostile["path"] in {r["p"] for r in _page_data(html, "rows")}
     assert not re.search(r"(src|href)=[\"']?(https?:|//)", html)
-    assert "default-src 'none'" in html and "<script" not in html
+    csp = re.search(r'Content-Security-Policy\' content="([^"]+)"', html).group(1)
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+    assert "script-src 'sha256-" in csp and "connect-src" not in csp
 
 
-def test_html_caps_cards_per_group_for_huge_jobs():
-    rows = [_row(f"{i:05d}.jpg", "none") for i in range(30)]
+def test_html_thumbnail_budget_keeps_the_most_severe_previews():
+    rows = [_row(f"{i:05d}.jpg", "none") for i in range(30)] + [_row("zz.jpg", "escalate")]
+    one = len(base64.b64encode(rows[0]["thumbnail"]))
     out = io.StringIO()
-    write_html(rows, out, {}, per_group=10)
-    html = out.getvalue()
-    assert html.count('class="card"') == 10
-    assert "20 more: see the CSV or JSONL report." in html
-    assert "No action (30)" in html
+    write_html(rows, out, {}, thumb_budget=one * 3)
+    records = {r["p"]: r for r in _page_data(out.getvalue(), "rows")}
+    assert records["zz.jpg"]["th"] >= 0  # the escalation keeps its preview
+    assert sum(1 for r in records.values() if r.get("th", -1) >= 0) == 3
+    assert len(records) == 31  # every file is in the page, preview or not
 
 
 def test_csv_flattens_signals_and_defuses_formulas():

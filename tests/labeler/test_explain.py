@@ -203,3 +203,20 @@ def test_unknown_codes_say_nothing_specific():
     answer = explain(decision)
     assert not answer.will_label
     assert answer.why == ("Our content policy for AI-made media applies to this upload.",)
+
+
+def test_a_creator_who_said_no_ai_is_told_what_was_found_not_asked_again():
+    decision = Decision(
+        action="require_disclosure",
+        label=None,
+        reasons=(Reason("metadata_hint", "Unsigned metadata suggests AI involvement."),),
+        policy_version="test",
+        signals={},
+    )
+    asked = explain(decision)
+    answered = explain(decision, disclosed=False)
+    assert "please tell us whether ai was used" in asked.headline.lower()
+    assert "please tell us" not in answered.text.lower()
+    assert answered.headline.startswith("You told us that no AI was used")
+    assert "no label is applied" in answered.headline
+    assert any("metadata suggests" in s for s in answered.why)

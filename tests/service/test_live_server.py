@@ -152,7 +152,7 @@ def test_creator_page_in_a_real_browser(svc_server, tmp_path):
             page = browser.new_page(viewport={"width": 900, "height": 1000})
             page.goto(base + "/check")
             assert page.title().startswith("Check your upload")
-            assert page.is_hidden("#key-row")  # the server runs the page open
+            assert page.is_hidden("#signin")  # the server runs the page open: no sign-in asked
             assert page.is_disabled("#submit")
 
             page.set_input_files("#file", str(SAMPLES / "ai_generated_credentials.jpg"))

@@ -73,6 +73,7 @@ def st_env(request, tmp_path_factory):
         platform_watermark_key_file=str(key_file),
         platform_signing_cert=str(ca.signer_chain),
         platform_signing_key=str(ca.signer_key),
+        creator_token_secret="schemathesis-creator-token-secret-0123",  # a test secret
     )
     app = create_app(settings)
     assert app.openapi() == SPEC  # the document the cases were made from

@@ -47,6 +47,9 @@ _ERRORS = error_responses(401, 403, 413, 415, 422, 503, **_UPLOAD_MEANINGS)
 def _caller(request: Request, principal: Principal) -> str:
     """Who is asking: the API key, or on the open creator page the client's address
     (through trusted proxies). Rate limits and fair shares of the slots count by it."""
+    if principal.via_token:
+        # one platform key mints every creator's token: count each creator apart
+        return creator_bucket(str(principal.creator_id))
     if principal.key_id:
         return f"key:{principal.key_id}"
     return f"addr:{client_address(request)}"
@@ -213,7 +216,7 @@ async def get_scan_record(
 
 def _rate_buckets(request: Request, principal: Principal, upload: Upload) -> list[str]:
     buckets = [_caller(request, principal)]
-    if upload.context.creator_id:
+    if upload.context.creator_id and not principal.via_token:
         buckets.append(creator_bucket(upload.context.creator_id))
     return buckets
 
@@ -235,6 +238,9 @@ async def label_check(
     disclosure is required. It never reveals bank entries, hash distances,
     watermark scores or thresholds: only fixed sentences per reason."""
     state = request.app.state
+    if principal.via_token:
+        # the token says who the creator is (their history counts), not a form field
+        upload = replace(upload, context=replace(upload.context, creator_id=principal.creator_id))
     # a thread: the shared limiter is a round trip to Redis
     buckets = _rate_buckets(request, principal, upload)
     wait = await anyio.to_thread.run_sync(state.label_check_limiter.hit, buckets)
@@ -252,5 +258,7 @@ async def label_check(
     )
     state.metrics.decisions.labels("label-check", result.decision.action).inc()
     # a label's source in the words of the engine's own signals
-    answer = explain(result.decision, state.engine.signals).to_dict()
+    answer = explain(
+        result.decision, state.engine.signals, disclosed=upload.context.creator_disclosed_ai
+    ).to_dict()
     return {"check_id": check_id, **answer}
