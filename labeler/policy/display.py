@@ -96,12 +96,27 @@ def source_words(label_source: str | None, signals: Any) -> str:
     return "the platform's review"
 
 
+def signed_by(label_source: str | None, signals: Any) -> tuple[str | None, list[str]]:
+    """Who signed the credentials a label rests on, and the creators whose identity is
+    verified ("Jane Doe, identity verified by ..."); (None, []) for other sources."""
+    if label_source != "credentials":
+        return None, []
+    creds = signals.get("credentials")
+    verified = [
+        words.rsplit(" (verified", 1)[0]
+        for words in getattr(creds, "identities", ()) or ()
+        if "identity verified by" in words or " (verified:" in words
+    ]
+    return getattr(creds, "signer", None), verified
+
+
 def display_block(
     config: DisplayConfig, label: str | None, label_source: str | None, signals: Any
 ) -> dict[str, Any] | None:
     """The `display` block of a decision; None when nothing is labelled."""
     if label not in config.texts:
         return None
+    signer, identities = signed_by(label_source, signals)
     return {
         "icon": config.icon,
         "icon_meaning": ICON_MEANING,
@@ -109,4 +124,6 @@ def display_block(
         "text": dict(config.texts[label]),
         "first_exposure": config.first_exposure,
         "source": source_words(label_source, signals),
+        "signed_by": signer,
+        "identities": identities,
     }

@@ -69,7 +69,10 @@ def _credentials(sig: dict[str, Any] | None) -> dict[str, Any] | None:
         {
             "st": sig.get("state"),
             "sg": sig.get("signer"),
-            "tr": sig.get("trust") or sig.get("trust_state"),
+            "tr": sig.get("trusted_by") or sig.get("trust") or sig.get("trust_state"),
+            "sx": sig.get("state_text"),
+            "rb": sig.get("rubric_class"),
+            "id": sig.get("identities"),
             "ai": sig.get("ai_class"),
             "cg": sig.get("claim_generator"),
             "at": sig.get("signed_at"),

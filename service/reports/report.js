@@ -130,6 +130,13 @@
   function manifest(c) {
     const box = el("div");
     box.appendChild(el("strong", {}, "Manifest"));
+    // who signed, under which trust list, and the creators whose identity is verified
+    const who = el("dl", { class: "ev" });
+    pair(who, "in words", c.sx);
+    pair(who, "trusted by", c.tr);
+    pair(who, "identities", c.id);
+    pair(who, "rubric class", c.rb);
+    if (who.childNodes.length) box.appendChild(who);
     if (Array.isArray(c.ch) && c.ch.length) {
       const list = el("ol", { class: "chain" });
       for (const m of c.ch) {
@@ -150,7 +157,6 @@
     const dl = el("dl", { class: "ev" });
     pair(dl, "state", c.st);
     pair(dl, "signer", c.sg);
-    pair(dl, "trust", c.tr);
     pair(dl, "signed at", c.at);
     pair(dl, "AI", c.ai);
     pair(dl, "claim generator", c.cg);

@@ -100,6 +100,25 @@
     return ["No label", "none"];
   }
 
+  // the label as viewers get it: the EU common AI icon, the words in the viewer's language,
+  // when it is shown and who it rests on (signer, verified identities)
+  function showDisplay(display) {
+    const box = document.getElementById("shown");
+    box.hidden = !display;
+    if (!display) return;
+    const texts = display.text || {};
+    const lang = (navigator.language || "en").slice(0, 2).toLowerCase();
+    document.getElementById("shown-text").textContent = texts[lang] || texts.en || "";
+    document.getElementById("shown-icon").setAttribute("aria-label", display.icon_meaning || "AI");
+    document.getElementById("shown-when").textContent = display.first_exposure
+      ? "Shown the first time someone sees your post."
+      : "Shown with your post.";
+    let source = "Based on " + display.source + ".";
+    if (display.signed_by) source += " Signed by " + display.signed_by + ".";
+    for (const identity of display.identities || []) source += " " + identity + ".";
+    document.getElementById("shown-source").textContent = source;
+  }
+
   function showAnswer(answer, disclosed) {
     const badge = document.getElementById("badge");
     let [text, kind] = badgeFor(answer);
@@ -116,6 +135,7 @@
         return item;
       })
     );
+    showDisplay(answer.display);
     document.getElementById("review").hidden = !answer.under_review;
     document.getElementById("cases").hidden = true;
     errorBox.hidden = true;

@@ -41,6 +41,27 @@ def test_legacy_trust_is_said_in_the_source_and_the_reason():
     assert explain(decision).display == decision.display
 
 
+def test_the_signer_and_verified_identities_are_named_unverified_ones_not():
+    creds = {
+        "present": True,
+        "state": "trusted",
+        "ai_class": "ai_generated",
+        "signer": "Example Generator (issued by Example CA)",
+        "identities": [
+            "Jane Doe, identity verified by Example ID (verified: the issuer is trusted)",
+            "Mallory, identity signed by Nobody (untrusted: unknown issuer)",
+        ],
+    }
+    display = _decide(POLICY, creds).display
+    assert display["signed_by"] == "Example Generator (issued by Example CA)"
+    assert display["identities"] == ["Jane Doe, identity verified by Example ID"]
+    # a label from another signal names no signer
+    watermark = {"detected": True, "meaning": "ai_generated", "owner": "a partner"}
+    marked = POLICY.decide(Signals.from_dict({"watermark": watermark})).display
+    assert marked["source"] == "an invisible watermark the AI tool embedded"
+    assert marked["signed_by"] is None and marked["identities"] == []
+
+
 def test_nothing_labelled_shows_nothing():
     decision = _decide(POLICY, {"present": True, "state": "valid", "ai_class": "capture"})
     assert decision.display is None

@@ -11,10 +11,10 @@ from PIL import Image
 
 import matching
 import watermark
-from matching import aligned
 from labeler import Engine
 from labeler.signals.watermark import RegisteredKey
 from labeler.stores import InMemoryRepository, StoredRendition
+from matching import aligned
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -150,6 +150,13 @@ def _phone(browser, base, token, shots):
         }"""
     )
     assert _in_view_with_focus(page)
+    # what viewers will be shown: the AI icon, the words, when, and who it rests on
+    assert page.is_visible("#shown")
+    assert page.inner_text("#shown-text") == "AI-generated"
+    assert page.get_attribute("#shown-icon", "aria-label").startswith("the EU common icon")
+    assert "first time" in page.inner_text("#shown-when")
+    source = page.inner_text("#shown-source")
+    assert source.startswith("Based on Content Credentials") and "Signed by " in source
     page.screenshot(path=str(shots / "creator-390-answer.png"))
     page.close()
 
