@@ -129,7 +129,7 @@ class Engine:
         keys = config.watermark_keys
         registry = load_registry(keys) if keys else None
         return cls(
-            credentials=settings_from_env(),
+            credentials=settings_from_env(config.trust_environ()),
             watermark_keys=registry,
             watermark_thorough=config.watermark_thorough,
             bank=bank_source_from_env() if bank is _FROM_ENTRY_POINT else bank,
