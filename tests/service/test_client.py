@@ -146,6 +146,6 @@ def test_errors_carry_code_message_status_and_a_dead_server_is_a_transport_error
     assert isinstance(exc.value, Unauthenticated)
     assert (exc.value.status, exc.value.code) == (401, "unauthenticated")
     assert "API key is required" in exc.value.message
-    with Client(f"http://127.0.0.1:{free_port()}", "x", timeout=5) as nowhere:
-        with pytest.raises(TransportError):
-            nowhere.scan(PLAIN)
+    nowhere = Client(f"http://127.0.0.1:{free_port()}", "x", timeout=5)
+    with nowhere, pytest.raises(TransportError):
+        nowhere.scan(PLAIN)
