@@ -93,7 +93,7 @@ def _examples(doc: dict):
 
 def test_every_example_validates_against_its_schema(live):
     base, _keys = live
-    doc = httpx.get(base + "/openapi.json").json()
+    doc = httpx.get(base + "/openapi.json", timeout=60).json()
     checked = 0
     for where, schema, example in _examples(doc):
         validator = jsonschema.Draft202012Validator(_resolve(doc, schema))
@@ -118,7 +118,7 @@ def _service_codes() -> set[str]:
 
 def test_error_examples_are_per_status_and_use_codes_the_service_returns(live):
     base, _keys = live
-    doc = httpx.get(base + "/openapi.json").json()
+    doc = httpx.get(base + "/openapi.json", timeout=60).json()
     known = _service_codes()
     seen: dict[str, set[str]] = {}
     for path, operations in doc["paths"].items():
@@ -143,6 +143,8 @@ def test_error_examples_are_per_status_and_use_codes_the_service_returns(live):
 
 def test_error_examples_match_the_live_answers(live):
     base, keys = live
+    # the first scans start analysis processes on a loaded machine: not httpx's 5 s
+    http = httpx.Client(timeout=120)
     admin = {"Authorization": f"Bearer {keys['admin']}"}
     creator = {"Authorization": f"Bearer {keys['creator']}"}
 
@@ -150,20 +152,18 @@ def test_error_examples_match_the_live_answers(live):
         code, message = openapi_doc.error_examples(path, status)[0]
         return {"error": {"code": code, "message": message}}
 
-    assert httpx.post(base + "/v1/scan").json() == first("/v1/scan", 401)
-    assert httpx.post(base + "/v1/scan", headers=creator).json() == first("/v1/scan", 403)
-    assert httpx.post(base + "/v1/scan", headers=admin).json() == first("/v1/scan", 422)
-    wrong = httpx.post(
-        base + "/v1/scan", headers=admin, files={"file": ("hostname", b"plain text")}
-    )
+    assert http.post(base + "/v1/scan").json() == first("/v1/scan", 401)
+    assert http.post(base + "/v1/scan", headers=creator).json() == first("/v1/scan", 403)
+    assert http.post(base + "/v1/scan", headers=admin).json() == first("/v1/scan", 422)
+    wrong = http.post(base + "/v1/scan", headers=admin, files={"file": ("hostname", b"plain text")})
     assert wrong.status_code == 415
     assert wrong.json()["error"]["code"] == first("/v1/scan", 415)["error"]["code"]
     missing = "00000000000000000000000000000000"
-    answer = httpx.get(f"{base}/v1/scans/{missing}", headers=admin)
+    answer = http.get(f"{base}/v1/scans/{missing}", headers=admin)
     assert answer.status_code == 404 and answer.json() == first("/v1/scans/{scan_id}", 404)
-    job = httpx.get(f"{base}/v1/batch/{missing}", headers=admin)
+    job = http.get(f"{base}/v1/batch/{missing}", headers=admin)
     assert job.status_code == 404 and job.json() == first("/v1/batch/{job_id}", 404)
-    page = httpx.get(base + "/v1/cases?page=abc", headers=admin)
+    page = http.get(base + "/v1/cases?page=abc", headers=admin)
     assert page.status_code == 422 and page.json() == first("/v1/cases", 422)
 
 
@@ -185,7 +185,7 @@ def test_success_examples_are_todays_answers(live):
     assert {k: v for k, v in shown.items() if k != "check_id"} == {
         k: v for k, v in check.items() if k != "check_id"
     }
-    doc = httpx.get(base + "/openapi.json").json()
+    doc = httpx.get(base + "/openapi.json", timeout=60).json()
     assert doc["components"]["schemas"]["DecisionModel"]["properties"]["policy_version"][
         "examples"
     ] == [load_default_policy().version]
@@ -193,7 +193,7 @@ def test_success_examples_are_todays_answers(live):
 
 def test_bearer_scheme_on_keyed_operations_and_request_bodies_named(live):
     base, _keys = live
-    doc = httpx.get(base + "/openapi.json").json()
+    doc = httpx.get(base + "/openapi.json", timeout=60).json()
     assert doc["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
