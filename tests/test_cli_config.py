@@ -47,7 +47,9 @@ def test_the_demos_config_gives_the_readmes_next_commands_the_demos_answers(tmp_
     init = _aigc("db", "init", cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     assert "created" in init.stdout and "aigc.toml" in init.stdout
-    banked = _aigc("bank", "import", str(ROOT / "demo" / "known-fakes.csv"), "--by", "demo", cwd=tmp_path)
+    banked = _aigc(
+        "bank", "import", str(ROOT / "demo" / "known-fakes.csv"), "--by", "demo", cwd=tmp_path
+    )
     assert banked.returncode == 0, banked.stderr
 
     # the README's next command, from the same folder, with nothing in the environment
