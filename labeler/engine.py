@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -55,6 +56,8 @@ class Observation:
     # the decoded upload's summary (Media.summary())
     media: dict[str, Any] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    # seconds per stage: "decode", then each signal by name (its store-free half)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class Analysis:
     media: Media | None
     signals: Signals
     decision: Decision
+    # seconds per stage: "decode", each signal by name (both halves: the match
+    # signal's hashing and its bank lookup), "policy"; what operators histogram
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -129,7 +135,7 @@ class Engine:
         keys = config.watermark_keys
         registry = load_registry(keys) if keys else None
         return cls(
-            credentials=settings_from_env(),
+            credentials=settings_from_env(config.trust_environ()),
             watermark_keys=registry,
             watermark_thorough=config.watermark_thorough,
             bank=bank_source_from_env() if bank is _FROM_ENTRY_POINT else bank,
@@ -167,26 +173,35 @@ class Engine:
         """
         errors: list[str] = []
         values: dict[str, Any] = {}
+        timings: dict[str, float] = {}
         for signal in self.signals:
+            start = time.perf_counter()
             try:
                 values[signal.name] = signal.prepare(media, shapes.get(signal.name))
             except Exception as exc:  # one broken signal must not hide the others
                 log.exception("signal %s failed on %s", signal.name, media.sha256)
                 errors.append(_failure(signal.name, exc))
                 values[signal.name] = None
-        return Observation(values, media.summary(), tuple(errors))
+            timings[signal.name] = time.perf_counter() - start
+        return Observation(values, media.summary(), tuple(errors), timings)
 
     def complete(self, seen: Observation) -> Signals:
         """The observation's signals, each looked up in its store where it has one."""
+        return self._complete(seen, {})
+
+    def _complete(self, seen: Observation, timings: dict[str, float]) -> Signals:
+        """`complete`, adding each signal's lookup time to its entry in `timings`."""
         errors = list(seen.errors)
         values: dict[str, Any] = {}
         for signal in self.signals:
+            start = time.perf_counter()
             try:
                 values[signal.name] = signal.resolve(seen.values.get(signal.name))
             except Exception as exc:
                 log.exception("signal %s failed in its store lookup", signal.name)
                 errors.append(_failure(signal.name, exc))
                 values[signal.name] = None
+            timings[signal.name] = timings.get(signal.name, 0.0) + time.perf_counter() - start
         return Signals.of(values, errors)
 
     def decide(
@@ -214,15 +229,22 @@ class Engine:
         self, data: bytes, filename: str | None, shapes: dict[str, Any] | None = None
     ) -> tuple[Media, Observation]:
         """Decode, then observe; `shapes` None: this engine's, for the decoded kind."""
+        start = time.perf_counter()
         media = decode(data, filename, self.limits)
+        decoded = time.perf_counter() - start
         if shapes is None:
             shapes = self.shapes(media.kind)
-        return media, self.observe(media, shapes)
+        seen = self.observe(media, shapes)
+        return media, replace(seen, timings={"decode": decoded, **seen.timings})
 
     def finish(self, seen: Observation, context: UploadContext | dict | None = None) -> Analysis:
         """Complete the signals and decide (where the stores are); the media stays behind."""
-        signals = self.complete(seen)
-        return Analysis(None, signals, self.decide(signals, context, seen.media))
+        timings = dict(seen.timings)
+        signals = self._complete(seen, timings)
+        start = time.perf_counter()
+        decision = self.decide(signals, context, seen.media)
+        timings["policy"] = time.perf_counter() - start
+        return Analysis(None, signals, decision, timings)
 
     def run(
         self,

@@ -1,9 +1,11 @@
 """The service's knobs: every `AIGC_*` variable the service itself reads, typed and
 checked in one place, read once when a command or the app starts.
 
-`Settings.from_env()` reads the environment (empty values count as unset) and
-turns a bad value into one `SettingsError` line naming the variable; the CLI
-prints it and exits 2. `Settings(name=value, ...)` reads the environment too,
+`Settings.from_env()` reads the environment (empty values count as unset) over
+the configuration file (`labeler.config.config_file()`: AIGC_CONFIG, else
+`./aigc.toml`; keys are the field names) and turns a bad value into one
+`SettingsError` line naming the variable, or the file's key; the CLI prints it
+and exits 2. `Settings(name=value, ...)` reads the environment too,
 the keywords winning, and raises pydantic's own ValidationError.
 
 The labeler's variables (pixel and cost limits, video sampling, watermark
@@ -25,6 +27,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic import ValidationInfo as Info
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from labeler.config import CONFIG_ENV, ConfigError, config_file, read_config_file, with_config_file
 
 PREFIX = "AIGC_"
 BATCH_FILE_TIMEOUT_S = 120.0
@@ -301,19 +305,38 @@ class Settings(BaseSettings):
         return self
 
     @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return with_config_file(settings_cls, init_settings, env_settings)
+
+    @classmethod
     def from_env(cls) -> Settings:
         try:
             return cls()
+        except ConfigError as exc:
+            raise SettingsError(str(exc)) from None
         except ValidationError as exc:
             raise SettingsError(_one_line(exc.errors()[0])) from None
 
 
+def _source_name(field: str) -> str:
+    """Where a bad value came from: its variable, or its key in the configuration file."""
+    name = env_name(field)
+    if os.environ.get(name, "").strip():
+        return name
+    path = config_file()
+    if path is not None and field in read_config_file(path):
+        return f"{field} in {path.name}"
+    return name
+
+
 def _one_line(error: dict) -> str:
-    """pydantic's first error as one sentence naming the variable."""
+    """pydantic's first error as one sentence naming the variable (or the file's key)."""
     kind, ctx, raw = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "value_error":  # our validators name the variable themselves
         return str(ctx.get("error", error["msg"]))
-    name = env_name(str(error["loc"][0])) if error["loc"] else "the environment"
+    name = _source_name(str(error["loc"][0])) if error["loc"] else "the environment"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"{name} must be an integer, not {raw!r}"
     if kind in ("float_parsing", "float_type"):
@@ -334,8 +357,19 @@ def _one_line(error: dict) -> str:
 
 
 def aigc_environ() -> dict[str, str]:
-    """This process's AIGC_* variables, to hand to a child."""
-    return {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    """This process's AIGC_* variables, to hand to a child.
+
+    The configuration file in force travels as AIGC_CONFIG's absolute path, so
+    a child started in another folder reads the same one.
+    """
+    env = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    if CONFIG_ENV not in env:
+        try:
+            path = config_file()
+        except ConfigError:
+            path = None
+        env[CONFIG_ENV] = str(path) if path is not None else "none"
+    return env
 
 
 def adopt_aigc_environ(env: dict[str, str]) -> None:

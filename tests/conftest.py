@@ -22,8 +22,10 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_database(tmp_path, monkeypatch):
-    """Every test gets its own SQLite file unless it asks for another database."""
+    """Every test gets its own SQLite file unless it asks for another database, and no
+    configuration file (a developer's ./aigc.toml, e.g. the demo's, must not leak in)."""
     monkeypatch.setenv("AIGC_DATABASE_URL", f"sqlite:///{tmp_path / 'aigc.db'}")
+    monkeypatch.setenv("AIGC_CONFIG", "none")
     yield
 
 

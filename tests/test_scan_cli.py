@@ -26,13 +26,18 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
     Image.new("RGB", (300, 300)).save(buf, "JPEG")
     (tmp_path / "c_truncated.jpg").write_bytes(buf.getvalue()[:200])
 
-    result = _aigc("scan", "--json", str(tmp_path), str(tmp_path / "missing.jpg"))
+    named = tmp_path / "named.txt"
+    named.write_text("named on the command line")
+    result = _aigc("scan", "--json", str(tmp_path), str(tmp_path / "missing.jpg"), str(named))
     assert result.returncode == 1, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows}
-    assert set(by_name) == {"a_good.png", "b_not_media.txt", "c_truncated.jpg", "missing.jpg"}
+    # inside the folder, text files are skipped and counted, not errors; the
+    # same kind of file named on the command line is an error row
+    assert set(by_name) == {"a_good.png", "c_truncated.jpg", "missing.jpg", "named.txt"}
     assert by_name["a_good.png"]["action"] == "none"
-    assert by_name["b_not_media.txt"]["error"]["code"] == "unsupported_media"
+    assert by_name["named.txt"]["error"]["code"] == "unsupported_media"
+    assert "2 skipped, not media" in result.stderr  # b_not_media.txt and named.txt in the folder
     assert by_name["c_truncated.jpg"]["error"]["code"] == "media_decode_error"
     assert by_name["missing.jpg"]["error"]["code"] == "unreadable"
 

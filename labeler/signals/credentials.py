@@ -117,13 +117,15 @@ class Credentials(LocalSignal):
         return value
 
 
-def settings_from_env() -> provenance.Settings:
+def settings_from_env(environ: dict[str, str] | None = None) -> provenance.Settings:
     """Trust settings from AIGC_TRUST_ANCHORS / AIGC_TRUST_LIST / AIGC_ALLOWED_MANIFEST_HOSTS.
 
+    `environ` is those variables as the engine's config resolved them (the
+    environment over the configuration file); None reads the environment alone.
     The c2pa Context is built here, once, so a bad anchor file fails at start-up
     (TrustConfigError) instead of quietly reading every upload as untrusted.
     """
-    settings = provenance.Settings.from_env()
+    settings = provenance.Settings.from_env(environ)
     provenance.trust.context_for(settings)
     return settings
 

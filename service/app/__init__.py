@@ -24,7 +24,7 @@ from service.review import deliver, retro
 from service.review.source import DatabaseReviewSource
 from service.settings import Settings
 
-from . import errors
+from . import docs, errors, openapi_doc
 from .allow import AllowMiddleware
 from .analysis import Runner, RunnerConfig
 from .limits import BodyLimitMiddleware
@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # served from packaged assets by docs.install, not FastAPI's CDN pages
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db_url = settings.database_url
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     for router in [*ROUTERS, *optional_routers()]:
         app.include_router(router)
+    docs.install(app)
+    openapi_doc.install(app)
     # the last added runs outermost: metrics see every request, even ones refused for size
     app.add_middleware(AllowMiddleware, router=app.router)
     app.add_middleware(

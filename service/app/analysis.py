@@ -27,7 +27,7 @@ import logging
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -52,6 +52,8 @@ class Analysis:
     # PDQ of the (first) frame as 64 hex digits, None when there are no pixels
     perceptual_hash: str | None
     elapsed_ms: float
+    # seconds per pipeline stage (labeler.engine.Analysis.timings)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,9 @@ class Runner:
         observed = await self.call(observe_upload, data, filename, shapes, key=key, heavy=heavy)
         done = await anyio.to_thread.run_sync(self.engine.finish, observed.observation, context)
         elapsed = (time.perf_counter() - start) * 1000
-        return Analysis(done.decision, observed.media, observed.perceptual_hash, elapsed)
+        return Analysis(
+            done.decision, observed.media, observed.perceptual_hash, elapsed, done.timings
+        )
 
     def _prepare(self, data: bytes, filename: str | None):
         kind, heavy = lane_of(data, filename, self.engine.limits)

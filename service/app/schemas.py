@@ -62,7 +62,7 @@ class ReasonModel(BaseModel):
     model_config = ConfigDict(extra="allow")
     code: str = Field(examples=["c2pa.ai_generated"])
     message: str = Field(
-        examples=["Content Credentials (trusted) declare the asset generated with generative AI."]
+        examples=["Content Credentials (valid) declare the asset generated with generative AI."]
     )
     evidence: dict[str, Any] = Field(default_factory=dict)
 
@@ -79,7 +79,9 @@ class DecisionModel(BaseModel):
     label_source: str | None = Field(default=None, examples=["credentials"])
     distribution: str = Field(default="normal", examples=["normal"])
     reasons: list[ReasonModel]
-    policy_version: str = Field(examples=["default-1"])
+    policy_version: str = Field(
+        examples=["2026.12-2"], description="the version line of the policy file that decided"
+    )
     signals: dict[str, Any] = Field(description="the signal summaries the policy read")
     media: dict[str, Any] = Field(default_factory=dict)
 

@@ -110,7 +110,9 @@ def _options(settings: Settings, root: Path | None) -> BatchOptions:
     )
 
 
-def _submit(job_id: str, options: BatchOptions, settings: Settings, upload: Path | None) -> None:
+def _submit(
+    job_id: str, options: BatchOptions, settings: Settings, upload: Path | None, metrics=None
+) -> None:
     global _executor
     with _lock:
         if _executor is None:
@@ -120,14 +122,28 @@ def _submit(job_id: str, options: BatchOptions, settings: Settings, upload: Path
             )
         if upload is not None:
             _active_uploads.add(str(upload))
-        _executor.submit(_run, job_id, options, settings.database_url, upload)
+        _executor.submit(_run, job_id, options, settings.database_url, upload, metrics)
 
 
-def _run(job_id: str, options: BatchOptions, db_url: str | None, upload: Path | None) -> None:
+def _progress(upload: Path | None, metrics):
+    """The job's progress hook: the upload's heartbeat, and each file counted in /metrics."""
+    heartbeat = uploads.Heartbeat(upload) if upload is not None else None
+
+    def progress(event: str, payload: dict) -> None:
+        if heartbeat is not None:
+            heartbeat(event, payload)
+        if event == "file" and metrics is not None:
+            metrics.batch_file(payload["row"])
+
+    return progress
+
+
+def _run(
+    job_id: str, options: BatchOptions, db_url: str | None, upload: Path | None, metrics=None
+) -> None:
     store = JobStore(db_url)
     try:
-        progress = uploads.Heartbeat(upload) if upload is not None else None
-        run_job(job_id, options, store=store, progress=progress)
+        run_job(job_id, options, store=store, progress=_progress(upload, metrics))
     except BatchError as exc:  # recorded on the job row by run_job
         log.info("batch job %s failed: %s", job_id, exc)
     except Exception:
@@ -234,7 +250,7 @@ def start_batch(
         if upload is not None:
             uploads.discard(upload)
         raise ApiError(422, exc.code, str(exc)) from exc
-    _submit(job_id, options, settings, upload)
+    _submit(job_id, options, settings, upload, getattr(request.app.state, "metrics", None))
     return JSONResponse(_view(store, job_id, principal), status_code=202)
 
 

@@ -16,10 +16,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 ORDER = ("remove", "escalate", "label", "require_disclosure", "none", "error", "skipped")
 _STYLE = {
@@ -33,6 +35,45 @@ _STYLE = {
 }
 
 
+# at this width and below, the bar and the elapsed time give way to the essentials
+NARROW = 100
+# label, "100000/100000", "999.9/s", "ETA", "0:00:00" and the spaces between them
+ESSENTIALS_WIDTH = 46
+
+
+def bar_columns(label: str, width: int) -> list[ProgressColumn]:
+    """The bar's columns for a terminal `width` wide: count, rate and ETA always fit.
+
+    Those three never wrap; the action counts come last and are cut with an
+    ellipsis when the line is full, so on 80 columns or less the essentials stay.
+    """
+    essentials: list[ProgressColumn] = [
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        TextColumn("{task.fields[rate]:.1f}/s", table_column=Column(no_wrap=True)),
+        TextColumn("ETA", table_column=Column(no_wrap=True)),
+        TimeRemainingColumn(table_column=Column(no_wrap=True)),
+    ]
+    if width <= NARROW:
+        # what the essentials leave (they take ~45 columns at 10^5 files); rich would
+        # otherwise squeeze every column alike and cut the count first
+        room = width - ESSENTIALS_WIDTH
+        columns: list[ProgressColumn] = [TextColumn(f"[bold]{label}[/]"), *essentials]
+        if room >= 8:
+            columns.append(_counts(Column(no_wrap=True, overflow="ellipsis", max_width=room)))
+        return columns
+    return [
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        *essentials,
+        TimeElapsedColumn(),
+        _counts(Column(no_wrap=True, overflow="ellipsis")),
+    ]
+
+
+def _counts(column: Column) -> TextColumn:
+    return TextColumn("{task.fields[counts]}", table_column=column)
+
+
 def _bucket(row: dict[str, Any]) -> str:
     return row.get("action") or row.get("status") or "error"
 
@@ -40,8 +81,16 @@ def _bucket(row: dict[str, Any]) -> str:
 class BatchProgress:
     """The `progress` callback of `run_job`; use as a context manager."""
 
-    def __init__(self, stream: IO[str] | None = None, *, plain: bool | None = None, every=5.0):
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        plain: bool | None = None,
+        every=5.0,
+        label: str = "batch",
+    ):
         self.stream = stream or sys.stdout
+        self.label = label
         self.plain = (not self.stream.isatty()) if plain is None else plain
         self.every = every
         self.counts: Counter[str] = Counter()
@@ -113,17 +162,15 @@ class BatchProgress:
         self.stream.flush()
 
     def _start_bar(self) -> None:
+        console = Console(file=self.stream)
         self._bar = Progress(
-            TextColumn("[bold]batch[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:.1f} files/s"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-            console=Console(file=self.stream),
+            *bar_columns(self.label, console.width),
+            console=console,
             refresh_per_second=4,
+            # only the bar's own stream goes above it: a scan's JSON rows on stdout
+            # stay on stdout while the bar is drawn on stderr
+            redirect_stdout=self.stream is sys.stdout,
+            redirect_stderr=self.stream is sys.stderr,
         )
         self._task = self._bar.add_task(
             "batch", total=self.total, completed=self.already, rate=0.0, counts="-"

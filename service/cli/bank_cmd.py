@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import bank as store
-from . import app
+from . import app, require_database
 
 bank_app = typer.Typer(no_args_is_help=True, help="The bank of known manipulated media.")
 app.add_typer(bank_app, name="bank")
@@ -103,6 +103,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per entry."),
 ) -> None:
     """List bank entries, newest first."""
+    require_database()
     try:
         result = store.list_entries(
             category=category,
@@ -182,6 +183,7 @@ def export(
     include_removed: bool = typer.Option(False, "--all", help="Include removed entries."),
 ) -> None:
     """Export the bank's hashes (never media) in a documented format."""
+    require_database()
     try:
         count = store.export_entries(file, fmt, include_inactive=include_removed)
     except store.BankStoreError as exc:
@@ -201,6 +203,7 @@ def lookup(
     """Analysts: which entries an image or hash matches, with distances and stage."""
     if (file is None) == (pdq is None):
         raise _usage(ValueError("give an image file or --pdq HEX"))
+    require_database()
     try:
         if pdq is not None:
             matches = store.lookup_pdq_hex(pdq)

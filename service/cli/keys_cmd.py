@@ -11,7 +11,7 @@ from rich.table import Table
 from service.db import keys as key_store
 from service.db.migrations import ensure_schema
 
-from . import app
+from . import FILE_FAILED, USAGE, app, require_database
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service.")
 app.add_typer(keys_app, name="keys")
@@ -66,14 +66,16 @@ def list_(
     """List keys (id, role, hint, state); secrets are never stored, so never shown."""
     import json
 
-    ensure_schema()
+    ensure_schema(require_database())
     rows = key_store.list_keys()
     if as_json:
         for info in rows:
             sys.stdout.write(json.dumps(info.to_dict()) + "\n")
         return
     table = Table(title="API keys")
-    for column in ("id", "role", "hint", "created", "state", "note"):
+    # the whole id, never cut: `keys revoke` takes it (or a unique prefix of it)
+    table.add_column("id", no_wrap=True, min_width=32)
+    for column in ("role", "hint", "created", "state", "note"):
         table.add_column(column)
     for info in rows:
         state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
@@ -89,12 +91,35 @@ def list_(
 
 
 @keys_app.command("revoke")
-def revoke(key_id: str = typer.Argument(..., help="The key's id (from `aigc keys list`).")) -> None:
+def revoke(
+    key_id: str = typer.Argument(
+        ..., help="The key's id (from `aigc keys list`), or a prefix of it that no other id has."
+    ),
+) -> None:
     """Revoke a key; requests with it get 401 from then on."""
-    ensure_schema()
+    ensure_schema(require_database())
+    full_id = resolve_id(key_id.strip().lower(), [info.id for info in key_store.list_keys()])
     try:
-        info = key_store.revoke_key(key_id)
+        info = key_store.revoke_key(full_id)
     except key_store.ApiKeyError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(FILE_FAILED) from exc
     typer.echo(f"revoked {info.role} key {info.id}")
+
+
+def resolve_id(given: str, ids: list[str]) -> str:
+    """The id itself, or the one id it is a prefix of; none: exit 1, several: exit 2."""
+    if given in ids:
+        return given
+    found = [i for i in ids if given and i.startswith(given)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        typer.echo(f"error: no API key with id {given!r} (or an id starting with it)", err=True)
+        raise typer.Exit(FILE_FAILED)
+    shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+    typer.echo(
+        f"error: {given!r} is the start of {len(found)} key ids ({shown}); give more of it",
+        err=True,
+    )
+    raise typer.Exit(USAGE)

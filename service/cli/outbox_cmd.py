@@ -17,7 +17,7 @@ from service.db.migrations import ensure_schema
 from service.db.outbox import STATES
 from service.review import deliver, events
 
-from . import app, load_settings
+from . import app, load_settings, require_database
 
 outbox_app = typer.Typer(no_args_is_help=True, help="The webhook outbox (review loop events).")
 app.add_typer(outbox_app, name="outbox")
@@ -64,9 +64,9 @@ def list_(
     if state not in STATES:
         typer.echo(f"error: --state must be one of {', '.join(STATES)}", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
-    ensure_schema(settings.database_url)
-    with session_scope(settings.database_url) as session:
+    url = require_database()
+    ensure_schema(url)
+    with session_scope(url) as session:
         counts = events.counts(session)
         rows = events.list_events(session, state, 1, limit)
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))

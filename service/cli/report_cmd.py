@@ -12,7 +12,7 @@ from service.db.migrations import ensure_schema
 from service.reports.transparency import transparency
 from service.reports.transparency_html import write_transparency_html
 
-from . import app, load_settings
+from . import app, require_database
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports over the audit trail and the cases.")
 app.add_typer(report_app, name="report")
@@ -42,9 +42,9 @@ def transparency_(
     if suffix not in (".html", ".htm", ".json"):
         typer.echo(f"error: --out must end in .html or .json, not {suffix or 'nothing'}", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
-    ensure_schema(settings.database_url)
-    report = transparency(settings.database_url, first, last)
+    url = require_database()
+    ensure_schema(url)
+    report = transparency(url, first, last)
     try:
         with out.open("w", encoding="utf-8") as handle:
             if suffix == ".json":

@@ -16,7 +16,7 @@ from service.db.migrations import ensure_schema
 from service.db.retro import JOB_STATES
 from service.review import retro
 
-from . import app, load_settings
+from . import app, load_settings, require_database
 
 retro_app = typer.Typer(no_args_is_help=True, help="Retroactive matching of recent uploads.")
 app.add_typer(retro_app, name="retro")
@@ -32,9 +32,9 @@ def status(
     if state is not None and state not in JOB_STATES:
         typer.echo(f"error: --state must be one of {', '.join(JOB_STATES)}", err=True)
         raise typer.Exit(2)
-    settings = load_settings()
-    ensure_schema(settings.database_url)
-    with session_scope(settings.database_url) as session:
+    url = require_database()
+    ensure_schema(url)
+    with session_scope(url) as session:
         jobs = retro.list_jobs(session, state, limit)
     for job in jobs:
         if as_json:

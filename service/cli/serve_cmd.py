@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import typer
 
-from . import app, load_settings
+from . import CANNOT_SERVE, app, load_settings
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind the address once before anything starts: in use or not permitted -> exit 4.
+
+    uvicorn would log the error and exit with its own startup code; the CLI's
+    documented code and one line naming the address are clearer to a script.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # the same option uvicorn sets, so a port in TIME_WAIT is not called busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            typer.echo(f"error: cannot listen on {host}:{port}: {reason}", err=True)
+            raise typer.Exit(CANNOT_SERVE) from None
 
 
 @app.command()
@@ -23,6 +43,7 @@ def serve(
     # read here too (each worker reads them again), so that a bad value stops the
     # start with its name, not with a worker's traceback
     settings = load_settings()
+    check_address(host, port)
     url = settings.database_url
     if workers > 1 and url.startswith("sqlite"):
         typer.echo(
@@ -33,6 +54,5 @@ def serve(
     # once here, so that worker processes do not race to create the schema
     ensure_schema(url)
     config = build_config(settings, host=host, port=port, workers=workers, log_level=log_level)
-    code = run(config)
-    if code:
-        raise typer.Exit(code)
+    if run(config):
+        raise typer.Exit(CANNOT_SERVE)

@@ -202,3 +202,37 @@ def detect_cmd(
         else:
             sys.stdout.write(f"{path}: no watermark (p = {row['p_value']:.2g})\n")
     raise typer.Exit(1 if failed else 0)
+
+
+KEYGEN_BYTES = 32
+
+
+@wm_app.command("keygen")
+def keygen(
+    out: Path = typer.Argument(..., help="The key file to write (must not exist yet)."),
+    size: int = typer.Option(
+        KEYGEN_BYTES, "--bytes", min=16, max=1024, help="Key length in bytes (at least 16)."
+    ),
+) -> None:
+    """Write a new random watermark key as hex, readable by its owner only (0600).
+
+    An existing file is never overwritten (exit 2): a lost key cannot read the
+    marks made with it.
+    """
+    import os
+    import secrets
+
+    text = secrets.token_hex(size) + "\n"
+    try:
+        # O_EXCL: refused if the file exists, even when created between a check and the write
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise _fail(
+            f"{out} exists; a key file is never overwritten (choose another name)", 2
+        ) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}", 2) from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text)
+    os.chmod(out, 0o600)  # the umask may have taken bits away, never added: keep it exact
+    typer.echo(f"wrote a {size}-byte watermark key to {out} (mode 0600)", err=True)

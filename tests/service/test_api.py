@@ -400,7 +400,7 @@ def test_metrics_count_requests_latencies_and_decisions(svc_client, svc_keys, sv
         )
         == 4
     )
-    assert metric_sample(text, "aigc_decisions_total", endpoint="scan", action=action) == 3
+    assert metric_sample(text, "aigc_decisions_total", endpoint="/v1/scan", action=action) == 3
     assert "aigc_bank_entries" in text
     assert "aigc_scans_in_flight 0.0" in text
 

@@ -47,15 +47,19 @@ class KeyRegistry:
         return next((k for k in self.keys if k.key_id == key_id), None)
 
 
+KEY_FORMAT = (
+    "a watermark key file holds the key as hex digits (at least 32, i.e. 16 bytes; "
+    "whitespace ignored); `aigc watermark keygen FILE` writes one"
+)
+
+
 def parse_key(text: str, origin: str) -> bytes:
     """A key is written as hex (whitespace ignored), at least 16 bytes."""
     digits = "".join(text.split())
     try:
         key = bytes.fromhex(digits)
     except ValueError:
-        raise WatermarkKeyError(
-            f"{origin}: a watermark key must be written as hex digits"
-        ) from None
+        raise WatermarkKeyError(f"{origin} is not hex: {KEY_FORMAT}") from None
     try:
         return watermark.check_key(key)
     except watermark.BadKey as exc:
@@ -68,8 +72,11 @@ def read_key_file(path: str | os.PathLike) -> bytes:
         text = path.read_text(encoding="ascii")
     except FileNotFoundError:
         raise WatermarkKeyError(f"key file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WatermarkKeyError(f"key file {path} cannot be read: {exc}") from None
+    except UnicodeDecodeError:
+        # raw key bytes, most likely: say what the file must hold instead
+        raise WatermarkKeyError(f"key file {path} is not text: {KEY_FORMAT}") from None
+    except OSError as exc:
+        raise WatermarkKeyError(f"key file {path} cannot be read: {exc.strerror or exc}") from None
     return parse_key(text, f"key file {path}")
 
 

@@ -23,6 +23,7 @@ from ..analysis import Analysis
 from ..auth import Principal, require_role
 from ..errors import ApiError, labeler_error
 from ..forms import Upload, upload_form
+from ..metrics import endpoint_label
 from ..proxies import client_address
 from ..ratelimit import creator_bucket
 from ..schemas import (
@@ -168,7 +169,7 @@ async def scan(
     scan_id, case_id = await anyio.to_thread.run_sync(
         _record, request.app.state.db_url, "scan", upload, result, principal.key_id, case
     )
-    request.app.state.metrics.decisions.labels("scan", result.decision.action).inc()
+    request.app.state.metrics.record(endpoint_label(request.scope), result.decision, result.timings)
     return {
         "scan_id": scan_id,
         "elapsed_ms": round(result.elapsed_ms, 2),
@@ -256,7 +257,7 @@ async def label_check(
     check_id, _case = await anyio.to_thread.run_sync(
         _record, state.db_url, "label-check", upload, result, principal.key_id
     )
-    state.metrics.decisions.labels("label-check", result.decision.action).inc()
+    state.metrics.record(endpoint_label(request.scope), result.decision, result.timings)
     # a label's source in the words of the engine's own signals
     answer = explain(
         result.decision, state.engine.signals, disclosed=upload.context.creator_disclosed_ai
