@@ -138,7 +138,7 @@ def _row(i: int, action: str, pdq: bytes, creator: str, thumb: bytes) -> dict:
         "signals": signals,
         "media": {"kind": "image", "mime": "image/jpeg", "width": 640, "height": 480},
         "sha256": f"{i:064x}",
-        "policy_version": "2026.12-2",
+        "policy_version": "2026.12-3",
         "seconds": 0.05,
         "creator_id": creator,
         "pdq": pdq.hex(),

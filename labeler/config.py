@@ -132,6 +132,10 @@ class EngineConfig(BaseSettings):
     trust_anchors: str | None = None
     trust_list: str | None = None
     allowed_manifest_hosts: str | None = None
+    # the interim (legacy) list instead of the shipped copy; "none" turns legacy trust off
+    trust_list_legacy: str | None = None
+    identity_anchors: str | None = None
+    identity_issuers: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -141,7 +145,14 @@ class EngineConfig(BaseSettings):
 
     def trust_environ(self) -> dict[str, str]:
         """The trust settings under their variable names, for provenance.Settings.from_env."""
-        names = ("trust_anchors", "trust_list", "allowed_manifest_hosts")
+        names = (
+            "trust_anchors",
+            "trust_list",
+            "allowed_manifest_hosts",
+            "trust_list_legacy",
+            "identity_anchors",
+            "identity_issuers",
+        )
         return {PREFIX + n.upper(): getattr(self, n) for n in names if getattr(self, n)}
 
     @classmethod

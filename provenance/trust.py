@@ -189,7 +189,9 @@ def _official_lists(trust_list: str | None) -> list[TrustList]:
 
 
 def _legacy_lists(legacy_list: str | None) -> list[TrustList]:
-    if legacy_list == "":
+    # empty or "none": no legacy trust (an empty variable cannot be told from an unset one
+    # everywhere, so "none" is the spelling settings files use)
+    if legacy_list is not None and legacy_list.strip().lower() in ("", "none"):
         return []
     if legacy_list is None:
         shipped = DATA_DIR / LEGACY_LIST_FILE

@@ -80,7 +80,7 @@ class DecisionModel(BaseModel):
     distribution: str = Field(default="normal", examples=["normal"])
     reasons: list[ReasonModel]
     policy_version: str = Field(
-        examples=["2026.12-2"], description="the version line of the policy file that decided"
+        examples=["2026.12-3"], description="the version line of the policy file that decided"
     )
     signals: dict[str, Any] = Field(description="the signal summaries the policy read")
     media: dict[str, Any] = Field(default_factory=dict)

@@ -9,8 +9,21 @@ from pathlib import Path
 import typer
 
 import provenance
+from labeler.config import ConfigError, EngineConfig
 
 from . import app
+
+USAGE = 2
+
+
+def _trust_settings() -> provenance.Settings:
+    """Trust as the scan sees it (environment over aigc.toml); a bad value exits 2."""
+    try:
+        return provenance.Settings.from_env(EngineConfig.from_env().trust_environ())
+    except (ConfigError, provenance.TrustConfigError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(USAGE) from None
+
 
 dev_ca = typer.Typer(no_args_is_help=True, help="Development certificate authority (offline).")
 trust_app = typer.Typer(no_args_is_help=True, help="The C2PA trust lists in force.")
@@ -51,7 +64,7 @@ def credentials_read(
 
     Exit codes: 0 every file read; 1 a file could not be read (reported, the run goes on).
     """
-    settings = provenance.Settings.from_env()
+    settings = _trust_settings()
     failed = False
     for path in files:
         try:
@@ -156,7 +169,7 @@ def trust_show(
     or anchor file is missing or unreadable.
     """
     try:
-        lists = provenance.Settings.from_env().lists()
+        lists = _trust_settings().lists()
     except provenance.TrustConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -172,3 +172,20 @@ def test_identity_trust_has_its_own_settings(dev_ca):
     assert cawg["trusted_ica_issuers"] == ["did:web:ica.example", "did:web:other.example"]
     # identity anchors never widen the claim signers' anchors
     assert settings.anchors_pem() == Settings().anchors_pem()
+
+
+def test_the_shipped_interim_list_grants_legacy_trust_and_the_setting_turns_it_off(
+    fixtures_dir, monkeypatch
+):
+    from labeler.config import EngineConfig
+
+    # Photoshop generative fill, signed by Adobe: its root is on the interim list only
+    data = (fixtures_dir / "ocsp.jpg").read_bytes()
+    shipped = provenance.read_credentials(data, "image/jpeg", Settings())
+    assert shipped.state == "trusted_legacy" and shipped.trust_list == "legacy"
+    # the labeler's settings carry the variable through (environment or aigc.toml)
+    monkeypatch.setenv("AIGC_CONFIG", "none")
+    monkeypatch.setenv("AIGC_TRUST_LIST_LEGACY", "none")
+    off = Settings.from_env(EngineConfig.from_env().trust_environ())
+    assert [t.kind for t in off.lists()].count("legacy") == 0
+    assert provenance.read_credentials(data, "image/jpeg", off).state == "valid"
