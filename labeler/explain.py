@@ -102,6 +102,15 @@ class CreatorExplanation:
         return data
 
 
+def _creator_display(display: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The display block as the creator sees it: the signing certificate's subject is
+    analyst detail like every other certificate field (the source already names the
+    tool in plain words); verified identities, the creator's own, stay."""
+    if display is None:
+        return None
+    return {k: v for k, v in display.items() if k != "signed_by"}
+
+
 def explain(
     decision: Decision | dict,
     signals: tuple[Signal, ...] = BUILTIN_SIGNALS,
@@ -133,7 +142,7 @@ def explain(
             disclosed,
         ),
         why=_why(decision),
-        display=decision.display if will_label else None,
+        display=_creator_display(decision.display) if will_label else None,
     )
 
 

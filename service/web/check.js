@@ -101,7 +101,7 @@
   }
 
   // the label as viewers get it: the EU common AI icon, the words in the viewer's language,
-  // when it is shown and who it rests on (signer, verified identities)
+  // when it is shown and what it rests on (with the verified identities of the creator)
   function showDisplay(display) {
     const box = document.getElementById("shown");
     box.hidden = !display;
@@ -114,7 +114,6 @@
       ? "Shown the first time someone sees your post."
       : "Shown with your post.";
     let source = "Based on " + display.source + ".";
-    if (display.signed_by) source += " Signed by " + display.signed_by + ".";
     for (const identity of display.identities || []) source += " " + identity + ".";
     document.getElementById("shown-source").textContent = source;
   }
