@@ -47,6 +47,8 @@ AXIS_ANGLE = 1.0
 _LOG_STEP = 0.005  # ~half a frequency bin at the lines' radius in a 512 px image
 _ANGLE_STEP = 0.4  # degrees
 _N_PHI = int(round(180.0 / _ANGLE_STEP))
+# each coarse column's angle, mod 90 degrees, in [-45, 45)
+_COLUMN_ANGLES = (np.arange(_N_PHI) * _ANGLE_STEP + 45.0) % 90.0 - 45.0
 _F_HI = 0.48  # cycles per working pixel: the log-polar image stops short of Nyquist
 
 
@@ -165,32 +167,26 @@ def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
             break
     if not any(lat.angle == 0.0 for lat in found):
         # the best peak in the coarse grid's columns within AXIS_ANGLE of the axis
-        coarse = (np.arange(_N_PHI) * _ANGLE_STEP + 45.0) % 90.0 - 45.0
-        near = cand[np.abs(coarse[cand % _N_PHI]) <= AXIS_ANGLE]
+        near = cand[np.abs(_COLUMN_ANGLES[cand % _N_PHI]) <= AXIS_ANGLE]
         if near.size:
             i, j = np.unravel_index(near[0], best.shape)
             mirror = bool(mirrored[i, j] > straight[i, j])
             quarter = 90.0 * round(j * _ANGLE_STEP / 90.0)  # the axis this column lies near
-            period = _refine_period(p, logk, psi, shape, float(periods[i]), quarter, mirror)
+            period, _ = _refine(p, logk, psi, shape, float(periods[i]), quarter, mirror, turn=False)
             found.append(Lattice(period, 0.0, float(best[i, j])))
     return found
 
 
-def _refine_period(p, logk, psi, shape, period: float, angle: float, mirror: bool) -> float:
-    """`_refine` with the angle held: the period grids only."""
-    for dp in (0.0025, 0.0005):
-        pp = period * np.exp(dp * np.arange(-5, 6))
-        s = _exact(p, logk, psi, shape, pp, np.full(pp.shape, angle), np.full(pp.shape, mirror))
-        period = float(pp[int(np.argmax(s))])
-    return period
+def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool, turn: bool = True):
+    """Finer grids around a peak: the fold needs ~0.4% in period and ~0.2 degrees.
 
-
-def _refine(p, logk, psi, shape, period: float, angle: float, mirror: bool):
-    """Finer grids around a peak: the fold needs ~0.4% in period and ~0.2 degrees."""
+    turn=False holds the angle (the axis slot): the period grids only.
+    """
+    steps = np.arange(-5, 6)
+    turns = steps if turn else np.zeros(1)
     for dp, dt in ((0.0025, 0.2), (0.0005, 0.04)):
-        steps = np.arange(-5, 6)
-        pp = period * np.exp(dp * steps)[:, None] * np.ones(11)[None, :]
-        tt = angle + dt * steps[None, :] * np.ones(11)[:, None]
+        pp = period * np.exp(dp * steps)[:, None] * np.ones(turns.size)[None, :]
+        tt = angle + dt * turns[None, :] * np.ones(steps.size)[:, None]
         s = _exact(p, logk, psi, shape, pp, tt, np.full(pp.shape, mirror))
         k = int(np.argmax(s))
         period, angle = float(pp.flat[k]), float(tt.flat[k])
