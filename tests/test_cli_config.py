@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .cli_run import run_aigc
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -23,14 +23,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _aigc(*args: str, cwd: Path, env: dict[str, str] | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env if env is not None else _env(),
-    )
+    return run_aigc(*args, cwd=cwd, env=env if env is not None else _env())
 
 
 def _demo_config(folder: Path) -> None:

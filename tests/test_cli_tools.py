@@ -21,18 +21,12 @@ from pathlib import Path
 from PIL import Image
 from rich.console import Console
 
+from .cli_run import run_aigc
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _aigc(*args: str, cwd: Path | None = None, env: dict | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-    )
+_aigc = run_aigc
 
 
 def test_version():

@@ -7,15 +7,11 @@ import sys
 
 from PIL import Image
 
+from .cli_run import run_aigc
+
 
 def _aigc(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+    return run_aigc(*args, cwd=cwd, timeout=120)
 
 
 def test_bad_files_are_reported_and_the_run_goes_on(tmp_path):
