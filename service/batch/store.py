@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.base import database_url, session_scope
+from service.db.base import database_url, session_scope, utc_now
 from service.db.jobs import BatchJob, BatchResult
 from service.db.migrations import ensure_schema
 from service.review.cases import batch_case, open_case
@@ -83,10 +83,6 @@ class JobView:
 _SCHEMA_READY: set[str] = set()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class JobStore:
     """All database work of a batch job; the one writer is the job's parent process."""
 
@@ -143,10 +139,10 @@ class JobStore:
     def mark(self, job_id: str, status: str, error: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "error": error}
         if status == "running":
-            values["started_at"] = _now()
+            values["started_at"] = utc_now()
             values["finished_at"] = None
         elif status in ("done", "failed", "interrupted"):
-            values["finished_at"] = _now()
+            values["finished_at"] = utc_now()
         self.update(job_id, **values)
 
     def done_paths(self, job_id: str) -> set[str]:

@@ -10,16 +10,12 @@ in-memory index and rebuilds when they differ (HMA's bank checkpoint idea).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from .base import Base, utc_now
 
 
 class BankEntryRow(Base):
@@ -32,7 +28,7 @@ class BankEntryRow(Base):
     # who reported it: "fact_checker", "review_team", "partner", or a free name
     source: Mapped[str | None] = mapped_column(String(128), nullable=True)
     added_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     removed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -70,4 +66,4 @@ class BankStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,11 @@ from service.settings import Settings
 
 class Base(DeclarativeBase):
     pass
+
+
+def utc_now() -> datetime:
+    """Timestamps of every table: timezone-aware UTC."""
+    return datetime.now(UTC)
 
 
 def database_url() -> str:

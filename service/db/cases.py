@@ -13,7 +13,7 @@ cases and never needs their bytes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,17 +29,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from .base import Base, utc_now
 
 STATUSES = ("open", "in_review", "decided", "appealed")
 WAITING = ("open", "in_review", "appealed")
 # what each verdict means for the upload (service/review/state.py reads these)
 VERDICTS = ("confirmed_misleading", "unverified", "ai_label_only", "cleared")
 KINDS = ("upload", "retroactive", "quarantine")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CaseRow(Base):
@@ -83,8 +79,8 @@ class CaseRow(Base):
     # the verdict before the last appeal, so a reversal can be counted
     previous_verdict: Mapped[str | None] = mapped_column(String(32), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
     __table_args__ = (
         # the queue: by status, highest priority first, oldest first among equals
@@ -143,5 +139,5 @@ class AllowEntryRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     added_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)

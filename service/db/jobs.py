@@ -7,7 +7,7 @@ nothing is ever recorded twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -23,14 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from .base import Base, utc_now
 
 JOB_STATUSES = ("pending", "running", "done", "interrupted", "failed")
 RESULT_STATUSES = ("ok", "error", "skipped")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class BatchJob(Base):
@@ -50,7 +46,7 @@ class BatchJob(Base):
     owner: Mapped[str | None] = mapped_column(String(64))
     options: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -90,4 +86,4 @@ class BatchResult(Base):
     creator_id: Mapped[str | None] = mapped_column(String(128))
     # the file's (first frame's) PDQ as 64 hex digits: near-duplicate groups
     pdq: Mapped[str | None] = mapped_column(String(64))
-    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -11,16 +11,12 @@ file is this picture and not another one carrying a copied mark.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .base import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from .base import Base, utc_now
 
 
 class ManifestRow(Base):
@@ -49,7 +45,7 @@ class ManifestRow(Base):
     features: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # the upload's luminance, 256 px (matching.aligned): crops too bare for local features
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # the API key that asked for it ("cli" from the command line)
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 

@@ -14,27 +14,23 @@ service/review/flood.py reads it).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..settings import Settings
-from .base import Base
+from .base import Base, utc_now
 
 JOB_STATES = ("pending", "running", "done", "failed")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RetroJobRow(Base):
     __tablename__ = "retro_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     # the bank entries to look back for; "why": verdict, add, import
@@ -75,7 +71,7 @@ def enqueue_retro(session, entry_ids, origin: str, days: int | None = None) -> R
     ids = sorted({int(i) for i in entry_ids if i is not None})
     if not ids or days <= 0:
         return None
-    now = _now()
+    now = utc_now()
     row = RetroJobRow(
         created_at=now,
         updated_at=now,
