@@ -2,14 +2,15 @@
 
 Steps: luminance at the working resolution (long side REF_LONG_SIDE, so cost
 does not grow with the upload's size) -> whitening -> lattice candidates
-(the nominal one first, then the key's sync-line comb, `comb.find`, then the
-key-free `sync.find_lattices`) -> fold to one T x T tile -> for each of the
-8 dihedral transforms (rotations by 90 degrees, mirror images) the pilot
-correlation at every cyclic shift via one FFT -> the best hypothesis gives z
-and its Bonferroni-corrected p-value; the payload is read there by soft
-Viterbi decoding. Presence is decided by correlations with counted bounds
-(the pilot alone, or the pilot plus the decoded payload over all 2^64
-codewords), never by whether the payload decoded.
+(the nominal one first, then the key's sync-line comb, `comb.find`; thorough
+mode adds the key-free `sync.find_lattices` and a keyed scan) -> fold to one
+T x T tile -> for each of the 8 dihedral transforms (rotations by 90
+degrees, mirror images) the pilot correlation at every cyclic shift via one
+FFT -> the best hypothesis gives z and its Bonferroni-corrected p-value; the
+payload is read there by soft Viterbi decoding. Presence is decided by
+correlations with counted bounds (the pilot alone, or the pilot plus the
+decoded payload over all 2^64 codewords), never by whether the payload
+decoded.
 
 The counted set of hypotheses is fixed in `hypotheses.py`, the key-free
 working images and folds are `folds.py`, the per-key scores `correlate.py`;
@@ -102,7 +103,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # Stopping early, and refining only promising lattices, are safe:
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
-    for lat in folds.lattices(pat):
+    for lat in folds.lattices(pat, key_free=thorough):
         if lat is not NOMINAL and folds.sync_power(lat, key) < SYNC_SCREEN:
             continue
         h = attempt(lat)

@@ -64,8 +64,8 @@ class Folds:
             self._power = flat_power(self.works)
         return self._power
 
-    def lattices(self, pat: Pattern) -> Iterator[Lattice]:
-        """The nominal lattice, then the key's sync-line estimates, then the key-free ones.
+    def lattices(self, pat: Pattern, key_free: bool = False) -> Iterator[Lattice]:
+        """The nominal lattice, the key's sync-line estimates, then (key_free) the key-free ones.
 
         Each is computed on first need: a mark at the nominal geometry costs no search.
         """
@@ -74,6 +74,8 @@ class Folds:
         if self._comb is None:
             self._comb = comb.prepare(self.power(), shape, period_limit(shape))
         yield from comb.find(self._comb, pat)
+        if not key_free:
+            return
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices
