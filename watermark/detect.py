@@ -88,10 +88,10 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
 
     def attempt(lat: Lattice, transforms: int = DIHEDRAL) -> Hypothesis:
         nonlocal best
-        z, d, folded = try_lattice(folds, lat, key, transforms)
-        h = Hypothesis(z, d, lat, folded)
+        z, d = try_lattice(folds, lat, key, transforms)
+        h = Hypothesis(z, d, lat)
         if z >= LOCAL_PROBE_Z:
-            h.zc, h.payload, h.errors, h.shift = combined(folded, pat, d)
+            h.zc, h.payload, h.errors, h.shift = combined(folds.tile(lat), pat, d)
         h.p = two_rule_p_value(h, hypotheses)
         if best is None or (h.p, -h.z) < (best.p, -best.z):
             best = h
@@ -134,14 +134,14 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     if best is None:
         return Detection(False, None, 1.0, 0.0, z_thr, hypotheses, frames=frames)
     detected = best.p <= stats.FALSE_POSITIVE_RATE
-    lat, d, folded = best.lat, best.d, best.folded
+    lat, d = best.lat, best.d
     payload, errors, shift = best.payload, best.errors, best.shift
     if detected and payload is None:
         # Presence is already decided by the pilot (and z, p stay those of
         # the counted hypothesis); a finer geometry only sharpens the
         # payload's soft bits.
-        lat, d, folded = polish(folds, lat, d, folded, best.z, key)
-        _, payload, errors, shift = combined(folded, pat, d)
+        lat, d = polish(folds, lat, d, best.z, key)
+        _, payload, errors, shift = combined(folds.tile(lat), pat, d)
     return Detection(
         detected=detected,
         payload=payload if detected else None,

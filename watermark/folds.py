@@ -16,7 +16,7 @@ from . import comb
 from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
 from .hypotheses import DIHEDRAL
 from .image import luminance, ref_size, resize
-from .lattice import NOMINAL, Lattice, fold, period_limit
+from .lattice import NOMINAL, Lattice, fold, fold_size, period_limit
 from .pattern import Pattern, T
 from .sync import find_lattices
 from .whitening import flat_power, whiten
@@ -33,22 +33,35 @@ class Folds:
 
     def __init__(self, works: list[np.ndarray]):
         self.works = works
-        self._cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # (period, angle) -> normalized spectrum, its power, the T x T fold when folded at T
+        self._cache: dict[tuple[float, float], tuple] = {}
         self._lattices: list[Lattice] | None = None
         self._power: np.ndarray | None = None
         self._comb: comb.Prepared | None = None  # key-free too: one per image, not per key
 
-    def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The fold, its normalized spectrum and that spectrum's power (every key reuses them)."""
+    def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray]:
+        """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
         k = (lat.period, lat.angle)
         if k not in self._cache:
-            folded = np.zeros((T, T), dtype=np.float32)
+            size = T if lat is NOMINAL else fold_size(lat.period)
+            folded = np.zeros((size, size), dtype=np.float32)
             for r in self.works:
-                folded += fold(r, lat)
-            g = normalize_spectrum(sfft.rfft2(folded)).astype(np.complex64)
+                folded += fold(r, lat, size)
+            raw = sfft.rfft2(folded)
+            if size != T:
+                raw = _embed(raw, size)
+            g = normalize_spectrum(raw).astype(np.complex64)
             power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
-            self._cache[k] = (folded, g, power)
-        return self._cache[k]
+            self._cache[k] = (g, power, folded if size == T else None)
+        return self._cache[k][:2]
+
+    def tile(self, lat: Lattice) -> np.ndarray:
+        """The T x T fold itself (what the payload is read from), resampled if folded smaller."""
+        g, _ = self.spectrum(lat)
+        folded = self._cache[(lat.period, lat.angle)][2]
+        # the normalized spectrum holds every ring bin: its inverse is the
+        # tile, band-limited, at T x T (the payload reader normalizes again)
+        return folded if folded is not None else sfft.irfft2(g, s=(T, T)).astype(np.float32)
 
     def sync_power(self, lat: Lattice, key: bytes) -> float:
         """Mean power of the key's sync-line bins in this fold, best dihedral transform.
@@ -56,7 +69,7 @@ class Folds:
         Magnitudes at the sync lines' positions only: like the comb, it never
         reads a chip's sign, and the sync bins are disjoint from the pilot's.
         """
-        power = self.spectrum(lat)[2]
+        power = self.spectrum(lat)[1]
         return float((sync_supports(key) @ power.ravel()).max())
 
     def power(self) -> np.ndarray:
@@ -81,25 +94,36 @@ class Folds:
         yield from self._lattices
 
 
+def _embed(raw: np.ndarray, size: int) -> np.ndarray:
+    """An rfft2 of a size x size fold in the T x T layout (same cycles per tile, the rest zero).
+
+    The Nyquist row and column are left out: they lie beyond the ring.
+    """
+    out = np.zeros((T, T // 2 + 1), dtype=raw.dtype)
+    half = size // 2
+    out[:half, :half] = raw[:half, :half]
+    out[T - half + 1 :, :half] = raw[size - half + 1 :, :half]
+    return out
+
+
 def try_lattice(
     folds: Folds, lat: Lattice, key: bytes, transforms: int = DIHEDRAL
-) -> tuple[float, int, np.ndarray]:
-    folded, g, power = folds.spectrum(lat)
-    z, d = pilot_search(g, power, key, transforms)
-    return z, d, folded
+) -> tuple[float, int]:
+    g, power = folds.spectrum(lat)
+    return pilot_search(g, power, key, transforms)
 
 
-def polish(folds: Folds, lat: Lattice, d: int, folded: np.ndarray, z: float, key: bytes):
+def polish(folds: Folds, lat: Lattice, d: int, z: float, key: bytes) -> tuple[Lattice, int]:
     """Coordinate ascent of the pilot z in period and angle, in steps finer than the grid."""
-    best = (z, d, lat, folded)
+    best = (z, d, lat)
     for dp, dt in ((0.002, 0.1), (0.001, 0.05)):
         for _ in range(3):
             cur = best
             for factor, turn in ((1 + dp, 0.0), (1 - dp, 0.0), (1.0, dt), (1.0, -dt)):
                 near = Lattice(cur[2].period * factor, cur[2].angle + turn, lat.score)
-                z2, d2, f2 = try_lattice(folds, near, key)
+                z2, d2 = try_lattice(folds, near, key)
                 if z2 > best[0]:
-                    best = (z2, d2, near, f2)
+                    best = (z2, d2, near)
             if best is cur:
                 break
-    return best[2], best[1], best[3]
+    return best[2], best[1]

@@ -103,7 +103,6 @@ class Hypothesis:
     z: float  # pilot z
     d: int
     lat: Lattice
-    folded: np.ndarray
     p: float = 1.0  # p-value of the two-rule test at this hypothesis
     zc: float | None = None  # pilot + payload z, when the payload decoded
     payload: bytes | None = None
