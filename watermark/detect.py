@@ -31,8 +31,10 @@ from .hypotheses import (
     CODEWORDS,
     DIHEDRAL,
     HYPOTHESES,
+    KEYED_PROBE_Z,
     LOCAL_OFFSETS,
     LOCAL_PROBE_Z,
+    PAYLOAD_PROBE_Z,
     RULES,
     SYNC_SCREEN,
     THOROUGH_HYPOTHESES,
@@ -90,7 +92,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
         nonlocal best
         z, d = try_lattice(folds, lat, key, transforms)
         h = Hypothesis(z, d, lat)
-        if z >= LOCAL_PROBE_Z:
+        if z >= PAYLOAD_PROBE_Z:
             h.zc, h.payload, h.errors, h.shift = combined(folds.tile(lat), pat, d)
         h.p = two_rule_p_value(h, hypotheses)
         if best is None or (h.p, -h.z) < (best.p, -best.z):
@@ -109,7 +111,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
         h = attempt(lat)
         if found():
             break
-        if h.z >= LOCAL_PROBE_Z:
+        if h.z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
             offsets, transforms = LOCAL_OFFSETS, DIHEDRAL
         elif lat is NOMINAL:
             # A few edge pixels cut off (the commonest crop) move the period

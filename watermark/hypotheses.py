@@ -46,6 +46,19 @@ LOCAL_OFFSETS = (
     (1.0, -0.2),
 )
 LOCAL_PROBE_Z = 5.0
+# The comb's lattices are refined to 0.05% and 0.04 degrees already: over the
+# 4-key benchmark (2,220 marked reads) their offsets rescued 8 detections,
+# all from a lattice z of 7.7 or more, while on unmarked images a comb
+# lattice reaches 5.0 for about one key in eight and its 12 offsets (folds
+# and correlations) were the largest per-key cost. Their offsets wait for
+# KEYED_PROBE_Z; the nominal lattice's keep LOCAL_PROBE_Z (its rescues of
+# edge crops started at 5.3).
+KEYED_PROBE_Z = 6.0
+# The payload is decoded (for the second rule) only where the pilot's z
+# reaches this: pilot + payload score about sqrt(1 / PILOT_SHARE) =
+# 1.83 times the pilot's z, so under 6.0 the second rule (z2 >= 12.85)
+# cannot pass, and each Viterbi decode costs ~2 ms.
+PAYLOAD_PROBE_Z = 6.0
 # A lattice other than the nominal one is searched only when the key's sync
 # lines, folded there, carry SYNC_SCREEN times a host bin's mean power: a
 # marked copy at the true lattice puts ~20x there (measured over 15 images x
