@@ -88,7 +88,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     pat = pattern_for(key)
     best: Hypothesis | None = None
 
-    def attempt(lat: Lattice, transforms: int = DIHEDRAL) -> Hypothesis:
+    def attempt(lat: Lattice, transforms: int | tuple[int, ...] = DIHEDRAL) -> Hypothesis:
         nonlocal best
         z, d = try_lattice(folds, lat, key, transforms)
         h = Hypothesis(z, d, lat)
@@ -106,9 +106,15 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat, key_free=thorough):
-        if lat is not NOMINAL and folds.sync_power(lat, key) < SYNC_SCREEN:
-            continue
-        h = attempt(lat)
+        screened: int | tuple[int, ...] = DIHEDRAL
+        if lat is not NOMINAL:
+            # only the transforms under which the key's sync lines show
+            screened = tuple(
+                int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN)
+            )
+            if not screened:
+                continue
+        h = attempt(lat, screened)
         if found():
             break
         if h.z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):

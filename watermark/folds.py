@@ -63,14 +63,18 @@ class Folds:
         # tile, band-limited, at T x T (the payload reader normalizes again)
         return folded if folded is not None else sfft.irfft2(g, s=(T, T)).astype(np.float32)
 
-    def sync_power(self, lat: Lattice, key: bytes) -> float:
-        """Mean power of the key's sync-line bins in this fold, best dihedral transform.
+    def sync_powers(self, lat: Lattice, key: bytes) -> np.ndarray:
+        """Mean power of the key's sync-line bins in this fold, under each dihedral transform.
 
         Magnitudes at the sync lines' positions only: like the comb, it never
         reads a chip's sign, and the sync bins are disjoint from the pilot's.
         """
         power = self.spectrum(lat)[1]
-        return float((sync_supports(key) @ power.ravel()).max())
+        return sync_supports(key) @ power.ravel()
+
+    def sync_power(self, lat: Lattice, key: bytes) -> float:
+        """`sync_powers` under the best transform."""
+        return float(self.sync_powers(lat, key).max())
 
     def power(self) -> np.ndarray:
         if self._power is None:
@@ -107,7 +111,7 @@ def _embed(raw: np.ndarray, size: int) -> np.ndarray:
 
 
 def try_lattice(
-    folds: Folds, lat: Lattice, key: bytes, transforms: int = DIHEDRAL
+    folds: Folds, lat: Lattice, key: bytes, transforms: int | tuple[int, ...] = DIHEDRAL
 ) -> tuple[float, int]:
     g, power = folds.spectrum(lat)
     return pilot_search(g, power, key, transforms)
