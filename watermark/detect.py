@@ -106,18 +106,15 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat, key_free=thorough):
-        screened: int | tuple[int, ...] = DIHEDRAL
-        if lat is not NOMINAL:
-            # only the transforms under which the key's sync lines show
-            screened = tuple(
-                int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN)
-            )
-            if not screened:
-                continue
-        h = attempt(lat, screened)
+        # only the transforms under which the key's sync lines show; the
+        # nominal lattice's period offsets below are tried in any case
+        screened = tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
+        if not screened and lat is not NOMINAL:
+            continue
+        z = attempt(lat, screened).z if screened else 0.0
         if found():
             break
-        if h.z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
+        if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
             offsets, transforms = LOCAL_OFFSETS, DIHEDRAL
         elif lat is NOMINAL:
             # A few edge pixels cut off (the commonest crop) move the period
