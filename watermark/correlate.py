@@ -37,12 +37,16 @@ BIN_WEIGHT = np.full((T, T // 2 + 1), 2.0)
 BIN_WEIGHT[:, 0] = BIN_WEIGHT[:, -1] = 1.0
 
 
+_RING_INDEX = _RING_HALF.ravel()
+_RING_COUNT = np.maximum(np.bincount(_RING_INDEX, weights=BIN_WEIGHT.ravel()), 1)
+
+
 def normalize_spectrum(fh: np.ndarray) -> np.ndarray:
     """Divide each bin of an rfft2 by the RMS magnitude of its frequency ring (key-free)."""
-    power = np.bincount(_RING_HALF.ravel(), weights=(np.abs(fh) ** 2 * BIN_WEIGHT).ravel())
-    count = np.bincount(_RING_HALF.ravel(), weights=BIN_WEIGHT.ravel())
-    rms = np.sqrt(power / np.maximum(count, 1))
-    return fh / (rms[_RING_HALF] + 1e-9)
+    mag2 = fh.real**2 + fh.imag**2
+    power = np.bincount(_RING_INDEX, weights=(mag2 * BIN_WEIGHT).ravel())
+    scale = 1.0 / (np.sqrt(power / _RING_COUNT) + 1e-9)
+    return fh * scale[_RING_HALF].astype(fh.real.dtype)
 
 
 # Fixed weight of each ring bin in the scores, by its radius |k| (cycles per
