@@ -106,12 +106,13 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat, key_free=thorough):
-        # only the transforms under which the key's sync lines show; the
-        # nominal lattice's period offsets below are tried in any case
+        # only the transforms under which the key's sync lines show; with
+        # none, not the lattice's offsets either (a crop's few edge pixels
+        # still leave the lines at the nominal lattice: tested)
         screened = tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
-        if not screened and lat is not NOMINAL:
+        if not screened:
             continue
-        z = attempt(lat, screened).z if screened else 0.0
+        z = attempt(lat, screened).z
         if found():
             break
         if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):

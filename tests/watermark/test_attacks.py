@@ -79,3 +79,15 @@ def test_edge_crop_of_a_texture(natural, name, key, payload):
     assert found.detected, (found.score, found.threshold)
     assert found.payload == payload
     assert found.scale == pytest.approx(1017 / 1024, abs=0.006)
+
+
+@pytest.mark.parametrize("cut", [3, 12])
+@pytest.mark.parametrize("side", ["top-left", "right"])
+def test_edge_crops_pass_the_nominal_sync_screen(natural, key, payload, cut, side):
+    """The nominal lattice and its period offsets are skipped when the key's sync
+    lines do not show there; a crop of a few edge pixels still shows them."""
+    img = watermark.embed(natural("grass", 1024), payload, key)
+    cropped = img[cut:, cut:] if side == "top-left" else img[:, :-cut]
+    found = watermark.detect(np.ascontiguousarray(cropped), key)
+    assert found.detected, (found.score, found.threshold)
+    assert found.payload == payload
