@@ -50,6 +50,13 @@ _N_PHI = int(round(180.0 / _ANGLE_STEP))
 # each coarse column's angle, mod 90 degrees, in [-45, 45)
 _COLUMN_ANGLES = (np.arange(_N_PHI) * _ANGLE_STEP + 45.0) % 90.0 - 45.0
 _F_HI = 0.48  # cycles per working pixel: the log-polar image stops short of Nyquist
+# The log-polar image is held as int16 in steps of 1 / _LEVELS of a row's
+# spread, clipped at _CLIP spreads: the 12 slice sums per key then move a
+# third of the bytes (the comb was the largest per-key cost), and 6 lines at
+# the clip still fit in int16. Resolution 0.005 spreads, far finer than the
+# peaks that matter; a line clipped at 27 spreads already outranks chance.
+_LEVELS = 200
+_CLIP = 27.0
 
 
 def _lines(pat: Pattern) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +95,9 @@ def prepare(power: np.ndarray, shape: tuple[int, int], p_max: float) -> Prepared
     n_p, n_rows = periods.size, logf.size
     # rows reversed and padded, so each line's rows for periods[0], periods[1],
     # ... are one contiguous slice; columns doubled, so each angle window is one
-    wrapped = np.zeros((n_rows + 2 * n_p, 2 * _N_PHI), dtype=np.float32)
-    wrapped[n_p : n_p + n_rows] = np.concatenate([lp, lp], axis=1)[::-1]
+    wrapped = np.zeros((n_rows + 2 * n_p, 2 * _N_PHI), dtype=np.int16)
+    levels = np.rint(np.clip(lp, -_CLIP, _CLIP) * _LEVELS).astype(np.int16)
+    wrapped[n_p : n_p + n_rows] = np.concatenate([levels, levels], axis=1)[::-1]
     frozen(p, wrapped)
     return Prepared(p, (h, w), logf, periods, wrapped)
 
@@ -134,7 +142,7 @@ def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
     n_p, n_rows = periods.size, logf.size
     scores = []
     for mirror in (False, True):
-        score = np.zeros((n_p, _N_PHI), dtype=np.float32)
+        score = np.zeros((n_p, _N_PHI), dtype=np.int16)
         for lk, ps in zip(logk, -psi if mirror else psi, strict=True):
             # line row at periods[i]: r0 - i, i.e. reversed row n_rows - 1 - r0 + i
             r0 = int(np.rint((lk - np.log(periods[0]) - logf[0]) / _LOG_STEP))
@@ -156,7 +164,7 @@ def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
         i, j = np.unravel_index(idx, best.shape)
         mirror = bool(mirrored[i, j] > straight[i, j])
         period, angle = _refine(p, logk, psi, shape, float(periods[i]), j * _ANGLE_STEP, mirror)
-        return Lattice(period, (angle + 45.0) % 90.0 - 45.0, float(best[i, j]))
+        return Lattice(period, (angle + 45.0) % 90.0 - 45.0, float(best[i, j]) / _LEVELS)
 
     for idx in cand[: 10 * CANDIDATES]:
         lat = refined(idx)
@@ -173,7 +181,7 @@ def find(prep: Prepared, pat: Pattern) -> list[Lattice]:
             mirror = bool(mirrored[i, j] > straight[i, j])
             quarter = 90.0 * round(j * _ANGLE_STEP / 90.0)  # the axis this column lies near
             period, _ = _refine(p, logk, psi, shape, float(periods[i]), quarter, mirror, turn=False)
-            found.append(Lattice(period, 0.0, float(best[i, j])))
+            found.append(Lattice(period, 0.0, float(best[i, j]) / _LEVELS))
     return found
 
 
