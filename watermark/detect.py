@@ -82,6 +82,29 @@ class Detection:
         return None if self.payload is None else self.payload.hex()
 
 
+def _screened(folds: Folds, lat: Lattice, key: bytes) -> tuple[int, ...]:
+    """The transforms under which the key's sync lines show at this lattice.
+
+    With none, the lattice is skipped with its offsets (a crop's few edge
+    pixels still leave the lines at the nominal lattice: tested).
+    """
+    return tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
+
+
+def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], int]:
+    """The local offsets tried around a lattice that scored z, and under how many transforms."""
+    if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
+        return LOCAL_OFFSETS, DIHEDRAL
+    if lat is NOMINAL:
+        # A few edge pixels cut off (the commonest crop) move the period by
+        # under 1.2%, which the lattice estimates can miss on texture while
+        # the nominal z stays under the probe: its period offsets are tried
+        # anyway, untransformed only (one correlation each instead of 8; a
+        # subset of the counted hypotheses).
+        return tuple(o for o in LOCAL_OFFSETS if o[1] == 0.0), 1
+    return (), DIHEDRAL
+
+
 def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
     hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
     z_thr = stats.threshold(hypotheses, stats.FALSE_POSITIVE_RATE / RULES)
@@ -106,26 +129,13 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat, key_free=thorough):
-        # only the transforms under which the key's sync lines show; with
-        # none, not the lattice's offsets either (a crop's few edge pixels
-        # still leave the lines at the nominal lattice: tested)
-        screened = tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
+        screened = _screened(folds, lat, key)
         if not screened:
             continue
         z = attempt(lat, screened).z
         if found():
             break
-        if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
-            offsets, transforms = LOCAL_OFFSETS, DIHEDRAL
-        elif lat is NOMINAL:
-            # A few edge pixels cut off (the commonest crop) move the period
-            # by under 1.2%, which the lattice estimates can miss on texture
-            # while the nominal z stays under the probe: its period offsets
-            # are tried anyway, untransformed only (one correlation each
-            # instead of 8; a subset of the counted hypotheses).
-            offsets, transforms = tuple(o for o in LOCAL_OFFSETS if o[1] == 0.0), 1
-        else:
-            continue
+        offsets, transforms = _offsets(lat, z)
         for factor, turn in offsets:
             attempt(Lattice(lat.period * factor, lat.angle + turn, lat.score), transforms)
             if found():
