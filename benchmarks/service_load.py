@@ -368,7 +368,7 @@ def print_table(results: list[Result], args, media: str = "~1 MP JPEGs") -> None
         )
         for why, n in r.off_path:
             print(f"    off the common path: {why} x{n}")
-        if hook and len(r.by_role) > 1:
+        if r.checked and r.by_role:
             parts = ", ".join(f"{k} {v / max(1, r.ok) * 1000:.0f}" for k, v in r.by_role if v)
             print(f"    CPU ms/scan by process: {parts}")
     print()
