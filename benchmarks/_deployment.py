@@ -134,8 +134,11 @@ def fill_bank(url: str, media: int, codes: int, seed: int) -> dict[str, float]:
     return out
 
 
-def build(folder: Path, keys: int, media: int, codes: int, seed: int) -> Deployment:
-    url = f"sqlite:///{folder / 'hook.db'}"
+def build(
+    folder: Path, keys: int, media: int, codes: int, seed: int, url: str | None = None
+) -> Deployment:
+    """The registry and the filled bank (in `url`, default a SQLite file in `folder`)."""
+    url = url or f"sqlite:///{folder / 'hook.db'}"
     registry = write_registry(folder, keys, seed)
     figures = fill_bank(url, media, codes, seed)
     return Deployment(url, registry, keys, media, codes, figures)

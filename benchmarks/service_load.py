@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/service_load.py [--scans 120] [--concurrency 8]
         [--max-seconds 120] [--workers 1 2] [--no-peer]
     .venv/bin/python benchmarks/service_load.py --hook [--scans 200] [--concurrency 8]
-        [--keys 4] [--bank-media 300] [--bank-codes 100000] [--workers 2]
+        [--keys 4] [--bank-media 300] [--bank-codes 100000] [--workers 2] [--postgres]
     .venv/bin/python benchmarks/service_load.py --videos [N] [--window 40]
         [--video-seconds 60 90] [--jpeg-clients 2] [--jpeg-interval 1]
 
@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import socket
@@ -589,8 +590,10 @@ def main_hook(args) -> None:
 
     started = time.monotonic()
     width, height = 1920, 1080
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        # a fresh schema on the local PostgreSQL server, dropped after the run
+        url = stack.enter_context(_live.pg_schema("service_load")) if args.postgres else None
         t0 = time.monotonic()
         media = _deployment.uploads(args.scans, width, height)
         warmup = _deployment.uploads(args.concurrency, width, height, first_seed=10**6)
@@ -599,7 +602,7 @@ def main_hook(args) -> None:
             f"made {len(media)} + {len(warmup)} (warm-up) JPEGs, {width} x {height}, "
             f"{mean_kb:.0f} KB on average ({time.monotonic() - t0:.0f} s)"
         )
-        dep = _deployment.build(folder, args.keys, args.bank_media, args.bank_codes, args.seed)
+        dep = _deployment.build(folder, args.keys, args.bank_media, args.bank_codes, args.seed, url)
         b = dep.build
         print(
             f"bank: {dep.media} media by add_entry {b['media_s']:.1f} s "
@@ -629,7 +632,8 @@ def main_hook(args) -> None:
             )
             print(f"  done: {name}")
     print_table(results, args, f"{width}x{height} JPEGs ({mean_kb:.0f} KB)")
-    print(f"configuration: {dep.describe()}; image {width}x{height}; ours on SQLite")
+    database = "PostgreSQL (local)" if args.postgres else "SQLite"
+    print(f"configuration: {dep.describe()}; image {width}x{height}; ours on {database}")
     print(f"total {time.monotonic() - started:.0f} s")
 
 
@@ -691,6 +695,11 @@ def main() -> None:
     parser.add_argument("--bank-media", type=int, default=300, help="--hook: banked media")
     parser.add_argument("--bank-codes", type=int, default=100_000, help="--hook: PDQ codes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="--hook: the server's database on the local PostgreSQL (AIGC_BENCH_POSTGRES_URL)",
+    )
     args = parser.parse_args()
     if args.workers is None:
         args.workers = [2] if args.hook else [1]
