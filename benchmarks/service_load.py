@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/service_load.py [--scans 120] [--concurrency 8]
         [--max-seconds 120] [--workers 1 2] [--no-peer]
+    .venv/bin/python benchmarks/service_load.py --hook [--scans 200] [--concurrency 8]
+        [--keys 4] [--bank-media 300] [--bank-codes 100000] [--workers 2] [--postgres]
     .venv/bin/python benchmarks/service_load.py --videos [N] [--window 40]
         [--video-seconds 60 90] [--jpeg-clients 2] [--jpeg-interval 1]
 
@@ -22,6 +24,20 @@ Peers, both plain FastAPI under uvicorn (no auth, no audit, no policy):
   `async def` endpoint, the common naive glue: CPU work on the event loop,
   which shows up in its /healthz latency.
 
+With `--hook` it builds the upload hook's deployment configuration first
+(benchmarks/_deployment.py): 2 MP (1920 x 1080) distinct JPEGs, a key
+registry file of 4 TEST-ONLY watermark keys (`AIGC_WATERMARK_KEYS`), a bank in
+the server's database of banked media (ORB features, so the second stage
+runs) and random PDQ codes, filled with the bank's own `add_entry` /
+`import_entries`, and `--workers 2`. Every upload is checked for the common
+path first (no credentials, no mark, no match, second stage ran) in this
+process, and every answer of the server is checked again during the run
+(column "off path"). Warm-up: `concurrency` scans of other uploads at once, so
+that every worker has loaded the bank and started its analysis processes.
+
+Every row gives the server's CPU per scan: its whole process tree (psutil),
+from the end of the warm-up to the end of the load.
+
 With `--videos N` (N defaults to 4) it measures the lanes instead: while N
 clients keep sending long 720p videos (made here with PyAV from skimage
 photos, cached under the temp dir), other clients with another key send
@@ -38,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import socket
@@ -204,6 +221,29 @@ class Result:
     seconds: float
     latencies: tuple[float, ...]
     health: tuple[float, ...]
+    cpu_s: float = float("nan")
+    # answers that were not the common path, by reason (with --hook)
+    off_path: tuple[tuple[str, int], ...] = ()
+    checked: bool = False
+    # CPU s by process role (master, worker, forkserver, analysis), live processes only
+    by_role: tuple[tuple[str, float], ...] = ()
+
+
+def role_cpu(pid: int) -> dict[str, float]:
+    """CPU s (user + system) of the server's live processes by role (_live.roles)."""
+    import psutil
+
+    out = {}
+    for role, procs in _live.roles(pid).items():
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        out[role] = total
+    return out
 
 
 def pct(values, q: float) -> float:
@@ -221,6 +261,9 @@ async def run_load(
     concurrency: int,
     max_seconds: float,
     path: str = "/v1/scan",
+    pid: int | None = None,
+    warmup: list[bytes] | None = None,
+    check=None,
 ) -> Result:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     latencies: list[float] = []
@@ -231,9 +274,18 @@ async def run_load(
     deadline = time.monotonic() + max_seconds
     done = asyncio.Event()
     limits = httpx.Limits(max_connections=concurrency + 2)
+    off_path: dict[str, int] = {}
     async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
-        # one warm-up scan: first-use costs (lazy imports, trust list) are not load
-        await client.post(path, headers=headers, files={"file": ("w.jpg", media[0], "image/jpeg")})
+        # warm-up scans: first-use costs (lazy imports, trust list, the bank index of
+        # each worker) are not load
+        await asyncio.gather(
+            *(
+                client.post(path, headers=headers, files={"file": ("w.jpg", w, "image/jpeg")})
+                for w in (warmup or media[:1])
+            )
+        )
+        cpu_before = _live.tree_cpu_seconds(pid) if pid else float("nan")
+        roles_before = role_cpu(pid) if pid else {}
 
         async def worker():
             nonlocal errors, sent
@@ -250,6 +302,9 @@ async def run_load(
                     )
                     if response.status_code == 200:
                         latencies.append(time.perf_counter() - started)
+                        why = check(response.json()) if check else None
+                        if why:
+                            off_path[why] = off_path.get(why, 0) + 1
                     else:
                         errors += 1
                 except httpx.HTTPError:
@@ -269,29 +324,54 @@ async def run_load(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
+        cpu = _live.tree_cpu_seconds(pid) - cpu_before if pid else float("nan")
+        roles = role_cpu(pid) if pid else {}
+        by_role = {k: v - roles_before.get(k, 0.0) for k, v in roles.items()}
         done.set()
         await probe
-    return Result(name, sent, len(latencies), errors, seconds, tuple(latencies), tuple(health))
+    return Result(
+        name,
+        sent,
+        len(latencies),
+        errors,
+        seconds,
+        tuple(latencies),
+        tuple(health),
+        cpu,
+        tuple(sorted(off_path.items())),
+        check is not None,
+        tuple(by_role.items()),
+    )
 
 
-def print_table(results: list[Result], args) -> None:
+def print_table(results: list[Result], args, media: str = "~1 MP JPEGs") -> None:
     print()
     print(
-        f"{args.scans} scans of ~1 MP JPEGs, {args.concurrency} concurrent clients, loopback, "
+        f"{args.scans} scans of {media}, {args.concurrency} concurrent clients, loopback, "
         f"{os.cpu_count()} CPUs (shared)"
     )
     header = (
         f"{'server':<44} {'ok':>5} {'err':>4} {'scans/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'healthz p50':>12} {'healthz p99':>12}"
+        f"{'healthz p50':>12} {'healthz p99':>12} {'CPU ms/scan':>12}"
     )
+    hook = any(r.checked for r in results)
+    if hook:
+        header += f" {'off path':>9}"
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r.name:<44} {r.ok:>5} {r.errors:>4} {r.ok / r.seconds:>8.1f} "
             f"{pct(r.latencies, 0.5) * 1000:>8.0f} {pct(r.latencies, 0.99) * 1000:>8.0f} "
-            f"{pct(r.health, 0.5) * 1000:>10.1f}ms {pct(r.health, 0.99) * 1000:>10.1f}ms"
+            f"{pct(r.health, 0.5) * 1000:>10.1f}ms {pct(r.health, 0.99) * 1000:>10.1f}ms "
+            f"{r.cpu_s / max(1, r.ok) * 1000:>12.0f}"
+            + (f" {sum(n for _, n in r.off_path) if r.checked else '-':>9}" if hook else "")
         )
+        for why, n in r.off_path:
+            print(f"    off the common path: {why} x{n}")
+        if r.checked and r.by_role:
+            parts = ", ".join(f"{k} {v / max(1, r.ok) * 1000:.0f}" for k, v in r.by_role if v)
+            print(f"    CPU ms/scan by process: {parts}")
     print()
 
 
@@ -499,12 +579,100 @@ def main_lanes(args) -> None:
     print(f"total {time.monotonic() - started:.0f} s")
 
 
+def main_hook(args) -> None:
+    """The deployment configuration: 2 MP uploads, test keys, a bank with banked media."""
+    # this folder's modules, imported only here (the default run needs none of them)
+    sys.path.insert(0, str(_live.HERE))
+    try:
+        import _deployment
+    finally:
+        _live.use_packages()
+
+    started = time.monotonic()
+    width, height = 1920, 1080
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        # a fresh schema on the local PostgreSQL server, dropped after the run
+        url = stack.enter_context(_live.pg_schema("service_load")) if args.postgres else None
+        t0 = time.monotonic()
+        media = _deployment.uploads(args.scans, width, height)
+        warmup = _deployment.uploads(args.concurrency, width, height, first_seed=10**6)
+        mean_kb = statistics.mean(len(m) for m in media) / 1024
+        print(
+            f"made {len(media)} + {len(warmup)} (warm-up) JPEGs, {width} x {height}, "
+            f"{mean_kb:.0f} KB on average ({time.monotonic() - t0:.0f} s)"
+        )
+        dep = _deployment.build(folder, args.keys, args.bank_media, args.bank_codes, args.seed, url)
+        b = dep.build
+        print(
+            f"bank: {dep.media} media by add_entry {b['media_s']:.1f} s "
+            f"({b['media_refused']:.0f} flat views refused: low PDQ quality), {dep.codes:,} codes "
+            f"by import_entries {b['codes_s']:.1f} s, aigc retro run {b['retro_s']:.1f} s, "
+            f"load_bank {b['load_s']:.1f} s (wall)"
+        )
+        t0 = time.monotonic()
+        paths, cpu = _deployment.check_in_process(dep, media)
+        print(
+            f"common path in process (no credentials, no mark, no match, second stage ran): "
+            f"{paths} ({time.monotonic() - t0:.0f} s)"
+        )
+        print(
+            f"Engine.analyze in this process (same bank and keys), CPU ms over {len(cpu)} "
+            f"uploads: p50 {pct(cpu, 0.5) * 1000:.0f}, p99 {pct(cpu, 0.99) * 1000:.0f}"
+        )
+        results = []
+        runs = [(f"aigc serve --workers {w}", w, "/v1/scan") for w in args.workers]
+        if not args.no_peer:
+            runs.append(("peer: bare c2pa Reader in plain FastAPI", None, "/v1/scan"))
+            runs.append(("peer: c2pa + pHash inline in async def", None, "/v1/scan-inline"))
+        for name, workers, path in runs:
+            check = _deployment.off_common_path if workers else None
+            results.append(
+                _hook_row(args, folder, dep, (name, workers, path), media, warmup, check)
+            )
+            print(f"  done: {name}")
+    print_table(results, args, f"{width}x{height} JPEGs ({mean_kb:.0f} KB)")
+    database = "PostgreSQL (local)" if args.postgres else "SQLite"
+    print(f"configuration: {dep.describe()}; image {width}x{height}; ours on {database}")
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
+def _hook_row(args, folder, dep, run, media, warmup, check) -> Result:
+    from service.db.keys import create_key
+
+    name, workers, path = run
+    if workers:
+        _, key = create_key("pipeline", note="service_load --hook", url=dep.url)
+        server = _live.start_server(folder / f"ours-{workers}", dep.env(), workers=workers)
+        pid, base, halt = server.pid, server.base, server.stop
+    else:
+        proc, base, key = start_peer(folder)
+        pid, halt = proc.pid, lambda: stop(proc)
+    try:
+        return asyncio.run(
+            run_load(
+                name,
+                base,
+                key,
+                media,
+                args.concurrency,
+                args.max_seconds,
+                path,
+                pid=pid,
+                warmup=warmup,
+                check=check,
+            )
+        )
+    finally:
+        halt()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=int, default=120)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=120)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--workers", type=int, nargs="+", help="default 1 (2 with --hook)")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -520,7 +688,24 @@ def main() -> None:
     parser.add_argument(
         "--jpeg-interval", type=float, default=1.0, help="seconds between one client's JPEGs"
     )
+    parser.add_argument(
+        "--hook", action="store_true", help="the upload hook's deployment configuration"
+    )
+    parser.add_argument("--keys", type=int, default=4, help="--hook: TEST-ONLY watermark keys")
+    parser.add_argument("--bank-media", type=int, default=300, help="--hook: banked media")
+    parser.add_argument("--bank-codes", type=int, default=100_000, help="--hook: PDQ codes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="--hook: the server's database on the local PostgreSQL (AIGC_BENCH_POSTGRES_URL)",
+    )
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = [2] if args.hook else [1]
+    if args.hook:
+        main_hook(args)
+        return
     if args.videos is not None:
         main_lanes(args)
         return
@@ -546,7 +731,16 @@ def main() -> None:
             try:
                 results.append(
                     asyncio.run(
-                        run_load(name, base, key, media, args.concurrency, args.max_seconds, path)
+                        run_load(
+                            name,
+                            base,
+                            key,
+                            media,
+                            args.concurrency,
+                            args.max_seconds,
+                            path,
+                            pid=proc.pid,
+                        )
                     )
                 )
             finally:
