@@ -359,6 +359,14 @@ class Bank:
     def _vote_index(self) -> DescriptorVotes:
         return self._features.vote_index(self._active, len(self._ids))
 
+    def warm(self) -> None:
+        """Build the second stage's search structures now (they are built on first need).
+
+        A service building a new bank in the background calls this before
+        swapping it in, so no upload waits for the build (13 s at 10^4 media).
+        """
+        self._features.warm(self.config, self._active, len(self._ids))
+
     def candidates(self, query: LocalFeatures) -> list[int]:
         """Entry positions the local-feature stage verifies for these features, best first."""
         return self._features.candidates(query, self.config, self._active, len(self._ids))

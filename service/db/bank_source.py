@@ -93,6 +93,8 @@ def load_bank(
         blobs = conn.execute(select(c.id, c.features).where(active, c.features.is_not(None))).all()
     if rows:
         bank.add_entries(**_columns(rows, blobs))
+        # the second stage's index too, before anyone looks up with this bank
+        bank.warm()
     return bank, version
 
 

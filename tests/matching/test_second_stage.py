@@ -254,3 +254,37 @@ def test_entries_share_the_stacked_descriptors_and_a_rebuild_keeps_answers(entri
     assert len(restacked) == sum(
         len(entries[n].features) for n in ("astronaut", "camera", "rocket")
     )
+
+
+def test_concurrent_first_lookups_share_one_index_build(entries):
+    """Uploads arriving together at a fresh bank wait for one build of the vote index."""
+    import threading
+
+    b = matching.Bank()
+    for name in BANKED:
+        b.add(name, entries[name], category="known_aigc")
+    built: list[object] = []
+    gate = threading.Barrier(8)
+
+    def first_lookup():
+        gate.wait()
+        built.append(b._vote_index())
+
+    threads = [threading.Thread(target=first_lookup) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 8 and all(index is built[0] for index in built)
+
+
+def test_a_warmed_bank_answers_like_a_cold_one(entries):
+    warm, cold = matching.Bank(), matching.Bank()
+    for name in BANKED:
+        warm.add(name, entries[name], category="known_aigc")
+        cold.add(name, entries[name], category="known_aigc")
+    warm.warm()
+    assert warm._features._votes is not None and cold._features._votes is None
+    crop = _query(_rgb("camera")[40:400, 60:460])
+    assert warm.lookup(crop).best.entry_id == cold.lookup(crop).best.entry_id == "camera"
+    assert warm.candidates(crop.features) == cold.candidates(crop.features)

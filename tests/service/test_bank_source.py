@@ -140,6 +140,16 @@ def _per_entry_bank(url: str) -> matching.Bank:
     return bank
 
 
+def test_a_loaded_bank_has_its_second_stage_index_built_before_any_lookup():
+    from service.db.base import database_url
+
+    store.add_entry(_jpeg(skdata.coffee(), 95), category="known_aigc")
+    bank, _ = bank_source.load_bank(database_url())
+    # built while loading (a rebuild runs on a thread of its own), so the
+    # first upload after a bank change does not wait for it
+    assert bank._features._votes is not None
+
+
 def test_bulk_load_answers_like_adding_entries_one_by_one():
     from service.db.base import database_url, session_scope
 
