@@ -65,24 +65,30 @@ PROBE_RETRY = 0.4
 _local = threading.local()
 
 
-def _orb(n: int, threshold: int) -> cv2.ORB:
-    """A one-level ORB keeping n keypoints (per thread: OpenCV objects keep buffers)."""
-    cache = getattr(_local, "orbs", None)
+def _cache() -> dict:
+    cache = getattr(_local, "cache", None)
     if cache is None:
-        cache = _local.orbs = {}
-    key = (n, threshold)
-    if key not in cache:
-        cache[key] = cv2.ORB_create(nfeatures=max(1, n), nlevels=1, fastThreshold=threshold)
-    return cache[key]
+        cache = _local.cache = {}
+    return cache
+
+
+def _orb(n: int, threshold: int = FAST_THRESHOLD) -> cv2.ORB:
+    """A one-level ORB keeping n keypoints, per thread (OpenCV objects keep buffers)."""
+    cache = _cache()
+    if ("orb", n) not in cache:
+        cache["orb", n] = cv2.ORB_create(nfeatures=max(1, n), nlevels=1)
+    orb = cache["orb", n]
+    orb.setFastThreshold(threshold)
+    return orb
 
 
 def _fast(threshold: int) -> cv2.FastFeatureDetector:
-    cache = getattr(_local, "fasts", None)
-    if cache is None:
-        cache = _local.fasts = {}
-    if threshold not in cache:
-        cache[threshold] = cv2.FastFeatureDetector_create(threshold, True)
-    return cache[threshold]
+    cache = _cache()
+    if "fast" not in cache:
+        cache["fast"] = cv2.FastFeatureDetector_create(threshold, True)
+    fast = cache["fast"]
+    fast.setThreshold(threshold)
+    return fast
 
 
 def level_budgets(n: int) -> list[int]:
@@ -188,7 +194,8 @@ class Levels:
                 cv2.KeyPoint(a, b, PATCH, c)
                 for a, b, c in zip(x.tolist(), xy[:, 1].tolist(), turned.tolist(), strict=True)
             ]
-            kps, desc = _orb(len(flipped), FAST_THRESHOLD).compute(cv2.flip(image, 1), flipped)
+            # (compute describes every keypoint it is given: nfeatures plays no part)
+            kps, desc = _orb(1).compute(cv2.flip(image, 1), flipped)
             if desc is not None and len(kps) == len(flipped):
                 # compute keeps the keypoints it is given, in order
                 mxy = np.stack([x, xy[:, 1]], axis=1).astype(np.float32)
