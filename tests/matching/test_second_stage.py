@@ -8,7 +8,7 @@ import pytest
 from skimage import data as skdata
 
 import matching
-from matching.features import MAX_UPSCALE, LocalFeatures, extract_features, nearest, verify
+from matching.features import MAX_UPSCALE, LocalFeatures, extract_features, verify
 from matching.votes import DescriptorVotes
 
 BANKED = ("astronaut", "camera", "chelsea", "coins", "moon", "rocket", "immunohistochemistry")
@@ -73,18 +73,6 @@ def test_a_half_crop_with_few_ratio_test_inliers_is_confirmed_by_the_guided_coun
     # the guided count finds more of the same transform than the ratio test
     assert v.guided > v.inliers
     assert cfg.accepts(v)
-
-
-def test_nearest_descriptors_are_the_brute_force_search_with_its_ties(entries):
-    # the matrix-product search must give batchDistance's neighbours in its
-    # order, ties (here exact duplicates in the entry) to the lower index
-    q = _query(_rgb("coffee")).features.descriptors
-    for e in entries.values():
-        train = np.concatenate([e.features.descriptors, e.features.descriptors[:40], q[:25]])
-        want_d, want_i = cv2.batchDistance(q, train, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
-        got_d, got_i = nearest(q, train, 2)
-        np.testing.assert_array_equal(got_d, want_d)
-        np.testing.assert_array_equal(got_i, want_i)
 
 
 def test_orb1_blobs_still_load_and_verify_without_the_guided_count(entries):
