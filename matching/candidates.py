@@ -103,29 +103,32 @@ class EntryFeatures:
             else:
                 self.vote_matcher(active)
 
-    def _scores(
-        self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int
-    ) -> tuple[np.ndarray, float]:
-        """Per entry a score for the query's descriptors, and the score a candidate needs."""
+    def _voters(self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int):
+        """The entry each of the query's voting descriptors votes for."""
         if cfg.candidates == "substrings":
-            votes = self.vote_index(active, n_entries).votes(query.descriptors, cfg.vote_distance)
-            return votes, cfg.min_votes
+            index = self.vote_index(active, n_entries)
+            return index.voters(query.descriptors, cfg.vote_distance)
         owners, _ = self.stack(active)
         nearest = self.vote_matcher(active).match(query.descriptors)
-        voters = [owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance]
-        votes = np.bincount(np.array(voters, np.int64), minlength=n_entries)
-        return votes, cfg.min_votes
+        return np.array([owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance])
 
     def candidates(
         self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int
     ) -> list[int]:
-        """Entry positions worth verifying for these features, best first."""
+        """Entry positions worth verifying for these features, best first.
+
+        The max_candidates entries with the most votes, at least min_votes,
+        ties to the lower position. Counted over the entries voted for, not
+        per entry of the bank: its PDQ codes without media are entries too.
+        """
         owners, descs = self.stack(active)
         if len(descs) == 0 or not len(query):
             return []
-        scores, floor = self._scores(query, cfg, active, n_entries)
-        order = np.argsort(-scores, kind="stable")[: cfg.max_candidates]
-        return [int(i) for i in order if scores[i] >= floor]
+        entries, votes = np.unique(self._voters(query, cfg, active, n_entries), return_counts=True)
+        keep = votes >= cfg.min_votes
+        entries, votes = entries[keep], votes[keep]
+        order = np.lexsort((entries, -votes))[: cfg.max_candidates]
+        return [int(i) for i in entries[order]]
 
 
 def _release_freed_heap() -> None:

@@ -18,12 +18,11 @@ import cv2
 import numpy as np
 
 from .errors import InvalidFeatures
+from .orb import Levels
 
 FEATURE_SIDE = 640
+# keypoints kept per image, over ORB's 8 levels 1.2 times smaller each (orb.py)
 N_FEATURES = 700
-# ORB's pyramid: N_LEVELS levels, each SCALE_FACTOR times smaller
-SCALE_FACTOR = 1.2
-N_LEVELS = 8
 # plausible query-to-entry scales (both sides are normalised to FEATURE_SIDE,
 # so a crop keeping 50% maps at 0.5, a copy with wide bars at up to ~2)
 MIN_SCALE = 0.2
@@ -102,17 +101,6 @@ def _clahe() -> cv2.CLAHE:
     return clahe
 
 
-def _detector(n: int = N_FEATURES) -> cv2.ORB:
-    detectors = getattr(_local, "detectors", None)
-    if detectors is None:
-        detectors = _local.detectors = {}
-    if n not in detectors:
-        detectors[n] = cv2.ORB_create(
-            nfeatures=n, scaleFactor=SCALE_FACTOR, nlevels=N_LEVELS, fastThreshold=5
-        )
-    return detectors[n]
-
-
 # A crop keeping 50% is a 2x zoom of the entry: the query's own 8-level
 # pyramid (1.2^7 = 3.6x) meets the entry's fine levels only at its coarsest
 # levels, where ORB keeps few points. A query therefore also brings the
@@ -155,14 +143,16 @@ def _detection_image(gray: np.ndarray, side: int) -> tuple[np.ndarray, float, fl
     return _clahe().apply(gray), frame, scale
 
 
-def _arrays(keypoints, desc, frame: float, scale: float):
-    """(points in the frame of `side`, descriptors or None, frame, angles in degrees)."""
-    if desc is None or not keypoints:
+def _arrays(found, frame: float, scale: float):
+    """(points in the frame of `side`, descriptors or None, frame, angles in degrees).
+
+    `found` is `orb.Levels.arrays()` (or `.mirrored()`) of the detection image.
+    """
+    points, desc, angles, _ = found
+    if desc is None or not len(points):
         return np.zeros((0, 2), np.float32), None, frame, np.zeros(0, np.float32)
-    points = cv2.KeyPoint_convert(keypoints).astype(np.float32).reshape(-1, 2)
-    angles = np.array([k.angle for k in keypoints], dtype=np.float32)
     if scale != frame:
-        points *= np.float32(frame / scale)
+        points = points * np.float32(frame / scale)
     return points, desc, frame, angles
 
 
@@ -170,46 +160,21 @@ def _detect(gray: np.ndarray, side: int, n: int, mirrored: bool = False):
     """ORB on the grey image scaled to `side` on its long side.
 
     Returns (points, descriptors or None, scale, angles in degrees), and with
-    `mirrored` the same of the mirrored image as a second tuple.
+    `mirrored` the same of the mirrored image as a second tuple: ORB finds
+    the same keypoints on a mirrored image, mirrored, so only their
+    descriptors are computed on it (`orb.Levels.mirrored`; detection is 3/4 of
+    ORB's cost). Identical to detection on the mirrored image on skimage's
+    photos (tests/matching/test_mirrored_features.py).
 
     Points are in the frame of `side`, even when the image was enlarged less
     (MAX_UPSCALE) to find them.
     """
     img, frame, scale = _detection_image(gray, side)
-    keypoints, desc = _detector(n).detectAndCompute(img, None)
-    plain = _arrays(keypoints, desc, frame, scale)
+    levels = Levels(img, n)
+    plain = _arrays(levels.arrays(), frame, scale)
     if not mirrored:
         return plain
-    flipped = np.ascontiguousarray(img[:, ::-1])
-    mkeys, mdesc = (), None
-    if keypoints:
-        mkeys, mdesc = _detector(n).compute(flipped, _mirror_keypoints(keypoints, img.shape[1]))
-    return plain, _arrays(mkeys, mdesc, frame, scale)
-
-
-# ORB finds the same keypoints on a mirrored image as on the image, mirrored:
-# FAST's circle, the Harris response and the 3 x 3 suppression are symmetric,
-# and each pyramid level of the mirrored image is the mirrored level (its
-# size and its resize depend only on the level's width). The intensity
-# centroid turns into its mirror (angle -> 180 - angle). Only the BRIEF
-# pattern is not symmetric, so the mirrored query computes descriptors alone
-# on the mirrored image at these keypoints; detection (3/4 of ORB's cost)
-# runs once. Checked on skimage photos: all but 1-2 of 700 keypoints are
-# those detection on the mirrored image finds, with identical descriptors
-# (tests/matching/test_mirrored_features.py).
-def _mirror_keypoints(keypoints, width: int) -> list:
-    """Keypoints of an image `width` pixels wide as detection finds them on its mirror."""
-    octave = np.array([k.octave for k in keypoints], np.int64)
-    level = np.power(SCALE_FACTOR, octave.astype(np.float64))
-    # ORB reports a keypoint at pixel x of pyramid level l (cvRound(width /
-    # 1.2^l) pixels wide) at x * 1.2^l; its mirror is pixel (level width - 1 - x)
-    xs = cv2.KeyPoint_convert(keypoints)[:, 0].astype(np.float64)
-    col = np.rint(xs / level)
-    mirrored = ((np.rint(width / level) - 1 - col) * level).tolist()
-    return [
-        cv2.KeyPoint(x, k.pt[1], k.size, (180.0 - k.angle) % 360.0, k.response, k.octave)
-        for x, k in zip(mirrored, keypoints, strict=True)
-    ]
+    return plain, _arrays(levels.mirrored(), frame, scale)
 
 
 def _features(parts, width: int, height: int) -> LocalFeatures:
@@ -251,7 +216,7 @@ def extract_query_features(
 ) -> tuple[LocalFeatures, LocalFeatures]:
     """`extract_features(rgb, coarse=coarse)` and the same of the mirrored image.
 
-    The mirrored side reuses the image's keypoints (see `_mirror_keypoints`)
+    The mirrored side reuses the image's keypoints (see `orb.Levels.mirrored`)
     and the image's grey reductions, mirrored, instead of decoding a mirrored
     copy of the full-size pixels (on a 2 MP upload that copy alone cost more
     than ORB at 640 px).

@@ -288,3 +288,41 @@ def test_a_warmed_bank_answers_like_a_cold_one(entries):
     crop = _query(_rgb("camera")[40:400, 60:460])
     assert warm.lookup(crop).best.entry_id == cold.lookup(crop).best.entry_id == "camera"
     assert warm.candidates(crop.features) == cold.candidates(crop.features)
+
+
+def test_candidates_follow_the_vote_rule_among_many_entries_without_media(entries):
+    # a bank of PDQ codes holds far more entries than media: candidates are
+    # still the max_candidates entries with the most votes (>= min_votes),
+    # ties to the lower position, the same as among the media alone
+    names = list(entries)
+    n_codes = 20_000
+    codes = np.random.default_rng(5).integers(0, 256, (n_codes, 32), dtype=np.uint8)
+    pdq = np.concatenate(
+        [codes, np.stack([np.frombuffer(entries[n].pdq, np.uint8) for n in names])]
+    )
+    b = matching.Bank()
+    b.add_entries(
+        [f"code-{i}" for i in range(n_codes)] + names,
+        pdq,
+        categories="known_aigc",
+        severities="high",
+        features={n_codes + i: entries[n].features for i, n in enumerate(names)},
+    )
+    alone = matching.Bank()
+    for n in names:
+        alone.add(n, entries[n], category="known_aigc")
+    cfg = b.config
+    img = _rgb("coins")
+    h, w = img.shape[:2]
+    crop = _query(img[h // 5 :, : w - w // 4])
+    picked = []
+    for q in (crop, _query(_rgb("coffee")), _query(_rgb("text"))):
+        for side in (q.features, q.features_mirrored):
+            votes = b._vote_index().votes(side.descriptors, cfg.vote_distance)
+            assert len(votes) == n_codes + len(names) and votes[:n_codes].sum() == 0
+            order = np.argsort(-votes, kind="stable")[: cfg.max_candidates]
+            want = [int(i) for i in order if votes[i] >= cfg.min_votes]
+            assert b.candidates(side) == want
+            assert [names[i - n_codes] for i in want] == [names[i] for i in alone.candidates(side)]
+            picked.append(want)
+    assert picked[0][0] == n_codes + names.index("coins")
