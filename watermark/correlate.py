@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from . import ecc
-from .hypotheses import DIHEDRAL
+from .hypotheses import ALL_TRANSFORMS, DIHEDRAL
 from .pattern import R_HI, Pattern, T, frozen, pattern_for
 
 
@@ -113,20 +113,16 @@ def sync_supports(key: bytes) -> np.ndarray:
 
 
 def pilot_search(
-    g: np.ndarray, power: np.ndarray, key: bytes, transforms: int | tuple[int, ...] = DIHEDRAL
+    g: np.ndarray, power: np.ndarray, key: bytes, transforms: tuple[int, ...] = ALL_TRANSFORMS
 ) -> tuple[float, int]:
-    """Best pilot z over some dihedral transforms and all T*T cyclic shifts.
+    """Best pilot z over these dihedral transforms and all T*T cyclic shifts.
 
-    `transforms` is a count (the first n of the 8) or the transforms' indices.
     g is the fold's normalized spectrum, power its |g|^2 per rfft2 bin,
     counting each bin's mirror image (`Folds.spectrum`).
     """
-    chosen = tuple(range(transforms)) if isinstance(transforms, int) else tuple(transforms)
     conj_pilots, support = pilot_spectra(key)
-    if chosen != tuple(range(len(chosen))):
-        conj_pilots, support = conj_pilots[list(chosen)], support[list(chosen)]
-    else:
-        conj_pilots, support = conj_pilots[: len(chosen)], support[: len(chosen)]
+    if transforms != ALL_TRANSFORMS:
+        conj_pilots, support = conj_pilots[list(transforms)], support[list(transforms)]
     # the pilot's bins all sit in rfft2 columns 0..R_HI: the inverse along
     # the rows runs on those columns only, the rest of the half plane is zero
     product = g[None, :, :_COLS] * conj_pilots[..., :_COLS]
@@ -134,9 +130,9 @@ def pilot_search(
     # Re(conj(chip) G) = (a Re G + b Im G)/sqrt(2) with random signs a, b: the
     # sum's bound is exp(-z^2/2) for z = corr / sqrt(sum of |G|^2 over the pilot's bins)
     norm = np.sqrt((power[None] * support).sum(axis=(-2, -1)))
-    z = corr.reshape(len(chosen), -1).max(axis=1) / np.maximum(norm, 1e-12)
+    z = corr.reshape(len(transforms), -1).max(axis=1) / np.maximum(norm, 1e-12)
     i = int(np.argmax(z))
-    return float(z[i]), chosen[i]
+    return float(z[i]), transforms[i]
 
 
 def _locate(folded: np.ndarray, pat: Pattern, d: int) -> tuple[int, int, np.ndarray]:

@@ -28,8 +28,8 @@ from . import correlate, hypotheses, stats, sync
 from .correlate import combined
 from .folds import Folds, polish, try_lattice, working_image
 from .hypotheses import (
+    ALL_TRANSFORMS,
     CODEWORDS,
-    DIHEDRAL,
     HYPOTHESES,
     KEYED_PROBE_Z,
     LOCAL_OFFSETS,
@@ -54,6 +54,7 @@ _BIN_WEIGHT, _bin_values, bin_weights = (
 )
 _normalize_spectrum, _pilot_spectra = correlate.normalize_spectrum, correlate.pilot_spectra
 SCAN_ANGLES, SCAN_PERIODS = hypotheses.SCAN_ANGLES, hypotheses.SCAN_PERIODS
+DIHEDRAL = hypotheses.DIHEDRAL
 find_lattices, fold = sync.find_lattices, sync.fold
 _Folds, _working = Folds, working_image
 
@@ -91,18 +92,18 @@ def _screened(folds: Folds, lat: Lattice, key: bytes) -> tuple[int, ...]:
     return tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
 
 
-def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], int]:
-    """The local offsets tried around a lattice that scored z, and under how many transforms."""
+def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...]]:
+    """The local offsets tried around a lattice that scored z, and under which transforms."""
     if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
-        return LOCAL_OFFSETS, DIHEDRAL
+        return LOCAL_OFFSETS, ALL_TRANSFORMS
     if lat is NOMINAL:
         # A few edge pixels cut off (the commonest crop) move the period by
         # under 1.2%, which the lattice estimates can miss on texture while
         # the nominal z stays under the probe: its period offsets are tried
         # anyway, untransformed only (one correlation each instead of 8; a
         # subset of the counted hypotheses).
-        return tuple(o for o in LOCAL_OFFSETS if o[1] == 0.0), 1
-    return (), DIHEDRAL
+        return tuple(o for o in LOCAL_OFFSETS if o[1] == 0.0), (0,)
+    return (), ALL_TRANSFORMS
 
 
 def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
@@ -111,7 +112,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     pat = pattern_for(key)
     best: Hypothesis | None = None
 
-    def attempt(lat: Lattice, transforms: int | tuple[int, ...] = DIHEDRAL) -> Hypothesis:
+    def attempt(lat: Lattice, transforms: tuple[int, ...] = ALL_TRANSFORMS) -> Hypothesis:
         nonlocal best
         z, d = try_lattice(folds, lat, key, transforms)
         h = Hypothesis(z, d, lat)

@@ -14,7 +14,7 @@ import scipy.fft as sfft
 
 from . import comb
 from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
-from .hypotheses import DIHEDRAL
+from .hypotheses import ALL_TRANSFORMS
 from .image import luminance, ref_size, resize
 from .lattice import NOMINAL, Lattice, fold, fold_size, period_limit
 from .pattern import Pattern, T
@@ -50,7 +50,7 @@ class Folds:
             raw = sfft.rfft2(folded)
             if size != T:
                 raw = _embed(raw, size)
-            g = normalize_spectrum(raw).astype(np.complex64)
+            g = normalize_spectrum(raw.astype(np.complex64, copy=False))
             power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
             self._cache[k] = (g, power, folded if size == T else None)
         return self._cache[k][:2]
@@ -111,7 +111,7 @@ def _embed(raw: np.ndarray, size: int) -> np.ndarray:
 
 
 def try_lattice(
-    folds: Folds, lat: Lattice, key: bytes, transforms: int | tuple[int, ...] = DIHEDRAL
+    folds: Folds, lat: Lattice, key: bytes, transforms: tuple[int, ...] = ALL_TRANSFORMS
 ) -> tuple[float, int]:
     g, power = folds.spectrum(lat)
     return pilot_search(g, power, key, transforms)

@@ -20,6 +20,7 @@ from .pattern import T
 from .sync import LATTICES
 
 DIHEDRAL = 8
+ALL_TRANSFORMS = tuple(range(DIHEDRAL))
 # Keyed local refinement: a lattice whose best pilot z stands out of what
 # unmarked images usually reach (over the 2^17 shifts and transforms of the
 # nominal lattice their z averages 4.4 and reaches 5.0 about 2% of the time)
@@ -59,13 +60,13 @@ KEYED_PROBE_Z = 6.0
 # 1.83 times the pilot's z, so under 6.0 the second rule (z2 >= 12.85)
 # cannot pass, and each Viterbi decode costs ~2 ms.
 PAYLOAD_PROBE_Z = 6.0
-# A lattice other than the nominal one is searched only when the key's sync
-# lines, folded there, carry SYNC_SCREEN times a host bin's mean power: a
-# marked copy at the true lattice puts ~20x there (measured over 15 images x
-# 29 attacks x 4 keys: no detecting lattice under 3.7), most folds of an
-# unmarked image or of another key's mark stay under it (two in three), and
-# their 8 dihedral x T^2 shift correlations are skipped. Skipping tries fewer
-# of the counted hypotheses, so the bound below still holds.
+# A lattice is searched only under the dihedral transforms where the key's
+# sync lines, folded there, carry SYNC_SCREEN times a host bin's mean power
+# (about 2 of 8: a half-turn keeps a spectrum's power), and not at all, nor
+# its offsets, where none does: a marked copy at the true lattice puts ~20x
+# there (measured over 15 images x 29 attacks x 4 keys: no detecting lattice
+# under 3.7). Skipping tries fewer of the counted hypotheses, so the bound
+# below still holds.
 SYNC_SCREEN = 2.0
 HYPOTHESES = (LATTICES + comb.CANDIDATES) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
 
