@@ -365,7 +365,8 @@ class Bank:
         A service building a new bank in the background calls this before
         swapping it in, so no upload waits for the build (13 s at 10^4 media).
         """
-        self._features.warm(self.config, self._active, len(self._ids))
+        if self.wants_features:
+            self._features.warm(self.config, self._active, len(self._ids))
 
     def candidates(self, query: LocalFeatures) -> list[int]:
         """Entry positions the local-feature stage verifies for these features, best first."""

@@ -97,11 +97,10 @@ class EntryFeatures:
 
     def warm(self, cfg: MatchConfig, active: bytearray, n_entries: int) -> None:
         """Build the search structure `candidates` will use now, not on the first lookup."""
-        if any(active[i] for i in self.by_entry):
-            if cfg.candidates == "substrings":
-                self.vote_index(active, n_entries)
-            else:
-                self.vote_matcher(active)
+        if cfg.candidates == "substrings":
+            self.vote_index(active, n_entries)
+        else:
+            self.vote_matcher(active)
 
     def _voters(self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int):
         """The entry each of the query's voting descriptors votes for."""
