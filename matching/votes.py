@@ -84,29 +84,31 @@ def key_bits(n: int) -> int:
     return min(MAX_BITS, math.ceil(math.log2(n / MEAN_BUCKET)))
 
 
-def _chunks(desc: np.ndarray, bits: int = MIN_BITS) -> np.ndarray:
-    """(N, 32) uint8 descriptors -> (N, 16) `bits`-bit windows starting every 16 bits."""
-    d = np.ascontiguousarray(desc, dtype=np.uint8).reshape(-1, 32)
+# Window c is `bits` bits from bit 16c of a descriptor, wrapping: the 4 bytes
+# from byte 2c, read as one big-endian word and cut to its top `bits` (at
+# MIN_BITS, the 2 bytes from byte 2c). Both the index build (a window at a
+# time) and a query (all windows at once) read them from here.
+_WINDOW_BYTES = (2 * np.arange(CHUNKS)[:, None] + np.arange(4)) % 32
+
+
+def _windows(d: np.ndarray, windows: slice | list[int], bits: int) -> np.ndarray:
+    """Some windows (an index into CHUNKS) of contiguous (N, 32) uint8 rows, as int64 columns."""
     if bits == MIN_BITS:
-        return d.view(">u2").astype(np.int64)
-    # the 4 bytes from byte 2c (wrapping) of every window c, read as one
-    # big-endian word: one gather instead of 64 column operations
-    words = np.ascontiguousarray(d[:, _WINDOW_BYTES]).view(">u4").reshape(len(d), CHUNKS)
+        # the 2 bytes of window c are the c-th big-endian 16-bit word
+        return d.view(">u2")[:, windows].astype(np.int64)
+    words = np.ascontiguousarray(d[:, _WINDOW_BYTES[windows].ravel()]).view(">u4")
     return words.astype(np.int64) >> (32 - bits)
 
 
-_WINDOW_BYTES = ((2 * np.arange(CHUNKS)[:, None] + np.arange(4)) % 32).ravel()
+def _chunks(desc: np.ndarray, bits: int = MIN_BITS) -> np.ndarray:
+    """(N, 32) uint8 descriptors -> (N, 16) `bits`-bit windows starting every 16 bits."""
+    d = np.ascontiguousarray(desc, dtype=np.uint8).reshape(-1, 32)
+    return _windows(d, slice(None), bits)
 
 
 def _chunk(d: np.ndarray, c: int, bits: int) -> np.ndarray:
-    """Window c (`bits` bits from bit 16c, wrapping) of contiguous (N, 32) uint8 rows."""
-    if bits == MIN_BITS:
-        return d[:, 2 * c].astype(np.int64) << 8 | d[:, 2 * c + 1]
-    key = np.zeros(len(d), np.int64)
-    for j in range(4):
-        key <<= 8
-        key |= d[:, (2 * c + j) % 32]
-    return key >> (32 - bits)
+    """Window c of contiguous (N, 32) uint8 rows."""
+    return _windows(d, [c], bits)[:, 0]
 
 
 def _words(desc: np.ndarray) -> np.ndarray:
