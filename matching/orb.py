@@ -125,12 +125,10 @@ def _threshold(level: np.ndarray, need: int, start: int) -> int:
     """The largest FAST threshold giving ORB's `need` best corners of this level.
 
     Tries `start`, then PROBE_RETRY of it; FAST_THRESHOLD when neither has
-    `need` corners (or the level is too small to have any).
+    `need` corners. The caller has skipped levels too small to keep any.
     """
     h, w = level.shape[:2]
     m = PROBE_MARGIN
-    if need <= 0 or h <= 2 * EDGE or w <= 2 * EDGE:
-        return FAST_THRESHOLD
     inner = level[m : h - m, m : w - m]
     for t in (start, int(start * PROBE_RETRY)):
         if t <= FAST_THRESHOLD:
