@@ -621,11 +621,7 @@ def main_hook(args) -> None:
             f"uploads: p50 {pct(cpu, 0.5) * 1000:.0f}, p99 {pct(cpu, 0.99) * 1000:.0f}"
         )
         results = []
-        runs = [(f"aigc serve --workers {w}", w, "/v1/scan") for w in args.workers]
-        if not args.no_peer:
-            runs.append(("peer: bare c2pa Reader in plain FastAPI", None, "/v1/scan"))
-            runs.append(("peer: c2pa + pHash inline in async def", None, "/v1/scan-inline"))
-        for name, workers, path in runs:
+        for name, workers, path in _runs(args):
             check = _deployment.off_common_path if workers else None
             results.append(
                 _hook_row(args, folder, dep, (name, workers, path), media, warmup, check)
@@ -649,22 +645,27 @@ def _hook_row(args, folder, dep, run, media, warmup, check) -> Result:
         proc, base, key = start_peer(folder)
         pid, halt = proc.pid, lambda: stop(proc)
     try:
-        return asyncio.run(
-            run_load(
-                name,
-                base,
-                key,
-                media,
-                args.concurrency,
-                args.max_seconds,
-                path,
-                pid=pid,
-                warmup=warmup,
-                check=check,
-            )
-        )
+        return _load(args, name, base, key, media, path, pid, warmup=warmup, check=check)
     finally:
         halt()
+
+
+def _runs(args) -> list[tuple[str, int | None, str]]:
+    """(row name, workers or None for a peer, scan path) of every server a run loads."""
+    runs = [(f"aigc serve --workers {w}", w, "/v1/scan") for w in args.workers]
+    if not args.no_peer:
+        runs.append(("peer: bare c2pa Reader in plain FastAPI", None, "/v1/scan"))
+        runs.append(("peer: c2pa + pHash inline in async def", None, "/v1/scan-inline"))
+    return runs
+
+
+def _load(args, name, base, key, media, path, pid, **kwargs) -> Result:
+    """One row: the load of `media` on one server, at the run's concurrency and time limit."""
+    return asyncio.run(
+        run_load(
+            name, base, key, media, args.concurrency, args.max_seconds, path, pid=pid, **kwargs
+        )
+    )
 
 
 def main() -> None:
@@ -722,27 +723,10 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        runs = [(f"aigc serve --workers {w}", w, "/v1/scan") for w in args.workers]
-        if not args.no_peer:
-            runs.append(("peer: bare c2pa Reader in plain FastAPI", None, "/v1/scan"))
-            runs.append(("peer: c2pa + pHash inline in async def", None, "/v1/scan-inline"))
-        for name, workers, path in runs:
+        for name, workers, path in _runs(args):
             proc, base, key = start_ours(folder, workers) if workers else start_peer(folder)
             try:
-                results.append(
-                    asyncio.run(
-                        run_load(
-                            name,
-                            base,
-                            key,
-                            media,
-                            args.concurrency,
-                            args.max_seconds,
-                            path,
-                            pid=proc.pid,
-                        )
-                    )
-                )
+                results.append(_load(args, name, base, key, media, path, proc.pid))
             finally:
                 stop(proc)
             print(f"  done: {name}")
