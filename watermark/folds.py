@@ -72,10 +72,6 @@ class Folds:
         power = self.spectrum(lat)[1]
         return sync_supports(key) @ power.ravel()
 
-    def sync_power(self, lat: Lattice, key: bytes) -> float:
-        """`sync_powers` under the best transform."""
-        return float(self.sync_powers(lat, key).max())
-
     def power(self) -> np.ndarray:
         if self._power is None:
             self._power = flat_power(self.works)
