@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import correlate, hypotheses, stats, sync
+from . import comb, correlate, hypotheses, stats, sync
 from .correlate import combined
 from .folds import Folds, polish, try_lattice, working_image
 from .hypotheses import (
     ALL_TRANSFORMS,
     CODEWORDS,
+    COMB_SCREEN,
     HYPOTHESES,
     KEYED_PROBE_Z,
     LOCAL_OFFSETS,
@@ -92,6 +93,13 @@ def _screened(folds: Folds, lat: Lattice, key: bytes) -> tuple[int, ...]:
     return tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
 
 
+def _worth_folding(lat: Lattice, thorough: bool) -> bool:
+    """False for a weak comb lattice off the axis in the fast test (`COMB_SCREEN`)."""
+    if thorough or lat is NOMINAL or abs(lat.angle) <= comb.AXIS_ANGLE:
+        return True
+    return lat.score >= COMB_SCREEN
+
+
 def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...]]:
     """The local offsets tried around a lattice that scored z, and under which transforms."""
     if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
@@ -130,6 +138,8 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
     for lat in folds.lattices(pat, key_free=thorough):
+        if not _worth_folding(lat, thorough):
+            continue
         screened = _screened(folds, lat, key)
         if not screened:
             continue
@@ -148,8 +158,12 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
             attempt(lat)
             if found():
                 break
+    zc_thr = stats.threshold(hypotheses * CODEWORDS, stats.FALSE_POSITIVE_RATE / RULES)
     if best is None:
-        return Detection(False, None, 1.0, 0.0, z_thr, hypotheses, frames=frames)
+        # nothing passed the screens: no hypothesis was worth a correlation
+        return Detection(
+            False, None, 1.0, 0.0, z_thr, hypotheses, frames=frames, payload_threshold=zc_thr
+        )
     detected = best.p <= stats.FALSE_POSITIVE_RATE
     lat, d = best.lat, best.d
     payload, errors, shift = best.payload, best.errors, best.shift
@@ -173,9 +187,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
         bit_errors=errors if detected else None,
         frames=frames,
         payload_score=best.zc,
-        payload_threshold=stats.threshold(
-            hypotheses * CODEWORDS, stats.FALSE_POSITIVE_RATE / RULES
-        ),
+        payload_threshold=zc_thr,
     )
 
 
