@@ -24,13 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import comb, correlate, hypotheses, stats, sync
+from . import correlate, hypotheses, stats, sync
 from .correlate import combined
 from .folds import Folds, polish, try_lattice, working_image
 from .hypotheses import (
     ALL_TRANSFORMS,
     CODEWORDS,
-    COMB_SCREEN,
     HYPOTHESES,
     KEYED_PROBE_Z,
     LOCAL_OFFSETS,
@@ -93,13 +92,6 @@ def _screened(folds: Folds, lat: Lattice, key: bytes) -> tuple[int, ...]:
     return tuple(int(d) for d in np.flatnonzero(folds.sync_powers(lat, key) >= SYNC_SCREEN))
 
 
-def _worth_folding(lat: Lattice, thorough: bool) -> bool:
-    """False for a weak comb lattice off the axis in the fast test (`COMB_SCREEN`)."""
-    if thorough or lat is NOMINAL or abs(lat.angle) <= comb.AXIS_ANGLE:
-        return True
-    return lat.score >= COMB_SCREEN
-
-
 def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...]]:
     """The local offsets tried around a lattice that scored z, and under which transforms."""
     if z >= (LOCAL_PROBE_Z if lat is NOMINAL else KEYED_PROBE_Z):
@@ -137,9 +129,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # Stopping early, and refining only promising lattices, are safe:
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
-    for lat in folds.lattices(pat, key_free=thorough):
-        if not _worth_folding(lat, thorough):
-            continue
+    for lat in folds.lattices(pat, thorough=thorough):
         screened = _screened(folds, lat, key)
         if not screened:
             continue

@@ -77,17 +77,19 @@ class Folds:
             self._power = flat_power(self.works)
         return self._power
 
-    def lattices(self, pat: Pattern, key_free: bool = False) -> Iterator[Lattice]:
-        """The nominal lattice, the key's sync-line estimates, then (key_free) the key-free ones.
+    def lattices(self, pat: Pattern, thorough: bool = False) -> Iterator[Lattice]:
+        """The nominal lattice, the key's sync-line estimates, then (thorough) the key-free ones.
 
-        Each is computed on first need: a mark at the nominal geometry costs no search.
+        Each is computed on first need: a mark at the nominal geometry costs no
+        search. The fast test leaves out weak comb lattices off the axis
+        (`comb.FAST_FLOOR`); thorough mode tries every one.
         """
         yield NOMINAL
         shape = self.works[0].shape
         if self._comb is None:
             self._comb = comb.prepare(self.power(), shape, period_limit(shape))
-        yield from comb.find(self._comb, pat)
-        if not key_free:
+        yield from comb.find(self._comb, pat, floor=None if thorough else comb.FAST_FLOOR)
+        if not thorough:
             return
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)

@@ -68,17 +68,6 @@ PAYLOAD_PROBE_Z = 6.0
 # under 3.7). Skipping tries fewer of the counted hypotheses, so the bound
 # below still holds.
 SYNC_SCREEN = 2.0
-# The fast test folds a comb lattice off the axis only when its comb score
-# (the sum of the 6 lines' row-normalized log-polar power, `comb.find`)
-# reaches COMB_SCREEN: unmarked images put their off-axis comb peaks at a
-# median of 14 and under 16 for 88% of them, while every off-axis comb
-# lattice that detected (15 images x 37 attacks x 4 keys) scored 19.7 or
-# more (grass rotated 5 degrees; the rest from 22). Near the axis (crops,
-# screenshots) true lattices score as low as 10.7 on gravel, so those are
-# always folded; they are also the cheap folds (a plain resize). Like the
-# sync screen it reads power at the key's sync positions only, and skipping
-# counted hypotheses leaves the bound as it is.
-COMB_SCREEN = 16.0
 HYPOTHESES = (LATTICES + comb.CANDIDATES) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
 
 # Thorough mode (analysts re-checking one file, not the upload hook): when

@@ -122,7 +122,6 @@ def test_the_sync_screen_passes_the_marked_lattice_and_not_another_keys(
 
 def test_weak_comb_lattices_off_the_axis_are_not_folded_in_the_fast_test(natural, key, payload):
     """An unmarked upload's chance comb peaks cost no fold; a marked rotation's peak does."""
-    from watermark.hypotheses import COMB_SCREEN
 
     def folded(img, thorough=False):
         folds = detect_mod._Folds([detect_mod._working(img)])
@@ -132,8 +131,12 @@ def test_weak_comb_lattices_off_the_axis_are_not_folded_in_the_fast_test(natural
     unmarked = natural("coffee", 1024)
     folds, fast = folded(unmarked)
     cands = comb.find(comb.prepare(folds.power(), folds.works[0].shape, 300.0), pattern_for(key))
-    weak = [c for c in cands if abs(c.angle) > comb.AXIS_ANGLE and c.score < COMB_SCREEN]
+    weak = [c for c in cands if abs(c.angle) > comb.AXIS_ANGLE and c.score < comb.FAST_FLOOR]
     assert weak  # a chance peak of the comb on an unmarked photo scores low
+    strong = comb.find(
+        comb.prepare(folds.power(), folds.works[0].shape, 300.0), pattern_for(key), comb.FAST_FLOOR
+    )
+    assert strong == [c for c in cands if c not in weak]
     assert not any((c.period, c.angle) in fast for c in weak)
     # thorough mode still folds them
     _, thorough = folded(unmarked, thorough=True)
@@ -142,6 +145,6 @@ def test_weak_comb_lattices_off_the_axis_are_not_folded_in_the_fast_test(natural
     attacked = np.ascontiguousarray(_rotate(watermark.embed(unmarked, payload, key), 7.0, 0.9))
     folds, _ = folded(attacked)
     best = comb.find(comb.prepare(folds.power(), folds.works[0].shape, 300.0), pattern_for(key))[0]
-    assert abs(best.angle) > comb.AXIS_ANGLE and best.score > 1.5 * COMB_SCREEN
+    assert abs(best.angle) > comb.AXIS_ANGLE and best.score > 1.5 * comb.FAST_FLOOR
     found = watermark.detect(attacked, key)
     assert found.detected and found.payload == payload
