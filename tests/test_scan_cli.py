@@ -65,3 +65,23 @@ def test_broken_configuration_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "configuration error" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_image_too_small_for_a_watermark_says_so(tmp_path):
+    """With keys registered, a small image is scanned (exit 0); the table says why no mark
+    was looked for."""
+    import os
+    from pathlib import Path
+
+    Image.new("RGB", (200, 150), (90, 90, 90)).save(tmp_path / "small.png")
+    demo = Path(__file__).resolve().parents[1] / "demo"
+    env = dict(os.environ, AIGC_WATERMARK_KEYS=str(demo / "watermark-keys.yaml"))
+    env["AIGC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    env["COLUMNS"] = "300"  # one table row on one line
+    table = run_aigc("scan", "-q", str(tmp_path / "small.png"), env=env, timeout=120)
+    assert table.returncode == 0, table.stderr
+    assert "watermark not checked: too small to carry a mark: 200 x 150 px" in table.stdout
+    row = json.loads(run_aigc("scan", "--json", str(tmp_path), env=env, timeout=120).stdout)
+    assert row["signals"]["watermark"]["not_checked"].startswith(
+        "too small to carry a mark: 200 x 150"
+    )

@@ -42,7 +42,7 @@ from .hypotheses import (
     scan_lattices,
     two_rule_p_value,
 )
-from .image import check_rgb
+from .image import check_rgb, too_small
 from .lattice import NOMINAL, Lattice
 from .pattern import T, check_key, pattern_for
 
@@ -77,6 +77,8 @@ class Detection:
     # not decode), and the z that rule needs
     payload_score: float | None = None
     payload_threshold: float | None = None
+    # why nothing was looked for (every frame under MIN_SIDE); None when searched
+    reason: str | None = None
 
     @property
     def payload_hex(self) -> str | None:
@@ -210,12 +212,32 @@ def detect_keys(
     costs its correlations only. Each key is its own test at its own bound.
     """
     keys = [check_key(k) for k in keys]
-    frames = list(frames)
+    frames = [check_rgb(f, sized=False) for f in frames]
     if not frames:
         from .errors import BadImage
 
         raise BadImage("no frames given")
-    for f in frames:
-        check_rgb(f)
-    folds = Folds([working_image(f) for f in frames])
-    return [_decide(folds, key, len(frames), thorough) for key in keys]
+    # a frame under MIN_SIDE carries no mark: the others are searched; none left,
+    # the answer is "not detected" with the reason, not an exception
+    usable = [f for f in frames if too_small(f) is None]
+    if not usable:
+        return [_unsearched(too_small(frames[0]), len(frames), thorough) for _ in keys]
+    folds = Folds([working_image(f) for f in usable])
+    return [_decide(folds, key, len(usable), thorough) for key in keys]
+
+
+def _unsearched(reason: str, frames: int, thorough: bool) -> Detection:
+    hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
+    return Detection(
+        detected=False,
+        payload=None,
+        p_value=1.0,
+        score=0.0,
+        threshold=stats.threshold(hypotheses, stats.FALSE_POSITIVE_RATE / RULES),
+        hypotheses=0,
+        frames=frames,
+        payload_threshold=stats.threshold(
+            hypotheses * CODEWORDS, stats.FALSE_POSITIVE_RATE / RULES
+        ),
+        reason=reason,
+    )

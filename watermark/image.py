@@ -11,17 +11,25 @@ MIN_SIDE = 256
 REF_LONG_SIDE = 512  # the mark is drawn at this resolution, 4 tiles along the long side
 
 
-def check_rgb(rgb) -> np.ndarray:
+def check_rgb(rgb, *, sized: bool = True) -> np.ndarray:
+    """The image as given, or BadImage; sized=False lets images under MIN_SIDE through."""
     if not isinstance(rgb, np.ndarray):
         raise BadImage(f"expected a numpy array, got {type(rgb).__name__}")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise BadImage(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
     if rgb.dtype != np.uint8:
         raise BadImage(f"expected uint8 pixels, got {rgb.dtype}")
-    h, w = rgb.shape[:2]
-    if min(h, w) < MIN_SIDE:
-        raise ImageTooSmall(f"image is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} is needed")
+    if sized and too_small(rgb):
+        raise ImageTooSmall(too_small(rgb))
     return rgb
+
+
+def too_small(rgb: np.ndarray) -> str | None:
+    """Why an image cannot carry the mark (under MIN_SIDE on a side), None when it can."""
+    h, w = rgb.shape[:2]
+    if min(h, w) >= MIN_SIDE:
+        return None
+    return f"too small to carry a mark: {w} x {h} px, at least {MIN_SIDE} x {MIN_SIDE} needed"
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

@@ -174,6 +174,12 @@ _STYLE = {
 }
 
 
+def _notes(row: dict) -> list[str]:
+    """What a signal could not look at, said plainly (a decision reason it is not)."""
+    mark = (row.get("signals") or {}).get("watermark") or {}
+    return [f"watermark not checked: {mark['not_checked']}"] if mark.get("not_checked") else []
+
+
 def _print_table(rows: list[dict]) -> None:
     table = Table(title="aigc scan", show_lines=False)
     table.add_column("file", overflow="fold")
@@ -185,7 +191,7 @@ def _print_table(rows: list[dict]) -> None:
         if "error" in row:
             table.add_row(name, "[red]error[/]", "", row["error"]["message"])
             continue
-        why = "; ".join(r["message"] for r in row["reasons"])
+        why = "; ".join([r["message"] for r in row["reasons"]] + _notes(row))
         style = _STYLE.get(row["action"], "")
         table.add_row(name, f"[{style}]{row['action']}[/]", row["label"] or "", why)
     Console().print(table)

@@ -169,6 +169,7 @@ def _detect_row(path: Path, key: bytes, thorough: bool = False) -> dict:
         "scale": None if found.scale is None else round(found.scale, 4),
         "rotation": None if found.rotation is None else round(found.rotation, 2),
         "flipped": found.flipped,
+        "reason": found.reason,
     }
 
 
@@ -199,6 +200,8 @@ def detect_cmd(
             sys.stdout.write(
                 f"{path}: watermark detected, payload {payload} (p <= {row['p_value']:.1e})\n"
             )
+        elif row["reason"]:
+            sys.stdout.write(f"{path}: not checked: {row['reason']}\n")
         else:
             sys.stdout.write(f"{path}: no watermark (p = {row['p_value']:.2g})\n")
     raise typer.Exit(1 if failed else 0)

@@ -129,7 +129,13 @@ def test_small_images_are_not_checked_but_not_errors(registry_file):
     engine = Engine(watermark_keys=load_registry(registry_file))
     decision = engine.analyze(_jpeg(np.full((100, 120, 3), 90, np.uint8)), "small.jpg")
     assert decision.signals["watermark"]["detected"] is False
+    assert decision.signals["watermark"]["not_checked"] == (
+        "too small to carry a mark: 120 x 100 px, at least 256 x 256 needed"
+    )
     assert not decision.signals["errors"]
+    # an image large enough was looked at: no such note
+    big = engine.analyze(_jpeg(np.full((300, 320, 3), 90, np.uint8)), "big.jpg")
+    assert big.signals["watermark"]["not_checked"] is None
 
 
 def test_key_file_reader(tmp_path):

@@ -82,6 +82,7 @@ def test_usage_errors_exit_2(tmp_path, key):
 
 
 def test_bad_files_exit_1_per_file(tmp_path, key):
+    """A file that cannot be read fails the run; a small one does not."""
     key_file = tmp_path / "test.key"
     key_file.write_text(key.hex())
     (tmp_path / "junk.jpg").write_text("not an image")
@@ -92,8 +93,9 @@ def test_bad_files_exit_1_per_file(tmp_path, key):
     )
     assert res.returncode == 1
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    assert [("error" in r) for r in rows] == [True, True]
-    assert "256" in rows[1]["error"]["message"]
+    # the junk file is an error; the small one an answer (not checked, and why)
+    assert [("error" in r) for r in rows] == [True, False]
+    assert "256" in rows[1]["reason"]
     emb = _aigc(
         "embed",
         str(small),
@@ -122,3 +124,18 @@ def test_detect_thorough_reports_its_own_hypothesis_count(tmp_path, natural, key
     assert fast["hypotheses"] == detect_mod.HYPOTHESES
     assert slow["hypotheses"] == detect_mod.THOROUGH_HYPOTHESES
     assert slow["threshold"] > fast["threshold"]
+
+
+def test_a_file_too_small_for_a_mark_is_answered_not_failed(tmp_path, key):
+    """Too small is a result (exit 0, the reason said plainly), embedding it an error."""
+    small, key_file = tmp_path / "small.png", tmp_path / "test.key"
+    Image.fromarray(np.full((180, 200, 3), 128, np.uint8)).save(small)
+    key_file.write_text(key.hex())
+    env = {"AIGC_WATERMARK_KEY_FILE": str(key_file)}
+    text = _aigc("detect", str(small), env=env)
+    reason = "too small to carry a mark: 200 x 180 px, at least 256 x 256 needed"
+    assert text.returncode == 0 and text.stdout == f"{small}: not checked: {reason}\n"
+    row = json.loads(_aigc("detect", str(small), "--json", env=env).stdout)
+    assert row["detected"] is False and row["reason"] == reason and row["hypotheses"] == 0
+    made = _aigc("embed", str(small), str(tmp_path / "o.png"), "--payload", "00" * 8, env=env)
+    assert made.returncode == 1 and "too small" in made.stdout + made.stderr

@@ -25,13 +25,32 @@ def test_bad_key(key):
         watermark.detect(IMG, key)
 
 
-@pytest.mark.parametrize("shape", [(255, 400, 3), (400, 100, 3), (10, 10, 3)])
-def test_too_small(shape):
+@pytest.mark.parametrize("shape", [(255, 400, 3), (400, 100, 3), (10, 10, 3), (0, 300, 3)])
+def test_too_small_is_refused_for_embedding_and_answered_for_detection(shape):
+    """A mark cannot be put in; looking for one is an answer: not there, and why."""
     img = np.zeros(shape, dtype=np.uint8)
     with pytest.raises(watermark.ImageTooSmall):
         watermark.embed(img, PAYLOAD, TEST_KEY)
-    with pytest.raises(watermark.ImageTooSmall):
-        watermark.detect(img, TEST_KEY)
+    h, w = shape[:2]
+    for found in (
+        watermark.detect(img, TEST_KEY),
+        watermark.detect(img, TEST_KEY, thorough=True),
+        watermark.detect_frames([img, img], TEST_KEY),
+        *watermark.detect_keys([img], [TEST_KEY, TEST_KEY[::-1]]),
+    ):
+        assert not found.detected and found.payload is None and found.p_value == 1.0
+        assert found.hypotheses == 0  # nothing searched, nothing counted
+        assert found.reason == (
+            f"too small to carry a mark: {w} x {h} px, at least 256 x 256 needed"
+        )
+    # a key is still checked (a bad key is the caller's error, whatever the image)
+    with pytest.raises(watermark.BadKey):
+        watermark.detect(img, b"short")
+
+
+def test_a_searched_image_has_no_reason():
+    found = watermark.detect(np.zeros((256, 256, 3), np.uint8), TEST_KEY)
+    assert not found.detected and found.reason is None and found.hypotheses > 0
 
 
 @pytest.mark.parametrize(

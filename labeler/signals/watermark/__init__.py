@@ -32,6 +32,8 @@ class WatermarkSignal(SignalValue):
     meaning: str | None = None
     payload_hex: str | None = None
     p_value: float | None = None
+    # why no mark was looked for (the upload is under the mark's minimum size)
+    not_checked: str | None = None
 
 
 FACTS = (
@@ -41,6 +43,7 @@ FACTS = (
     SignalFact("meaning", TEXT, "what the owner means by the mark"),
     SignalFact("payload_hex", TEXT, "the mark's payload"),
     SignalFact("p_value", NUMBER, "chance an unmarked image scores so"),
+    SignalFact("not_checked", TEXT, "why no mark was looked for (too small)"),
 )
 
 
@@ -67,9 +70,6 @@ class Watermark(LocalSignal):
         if not registry or not media.frames:
             return None  # no keys registered: the signal is not computed
         results = detections(media, [entry.key for entry in registry.keys], self.thorough)
-        if results is None:
-            # below the documented minimum no mark is embedded or looked for
-            return WatermarkSignal(detected=False)
         return _strongest(registry, results)
 
 
@@ -87,14 +87,12 @@ _MEMO = "watermark.detections"
 
 
 def detections(media: Media, keys: list[bytes], thorough: bool = False):
-    """Each key's `Detection` on the upload (None: frames too small to carry a mark).
+    """Each key's `Detection` on the upload (frames under the mark's minimum: `reason` says so).
 
     Keys already tried on this upload are not tried again: the results are kept
     in `media.memo`, so a later signal asking for one of them pays nothing.
     """
-    frames = [f for f in media.frames if min(f.shape[:2]) >= watermark.MIN_SIDE]
-    if not frames:
-        return None
+    frames = list(media.frames)
     memo = media.memo.setdefault(_MEMO, {})
     missing = [k for k in dict.fromkeys(keys) if (k, thorough) not in memo]
     if missing:
@@ -116,7 +114,10 @@ def _strongest(registry: KeyRegistry, results) -> WatermarkSignal:
         if found.detected and (best is None or found.p_value < best[1].p_value):
             best = (entry, found)
     if best is None:
-        return WatermarkSignal(detected=False, p_value=best_p)
+        reasons = {found.reason for found in results}
+        # every key's answer is "not searched" for the same reason, or none is
+        not_checked = reasons.pop() if len(reasons) == 1 else None
+        return WatermarkSignal(detected=False, p_value=best_p, not_checked=not_checked)
     entry, found = best
     return WatermarkSignal(
         detected=True,
