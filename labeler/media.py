@@ -277,7 +277,8 @@ def _pixels(image: Image.Image, factor: int) -> tuple[np.ndarray, int]:
     if left > 1 and image.mode in ("RGB", "RGBA", "L", "LA"):
         image = image.reduce(left)  # shrink first: one full-size copy fewer
         left = 1
-    rgb_image = image.convert("RGB")
+    # convert() to the mode an image already has is a copy of all its pixels
+    rgb_image = image if image.mode == "RGB" else image.convert("RGB")
     if left > 1:
         rgb_image = rgb_image.reduce(left)
     if orientation in _ORIENT:
