@@ -206,6 +206,27 @@ def rotate3(img):
     return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
 
 
+# the geometry past similarity transforms draws from its own generator, so
+# the rows above keep their seeded crops
+WARP_RNG = np.random.default_rng(2026)
+
+
+def perspective(img, share=0.03):
+    """Each corner moved by up to `share` of the side (a phone photo of a screen, a skewed scan)."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + (WARP_RNG.uniform(-1, 1, (4, 2)) * share * np.float32([w, h])).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def aspect(img, fx=1.0, fy=1.0):
+    """One axis scaled: "fit to 4:5", or a careless resize."""
+    h, w = img.shape[:2]
+    size = (max(1, round(w * fx)), max(1, round(h * fy)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_LINEAR)
+
+
 TRANSFORMS = {
     "jpeg q30": lambda x: jpeg(x, 30),
     "jpeg q50": lambda x: jpeg(x, 50),
@@ -232,6 +253,11 @@ TRANSFORMS = {
     "screenshot": screenshot,
     "screenshot + crop 85%": screenshot_crop,
     "rotate 3 deg (info)": rotate3,
+    "perspective 3%": perspective,
+    "aspect 1.2x wide": lambda x: aspect(x, fx=1.2),
+    "aspect 1.2x tall": lambda x: aspect(x, fy=1.2),
+    "aspect 0.8x wide": lambda x: aspect(x, fx=0.8),
+    "perspective 3% + jpeg q75": lambda x: jpeg(perspective(x), 75),
 }
 
 
