@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/watermark_robustness.py --no-peers --no-thorough  # ours only
     .venv/bin/python benchmarks/watermark_robustness.py --keys 4  # ours over 4 keys per image
     .venv/bin/python benchmarks/watermark_robustness.py --stress  # + harsher, not in the mean
+    .venv/bin/python benchmarks/watermark_robustness.py --geometry  # + past similarity transforms
 
 Natural images that ship inside scikit-image (read from its data folder, so
 nothing is downloaded), resized to 1024 px on the long side, each marked
@@ -210,6 +211,55 @@ STRESS = {
 }
 
 
+def perspective(img, share):
+    """A keystone: the top corners moved in and down, the bottom ones out, by `share` of
+    the side, a little unevenly (a phone photo of a screen, a skewed scan)."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
+    m = cv2.getPerspectiveTransform(src, src + move * np.float32([w, h]))
+    return cv2.warpPerspective(
+        img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def aspect(img, fx=1.0, fy=1.0):
+    """One axis scaled: "fit to 4:5", or a careless resize."""
+    h, w = img.shape[:2]
+    interp = cv2.INTER_AREA if fx * fy < 1 else cv2.INTER_LINEAR
+    return cv2.resize(img, (round(w * fx), round(h * fy)), interpolation=interp)
+
+
+def area_crop(img, share, y0=0.5, x0=0.5):
+    """A crop keeping `share` of the area with the image's own aspect."""
+    side = math.sqrt(share)
+    return crop(img, side, side, y0, x0)
+
+
+def reshare(img):
+    return jpeg(fit(img, 720), 75) if max(img.shape[:2]) > 720 else jpeg(img, 75)
+
+
+# Past similarity transforms (--geometry; shown after the mean, not in it, each
+# over the reads where at least MIN_SIDE px remain on both sides)
+GEOMETRY = {
+    "geometry: perspective 1%": lambda x: perspective(x, 0.01),
+    "geometry: perspective 2%": lambda x: perspective(x, 0.02),
+    "geometry: perspective 3%": lambda x: perspective(x, 0.03),
+    "geometry: aspect 1.2x wide": lambda x: aspect(x, fx=1.2),
+    "geometry: aspect 1.2x tall": lambda x: aspect(x, fy=1.2),
+    "geometry: aspect 0.8x wide": lambda x: aspect(x, fx=0.8),
+    "geometry: aspect 1.25x tall": lambda x: aspect(x, fy=1.25),
+    "geometry: crop keeping 15% of the area": lambda x: area_crop(x, 0.15, 0.3, 0.6),
+    "geometry: crop keeping 10% of the area": lambda x: area_crop(x, 0.10, 0.6, 0.3),
+    "geometry: perspective 3% + re-share (720 px, JPEG 75)": lambda x: reshare(
+        perspective(x, 0.03)
+    ),
+    "geometry: aspect 1.2x wide + re-share": lambda x: reshare(aspect(x, fx=1.2)),
+    "geometry: crop 15% + JPEG 75": lambda x: jpeg(area_crop(x, 0.15, 0.3, 0.6), 75),
+}
+
+
 # --- the three methods ------------------------------------------------------------------------
 
 
@@ -291,8 +341,11 @@ def main() -> None:
         help="mark each image with this many keys (ours; a cell is then not one image's luck)",
     )
     ap.add_argument("--stress", action="store_true", help="also run the harsher STRESS attacks")
+    ap.add_argument(
+        "--geometry", action="store_true", help="also run the GEOMETRY rows (past similarity)"
+    )
     args = ap.parse_args()
-    attacks = {**ATTACKS, **(STRESS if args.stress else {})}
+    attacks = {**ATTACKS, **(STRESS if args.stress else {}), **(GEOMETRY if args.geometry else {})}
 
     methods = [Ours()] if args.no_thorough else [Ours(), OursThorough()]
     if not args.no_peers:
@@ -311,6 +364,8 @@ def main() -> None:
         f"benchmark-key-not-a-secret-1{i:03d}".encode() for i in range(1, args.keys)
     ]
     hits = {m.name: {a: 0 for a in attacks} for m in methods}
+    # reads per geometry row where at least MIN_SIDE px remained (its denominator)
+    eligible = {m.name: {a: 0 for a in GEOMETRY} for m in methods}
     runs = {m.name: 0 for m in methods}
     quality = {
         m.name: {"psnr": [], "ssim": [], "embed": [], "detect": [], "unmarked": [], "keys4": []}
@@ -339,7 +394,9 @@ def main() -> None:
                 for attack, fn in attacks.items():
                     attacked = np.ascontiguousarray(fn(marked))
                     if min(attacked.shape[:2]) < watermark.MIN_SIDE:
-                        continue  # counts as a miss for everyone
+                        continue  # counts as a miss for everyone (but geometry rows)
+                    if attack in GEOMETRY:
+                        eligible[m.name][attack] += 1
                     ok, ms = _cpu(m.detect, attacked)
                     if attack == "none":
                         q["detect"].append(ms)
@@ -370,7 +427,14 @@ def main() -> None:
         [f"{np.mean([hits[x][a] / runs[x] for a in ATTACKS]):.3f}" for x in names],
     )
     for attack in attacks:
-        if attack not in ATTACKS:  # the stress rows: not in the mean
+        if attack in GEOMETRY:
+            cells = [
+                f"{hits[x][attack] / max(1, eligible[x][attack]):.2f} "
+                f"({eligible[x][attack]})".ljust(cols[x])
+                for x in names
+            ]
+            print(f"| {attack}".ljust(width) + " | " + " | ".join(cells) + " |")
+        elif attack not in ATTACKS:  # the stress rows: not in the mean
             cells = [f"{hits[x][attack] / runs[x]:.2f}".ljust(cols[x]) for x in names]
             print(f"| {attack}".ljust(width) + " | " + " | ".join(cells) + " |")
     row(

@@ -91,3 +91,15 @@ def test_edge_crops_pass_the_nominal_sync_screen(natural, key, payload, cut, sid
     found = watermark.detect(np.ascontiguousarray(cropped), key)
     assert found.detected, (found.score, found.threshold)
     assert found.payload == payload
+
+
+@pytest.mark.parametrize("area", [0.15, 0.10])
+def test_a_small_detail_cut_out_is_found(natural, key, payload, area):
+    """A crop keeping 10-15% of the area (period 330-405 working px, ~1.2 tiles) is searched."""
+    img = watermark.embed(natural("astronaut", 1024), payload, key)
+    detail = centre_crop(img, area)
+    assert min(detail.shape[:2]) >= watermark.MIN_SIDE
+    found = watermark.detect(np.ascontiguousarray(detail), key)
+    assert found.detected, (found.score, found.threshold)
+    assert found.payload == payload
+    assert found.scale == pytest.approx(np.sqrt(area), rel=0.02)
