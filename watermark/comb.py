@@ -134,7 +134,7 @@ def _polar_maps(h: int, w: int, f_lo: float) -> tuple[np.ndarray, np.ndarray, np
     return mx, my, logf
 
 
-def _sample(p: np.ndarray, fx: np.ndarray, fy: np.ndarray, h: int, w: int) -> np.ndarray:
+def sample_power(p: np.ndarray, fx: np.ndarray, fy: np.ndarray, h: int, w: int) -> np.ndarray:
     """Bilinear samples of the prepared power at frequencies (fx, fy), cycles per pixel."""
     flip = fx < 0  # the power spectrum of a real image is symmetric
     fx, fy = np.where(flip, -fx, fx), np.where(flip, -fy, fy)
@@ -151,7 +151,7 @@ def _exact(p, logk, psi, shape, period, angle, mirror) -> np.ndarray:
     sign = np.where(mirror, -1.0, 1.0)[..., None]
     direction = np.deg2rad(sign * psi + np.asarray(angle)[..., None])
     f = np.exp(logk) / np.asarray(period)[..., None]
-    return _sample(p, f * np.cos(direction), f * np.sin(direction), h, w).sum(axis=-1)
+    return sample_power(p, f * np.cos(direction), f * np.sin(direction), h, w).sum(axis=-1)
 
 
 def find(prep: Prepared, pat: Pattern, floor: float | None = None) -> list[Lattice]:

@@ -79,6 +79,9 @@ class Detection:
     payload_threshold: float | None = None
     # why nothing was looked for (every frame under MIN_SIDE); None when searched
     reason: str | None = None
+    # the upload's vertical scale over its horizontal one, when one axis was
+    # scaled alone (1.0: the same; in the mark's frame, before `rotation`)
+    aspect: float | None = None
 
     @property
     def payload_hex(self) -> str | None:
@@ -140,7 +143,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
             break
         offsets, transforms = _offsets(lat, z)
         for factor, turn in offsets:
-            attempt(Lattice(lat.period * factor, lat.angle + turn, lat.score), transforms)
+            attempt(lat.offset(factor, turn), transforms)
             if found():
                 break
         if found():
@@ -175,6 +178,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
         scale=T / lat.period,
         rotation=lat.angle - 90.0 * (d % 4),
         flipped=d >= 4,
+        aspect=lat.aspect,
         shift=shift if detected else None,
         bit_errors=errors if detected else None,
         frames=frames,

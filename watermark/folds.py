@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.fft as sfft
 
-from . import comb
+from . import aspect, comb
 from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
 from .hypotheses import ALL_TRANSFORMS
 from .image import luminance, ref_size, resize
@@ -41,9 +41,9 @@ class Folds:
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray]:
         """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
-        k = (lat.period, lat.angle)
+        k = lat.key
         if k not in self._cache:
-            size = T if lat is NOMINAL else fold_size(lat.period)
+            size = T if lat is NOMINAL else fold_size(max(lat.periods))
             folded = np.zeros((size, size), dtype=np.float32)
             for r in self.works:
                 folded += fold(r, lat, size)
@@ -58,7 +58,7 @@ class Folds:
     def tile(self, lat: Lattice) -> np.ndarray:
         """The T x T fold itself (what the payload is read from), resampled if folded smaller."""
         g, _ = self.spectrum(lat)
-        folded = self._cache[(lat.period, lat.angle)][2]
+        folded = self._cache[lat.key][2]
         # the normalized spectrum holds every ring bin: its inverse is the
         # tile, band-limited, at T x T (the payload reader normalizes again)
         return folded if folded is not None else sfft.irfft2(g, s=(T, T)).astype(np.float32)
@@ -78,7 +78,8 @@ class Folds:
         return self._power
 
     def lattices(self, pat: Pattern, thorough: bool = False) -> Iterator[Lattice]:
-        """The nominal lattice, the key's sync-line estimates, then (thorough) the key-free ones.
+        """The nominal lattice, the key's sync-line estimates (square, then rectangular), then
+        (thorough) the key-free ones.
 
         Each is computed on first need: a mark at the nominal geometry costs no
         search. The fast test leaves out weak comb lattices off the axis
@@ -89,6 +90,7 @@ class Folds:
         if self._comb is None:
             self._comb = comb.prepare(self.power(), shape, period_limit(shape))
         yield from comb.find(self._comb, pat, floor=None if thorough else comb.FAST_FLOOR)
+        yield from aspect.find(self._comb, pat, floor=None if thorough else aspect.FAST_FLOOR)
         if not thorough:
             return
         if self._lattices is None:
@@ -122,7 +124,7 @@ def polish(folds: Folds, lat: Lattice, d: int, z: float, key: bytes) -> tuple[La
         for _ in range(3):
             cur = best
             for factor, turn in ((1 + dp, 0.0), (1 - dp, 0.0), (1.0, dt), (1.0, -dt)):
-                near = Lattice(cur[2].period * factor, cur[2].angle + turn, lat.score)
+                near = cur[2].offset(factor, turn)
                 z2, d2 = try_lattice(folds, near, key)
                 if z2 > best[0]:
                     best = (z2, d2, near)

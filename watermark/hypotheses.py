@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import comb, ecc, stats
+from . import aspect, comb, ecc, stats
 from .lattice import Lattice, period_limit
 from .pattern import T
 from .sync import LATTICES
@@ -68,7 +68,9 @@ PAYLOAD_PROBE_Z = 6.0
 # under 3.7). Skipping tries fewer of the counted hypotheses, so the bound
 # below still holds.
 SYNC_SCREEN = 2.0
-HYPOTHESES = (LATTICES + comb.CANDIDATES) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+HYPOTHESES = (
+    (LATTICES + comb.CANDIDATES + aspect.SLOTS) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+)
 
 # Thorough mode (analysts re-checking one file, not the upload hook): when
 # the key-free lattice estimate misses, as it does on heavy texture, scan

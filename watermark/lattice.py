@@ -9,7 +9,7 @@ cyclic shift of one T x T tile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -32,9 +32,34 @@ def period_limit(shape: tuple[int, int]) -> float:
 
 @dataclass(frozen=True)
 class Lattice:
-    period: float  # working pixels per tile
+    period: float  # working pixels per tile (along x, for a rectangular lattice)
     angle: float  # degrees, in [-45, 45)
     score: float
+    # A rectangular lattice (one axis of the upload scaled: "fit to 4:5"):
+    # its period along y over the one along x, and the axis whose period was
+    # estimated ("x" or "y"); the other's is known (4 tiles along it, as drawn).
+    aspect: float = 1.0
+    free: str = ""
+
+    @property
+    def periods(self) -> tuple[float, float]:
+        """Working pixels per tile along x and y."""
+        return self.period, self.period * self.aspect
+
+    @property
+    def key(self) -> tuple[float, float, float]:
+        return self.period, self.angle, self.aspect
+
+    def offset(self, factor: float, turn: float) -> Lattice:
+        """This lattice with its estimated period scaled and its angle turned (a local offset)."""
+        angle = self.angle + turn
+        if self.free == "y":
+            return replace(self, angle=angle, aspect=self.aspect * factor)
+        if self.free == "x":
+            return replace(
+                self, angle=angle, period=self.period * factor, aspect=self.aspect / factor
+            )
+        return Lattice(self.period * factor, angle, self.score)
 
 
 # Whole-image resizes, recompression and colour changes leave the lattice
@@ -67,25 +92,26 @@ def fold_size(period: float) -> int:
 def fold(r: np.ndarray, lattice: Lattice, size: int = T) -> np.ndarray:
     """Resample so the lattice becomes axis-aligned with period `size`, then sum modulo it."""
     h, w = r.shape
-    if lattice.period == T and lattice.angle == 0.0 and size == T:
+    px, py = lattice.periods
+    if px == T and py == T and lattice.angle == 0.0 and size == T:
         # the nominal lattice: no resampling, only the zero padding to whole tiles
         out = np.zeros((-(-h // T) * T, -(-w // T) * T), dtype=r.dtype)
         out[:h, :w] = r
         return out.reshape(out.shape[0] // T, T, out.shape[1] // T, T).sum(axis=(0, 2))
-    k = size / lattice.period
+    kx, ky = size / px, size / py
     if lattice.angle == 0.0:
         # axis-aligned (crops, screenshots): a plain resize is ~8x cheaper than
         # a general warp and differs from it by a constant shift only, which
         # the cyclic shift search absorbs
-        # (fx, fy given, not a size: the scale is then exactly k)
-        out = cv2.resize(r, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
+        # (fx, fy given, not a size: the scale is then exactly kx, ky)
+        out = cv2.resize(r, None, fx=kx, fy=ky, interpolation=cv2.INTER_LINEAR)
         bh, bw = out.shape
         tw, th_ = -(-bw // size) * size, -(-bh // size) * size
         out = np.pad(out, ((0, th_ - bh), (0, tw - bw)))
         return out.reshape(th_ // size, size, tw // size, size).sum(axis=(0, 2))
     th = np.deg2rad(lattice.angle)
-    c, s = np.cos(th) * k, np.sin(th) * k
-    m = np.array([[c, s, 0.0], [-s, c, 0.0]])  # (size/P) R(-theta)
+    c, s = np.cos(th), np.sin(th)
+    m = np.array([[c * kx, s * kx, 0.0], [-s * ky, c * ky, 0.0]])  # diag(size/P) R(-theta)
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64)
     mapped = corners @ m[:, :2].T
     lo = mapped.min(axis=0)
