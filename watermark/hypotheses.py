@@ -57,7 +57,7 @@ LOCAL_PROBE_Z = 5.0
 KEYED_PROBE_Z = 6.0
 # The payload is decoded (for the second rule) only where the pilot's z
 # reaches this: pilot + payload score about sqrt(1 / PILOT_SHARE) =
-# 1.83 times the pilot's z, so under 6.0 the second rule (z2 >= 12.85)
+# 1.83 times the pilot's z, so under 6.0 the second rule (z2 >= 12.87)
 # cannot pass, and each Viterbi decode costs ~2 ms.
 PAYLOAD_PROBE_Z = 6.0
 # A lattice is searched only under the dihedral transforms where the key's
@@ -94,7 +94,7 @@ THOROUGH_HYPOTHESES = HYPOTHESES + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHE
 #     decoder read there, when its CRC holds. Rule 2 correlates with the
 #     pilot's and the payload's energy (z grows ~1.6x) but picks the best of
 #     the 2^64 valid codewords, so it is counted over them all: H x 2^64
-#     hypotheses, z >= 12.85 in the fast test, i.e. a pilot-only z of ~8.1
+#     hypotheses, z >= 12.87 in the fast test, i.e. a pilot-only z of ~8.1
 #     instead of 8.75 (where the payload decodes at all). The decoder's
 #     success is never the rule; a correlation with a union bound is
 #     (README.md, "The false-positive bound").
