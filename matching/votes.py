@@ -184,7 +184,26 @@ class DescriptorVotes:
         Only as long as the query: a bank of 10^6 PDQ codes and 10^4 media has
         10^6 owners, and a per-owner array (then sorted) cost ~7 ms a side.
         """
-        out = np.zeros(0, np.int32)
+        return self._nearest(query, max_distance)[1]
+
+    def voters_each(self, queries: list[np.ndarray], max_distance: int = 64) -> list[np.ndarray]:
+        """`voters` of each of several queries, looked up in one pass.
+
+        The same owners as one `voters` call per query (a query descriptor's
+        vote depends on it alone); one pass saves the fixed cost of a second
+        (a query's plain and mirrored sides: ~0.4 of ~6 CPU ms at 10^4 media).
+        """
+        sizes = [len(q) for q in queries]
+        if not any(sizes):
+            return [np.zeros(0, np.int32) for _ in queries]
+        stacked = np.concatenate([np.asarray(q, np.uint8).reshape(-1, 32) for q in queries])
+        qi, owners = self._nearest(stacked, max_distance)
+        cuts = np.searchsorted(qi, np.cumsum(sizes)[:-1])
+        return np.split(owners, cuts)
+
+    def _nearest(self, query: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+        """(query descriptor, owner of its nearest bank descriptor) of each voter, by descriptor."""
+        out = np.zeros(0, np.int32), np.zeros(0, np.int32)
         if not len(query) or not self.size:
             return out
         # every (query descriptor, window) bucket, query-major, so that the
@@ -214,4 +233,4 @@ class DescriptorVotes:
         # least (distance, row) of each run of one query descriptor
         firsts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
         nearest = np.minimum.reduceat(dist << 32 | rows, firsts)
-        return self._owner[nearest & 0xFFFFFFFF]
+        return qi[firsts], self._owner[nearest & 0xFFFFFFFF]

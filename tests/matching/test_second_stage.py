@@ -290,6 +290,25 @@ def test_a_warmed_bank_answers_like_a_cold_one(entries):
     assert warm.candidates(crop.features) == cold.candidates(crop.features)
 
 
+def test_one_vote_pass_for_several_queries_gives_each_its_own_votes(bank, entries):
+    # the plain and mirrored sides are looked up together: each side gets the
+    # votes and candidates it gets alone, an empty side none
+    img = _rgb("coins")
+    h, w = img.shape[:2]
+    sides = []
+    for q in (_query(img[h // 5 :, : w - w // 4]), _query(_rgb("coffee"))):
+        sides += [q.features, q.features_mirrored]
+    index = bank._vote_index()
+    empty = np.zeros((0, 32), np.uint8)
+    queries = [sides[0].descriptors, empty, *(s.descriptors for s in sides[1:])]
+    together = index.voters_each(queries)
+    assert len(together) == len(queries) and len(together[1]) == 0
+    for q, got in zip(queries, together, strict=True):
+        np.testing.assert_array_equal(got, index.voters(q))
+    assert bank.candidates_each(sides) == [bank.candidates(s) for s in sides]
+    assert bank.candidates_each(sides)[0]  # the crop has a candidate: the test tests something
+
+
 def test_candidates_follow_the_vote_rule_among_many_entries_without_media(entries):
     # a bank of PDQ codes holds far more entries than media: candidates are
     # still the max_candidates entries with the most votes (>= min_votes),
