@@ -345,3 +345,25 @@ def test_candidates_follow_the_vote_rule_among_many_entries_without_media(entrie
             assert [names[i - n_codes] for i in want] == [names[i] for i in alone.candidates(side)]
             picked.append(want)
     assert picked[0][0] == n_codes + names.index("coins")
+
+
+def test_an_upload_larger_than_orbs_size_is_found_from_the_hashes_reduction(bank, entries):
+    # a query over 640 px has its ORB features found on the grey of the 640 px
+    # copy PDQ is computed on (not a second reduction of the full-size grey);
+    # a crop of an entry enlarged to upload size, plain and mirrored, still
+    # matches it through the local-feature stage with the same frame and size
+    from matching import features, hashing
+
+    img = _rgb("coins")
+    h, w = img.shape[:2]
+    crop = np.ascontiguousarray(img[h // 6 :, : w - w // 5])
+    big = cv2.resize(crop, (crop.shape[1] * 3, crop.shape[0] * 3), interpolation=cv2.INTER_CUBIC)
+    for upload, variant in ((big, "original"), (np.ascontiguousarray(big[:, ::-1]), "mirror")):
+        q = _query(upload)
+        reduced = hashing.reduce(upload, hashing.DEFAULT_MAX_SIDE)
+        plain, _ = features.extract_query_features(upload, reduced=reduced)
+        np.testing.assert_array_equal(q.features.descriptors, plain.descriptors)
+        assert (q.features.width, q.features.height) == reduced.shape[1::-1]
+        best = bank.lookup(q).best
+        assert best is not None and best.entry_id == "coins", best
+        assert (best.stage, best.variant) == ("local_features", variant)
