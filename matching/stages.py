@@ -37,13 +37,10 @@ def lookup(bank: Bank, hashes: Hashes) -> LookupResult:
         _corroborate(bank, hashes, best)
     if best:
         near = {}
-    if not best and bank.wants_features:
-        sides = [f for f in (hashes.features, hashes.features_mirrored) if f is not None and len(f)]
-        if sides:
-            stages.append("local_features")
-            best = dict(
-                local_features(bank, hashes.features, hashes.features_mirrored, hashes.phash)
-            )
+    sides = (hashes.features, hashes.features_mirrored)
+    if not best and bank.wants_features and any(f is not None and len(f) for f in sides):
+        stages.append("local_features")
+        best = dict(local_features(bank, *sides, hashes.phash))
     matches = sorted(best.values(), key=rank)
     return LookupResult(
         matches=tuple(matches),
