@@ -372,6 +372,10 @@ class Bank:
         """Entry positions the local-feature stage verifies for these features, best first."""
         return self._features.candidates(query, self.config, self._active, len(self._ids))
 
+    def candidates_each(self, queries: list[LocalFeatures]) -> list[list[int]]:
+        """`candidates` of each of several feature sets (one vote pass for all)."""
+        return self._features.candidates_each(queries, self.config, self._active, len(self._ids))
+
 
 def _code(value, nbytes: int, what: str) -> bytes | None:
     if value is None:

@@ -102,14 +102,19 @@ class EntryFeatures:
         else:
             self.vote_matcher(active)
 
-    def _voters(self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int):
-        """The entry each of the query's voting descriptors votes for."""
+    def _voters(self, queries, cfg: MatchConfig, active: bytearray, n_entries: int):
+        """Per query, the entry each of its voting descriptors votes for."""
         if cfg.candidates == "substrings":
             index = self.vote_index(active, n_entries)
-            return index.voters(query.descriptors, cfg.vote_distance)
+            return index.voters_each([q.descriptors for q in queries], cfg.vote_distance)
         owners, _ = self.stack(active)
-        nearest = self.vote_matcher(active).match(query.descriptors)
-        return np.array([owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance])
+        out = []
+        for query in queries:
+            nearest = self.vote_matcher(active).match(query.descriptors)
+            out.append(
+                np.array([owners[m.trainIdx] for m in nearest if m.distance <= cfg.vote_distance])
+            )
+        return out
 
     def candidates(
         self, query: LocalFeatures, cfg: MatchConfig, active: bytearray, n_entries: int
@@ -120,14 +125,25 @@ class EntryFeatures:
         ties to the lower position. Counted over the entries voted for, not
         per entry of the bank: its PDQ codes without media are entries too.
         """
-        owners, descs = self.stack(active)
-        if len(descs) == 0 or not len(query):
-            return []
-        entries, votes = np.unique(self._voters(query, cfg, active, n_entries), return_counts=True)
-        keep = votes >= cfg.min_votes
-        entries, votes = entries[keep], votes[keep]
-        order = np.lexsort((entries, -votes))[: cfg.max_candidates]
-        return [int(i) for i in entries[order]]
+        return self.candidates_each([query], cfg, active, n_entries)[0]
+
+    def candidates_each(
+        self, queries: list[LocalFeatures], cfg: MatchConfig, active: bytearray, n_entries: int
+    ) -> list[list[int]]:
+        """`candidates` of each query, their votes found in one pass."""
+        _, descs = self.stack(active)
+        out: list[list[int]] = [[] for _ in queries]
+        asked = [i for i, q in enumerate(queries) if len(q)]
+        if len(descs) == 0 or not asked:
+            return out
+        voters = self._voters([queries[i] for i in asked], cfg, active, n_entries)
+        for i, voted in zip(asked, voters, strict=True):
+            entries, votes = np.unique(voted, return_counts=True)
+            keep = votes >= cfg.min_votes
+            entries, votes = entries[keep], votes[keep]
+            order = np.lexsort((entries, -votes))[: cfg.max_candidates]
+            out[i] = [int(e) for e in entries[order]]
+        return out
 
 
 def _release_freed_heap() -> None:

@@ -21,7 +21,7 @@ from PIL import Image
 from . import codes
 from .bars import find_content_box
 from .errors import InvalidImage
-from .features import LocalFeatures, extract_features, extract_query_features
+from .features import FEATURE_SIDE, LocalFeatures, extract_features, extract_query_features
 
 # pdqhash.compute_dihedral's order (checked against np.rot90 / flips of a photo)
 DIHEDRAL_NAMES = (
@@ -145,12 +145,14 @@ def compute_hashes(
                 sy, sx = height / small.shape[0], width / small.shape[1]
                 box = (round(t * sy), round(b * sy), round(left * sx), round(r * sx))
     plain = mirrored = None
+    # a query's ORB starts from the reduction made for PDQ when it is ORB's size
+    shared = small if max_side == FEATURE_SIDE else None
     if features and mirrored_features:
-        plain, mirrored = extract_query_features(rgb, coarse=for_query)
+        plain, mirrored = extract_query_features(rgb, coarse=for_query, reduced=shared)
     elif features:
         plain = extract_features(rgb, coarse=for_query)
     elif mirrored_features:
-        mirrored = extract_query_features(rgb, coarse=for_query)[1]
+        mirrored = extract_query_features(rgb, coarse=for_query, reduced=shared)[1]
     return Hashes(
         pdq=dihedral[0],
         quality=quality,

@@ -37,19 +37,10 @@ def lookup(bank: Bank, hashes: Hashes) -> LookupResult:
         _corroborate(bank, hashes, best)
     if best:
         near = {}
-    if not best and bank.wants_features:
-        for feats, variant in (
-            (hashes.features, "original"),
-            (hashes.features_mirrored, "mirror"),
-        ):
-            if feats is None or not len(feats):
-                continue
-            if "local_features" not in stages:
-                stages.append("local_features")
-            for idx, m in verified(bank, feats, hashes.phash, variant):
-                best[idx] = m
-            if best:
-                break
+    sides = (hashes.features, hashes.features_mirrored)
+    if not best and bank.wants_features and any(f is not None and len(f) for f in sides):
+        stages.append("local_features")
+        best = dict(local_features(bank, *sides, hashes.phash))
     matches = sorted(best.values(), key=rank)
     return LookupResult(
         matches=tuple(matches),
@@ -108,11 +99,39 @@ def _corroborate(bank: Bank, hashes: Hashes, best: dict[int, Match]) -> None:
                 best[idx] = m
 
 
+def local_features(
+    bank: Bank, plain: LocalFeatures | None, mirrored: LocalFeatures | None, phash
+) -> list[tuple[int, Match]]:
+    """The local-feature stage: the plain side's verified candidates, else the mirrored side's.
+
+    Both sides' candidates come from one vote pass (`Bank.candidates_each`):
+    on the common path (nothing banked) both are needed, and one pass costs
+    less than two; when the plain side matches, the mirrored side's votes
+    were found for nothing (~3 ms at 10^4 media, on a matching upload).
+    """
+    sides = [
+        (feats, variant)
+        for feats, variant in ((plain, "original"), (mirrored, "mirror"))
+        if feats is not None and len(feats)
+    ]
+    picks = bank.candidates_each([feats for feats, _ in sides])
+    for (feats, variant), candidates in zip(sides, picks, strict=True):
+        found = _accepted(bank, feats, candidates, phash, variant)
+        if found:
+            return found
+    return []
+
+
 def verified(bank: Bank, query: LocalFeatures, phash, variant: str) -> list[tuple[int, Match]]:
-    """The local-feature stage's candidates that verification accepts, as matches."""
+    """The local-feature stage's candidates for one feature set that verification accepts."""
+    return _accepted(bank, query, bank.candidates(query), phash, variant)
+
+
+def _accepted(bank: Bank, query: LocalFeatures, candidates, phash, variant: str):
+    """The candidates verification accepts, as matches."""
     cfg = bank.config
     out = []
-    for idx in bank.candidates(query):
+    for idx in candidates:
         v = verify(query, bank.entry_features(idx))
         if cfg.accepts(v):
             # the count that accepted it: RANSAC inliers, else the guided count

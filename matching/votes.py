@@ -111,6 +111,10 @@ def _chunk(d: np.ndarray, c: int, bits: int) -> np.ndarray:
     return _windows(d, [c], bits)[:, 0]
 
 
+# times 0x01010101, a uint32 of four byte counts holds their sum in its top byte
+_BYTE_SUM = np.uint32(0x01010101)
+
+
 def _words(desc: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(desc, dtype=np.uint8).reshape(-1, 32).view(np.uint64)
 
@@ -184,34 +188,59 @@ class DescriptorVotes:
         Only as long as the query: a bank of 10^6 PDQ codes and 10^4 media has
         10^6 owners, and a per-owner array (then sorted) cost ~7 ms a side.
         """
-        out = np.zeros(0, np.int32)
+        return self._nearest(query, max_distance)[1]
+
+    def voters_each(self, queries: list[np.ndarray], max_distance: int = 64) -> list[np.ndarray]:
+        """`voters` of each of several queries, looked up in one pass.
+
+        The same owners as one `voters` call per query (a query descriptor's
+        vote depends on it alone); one pass saves the fixed cost of a second
+        (a query's plain and mirrored sides: ~0.4 of ~6 CPU ms at 10^4 media).
+        """
+        sizes = [len(q) for q in queries]
+        if not any(sizes):
+            return [np.zeros(0, np.int32) for _ in queries]
+        stacked = np.concatenate([np.asarray(q, np.uint8).reshape(-1, 32) for q in queries])
+        qi, owners = self._nearest(stacked, max_distance)
+        cuts = np.searchsorted(qi, np.cumsum(sizes)[:-1])
+        return np.split(owners, cuts)
+
+    def _nearest(self, query: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+        """(query descriptor, owner of its nearest bank descriptor) of each voter, by descriptor."""
+        out = np.zeros(0, np.int32), np.zeros(0, np.int32)
         if not len(query) or not self.size:
             return out
         # every (query descriptor, window) bucket, query-major, so that the
         # candidates come out grouped by query descriptor
         bucket = (_chunks(query, self.bits) + self._base).ravel()
         starts = self._offsets[bucket]
-        sizes = (self._offsets[bucket + 1] - starts).astype(np.int64)
+        sizes = self._offsets[bucket + 1] - starts
         keep = np.flatnonzero(sizes)
-        starts, sizes = starts[keep].astype(np.int64), sizes[keep]
+        starts, sizes = starts[keep], sizes[keep]
         total = int(sizes.sum())
         if not total:
             return out
         # every bucket member: its bucket's start + its rank within the bucket
         pos = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(total)
-        qi = np.repeat(keep // CHUNKS, sizes)
+        per_query = np.bincount(keep // CHUNKS, weights=sizes, minlength=len(query))
+        per_query = per_query.astype(np.int64)
+        # np.take, not fancy indexing: 3x faster on these gathers (measured);
+        # the query's rows repeated in order, not gathered, since they are grouped
         rows = np.take(self._rows, pos)
-        # np.take, not fancy indexing: 3x faster on these gathers (measured)
-        diff = np.take(_words(query), qi, axis=0) ^ np.take(self._words, rows, axis=0)
-        ones = np.bitwise_count(diff)
-        # four column adds: 6x faster than .sum(axis=1) over rows of 4 (measured)
-        dist = ones[:, 0].astype(np.int16) + ones[:, 1] + ones[:, 2] + ones[:, 3]
+        diff = np.repeat(_words(query), per_query, axis=0)
+        np.bitwise_xor(diff, np.take(self._words, rows, axis=0), out=diff)
+        # the four words' counts summed in one multiply (the top byte of the
+        # product): exact, since a candidate shares a window of >= 1 bit with
+        # the query, so no count reaches 256 (measured 6x faster than four
+        # column adds, which were 6x faster than .sum(axis=1))
+        dist = (np.bitwise_count(diff).view(np.uint32).ravel() * _BYTE_SUM) >> 24
         near = np.flatnonzero(dist <= max_distance)
         if not len(near):
             return out
-        qi, rows, dist = qi[near], rows[near], dist[near].astype(np.int64)
+        qi = np.repeat(np.arange(len(query)), per_query)[near]
+        rows, dist = rows[near], dist[near].astype(np.int64)
         # the nearest candidate per query descriptor (ties: the first row): the
         # least (distance, row) of each run of one query descriptor
         firsts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
         nearest = np.minimum.reduceat(dist << 32 | rows, firsts)
-        return self._owner[nearest & 0xFFFFFFFF]
+        return qi[firsts], self._owner[nearest & 0xFFFFFFFF]

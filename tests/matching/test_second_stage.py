@@ -290,6 +290,25 @@ def test_a_warmed_bank_answers_like_a_cold_one(entries):
     assert warm.candidates(crop.features) == cold.candidates(crop.features)
 
 
+def test_one_vote_pass_for_several_queries_gives_each_its_own_votes(bank, entries):
+    # the plain and mirrored sides are looked up together: each side gets the
+    # votes and candidates it gets alone, an empty side none
+    img = _rgb("coins")
+    h, w = img.shape[:2]
+    sides = []
+    for q in (_query(img[h // 5 :, : w - w // 4]), _query(_rgb("coffee"))):
+        sides += [q.features, q.features_mirrored]
+    index = bank._vote_index()
+    empty = np.zeros((0, 32), np.uint8)
+    queries = [sides[0].descriptors, empty, *(s.descriptors for s in sides[1:])]
+    together = index.voters_each(queries)
+    assert len(together) == len(queries) and len(together[1]) == 0
+    for q, got in zip(queries, together, strict=True):
+        np.testing.assert_array_equal(got, index.voters(q))
+    assert bank.candidates_each(sides) == [bank.candidates(s) for s in sides]
+    assert bank.candidates_each(sides)[0]  # the crop has a candidate: the test tests something
+
+
 def test_candidates_follow_the_vote_rule_among_many_entries_without_media(entries):
     # a bank of PDQ codes holds far more entries than media: candidates are
     # still the max_candidates entries with the most votes (>= min_votes),
@@ -326,3 +345,25 @@ def test_candidates_follow_the_vote_rule_among_many_entries_without_media(entrie
             assert [names[i - n_codes] for i in want] == [names[i] for i in alone.candidates(side)]
             picked.append(want)
     assert picked[0][0] == n_codes + names.index("coins")
+
+
+def test_an_upload_larger_than_orbs_size_is_found_from_the_hashes_reduction(bank, entries):
+    # a query over 640 px has its ORB features found on the grey of the 640 px
+    # copy PDQ is computed on (not a second reduction of the full-size grey);
+    # a crop of an entry enlarged to upload size, plain and mirrored, still
+    # matches it through the local-feature stage with the same frame and size
+    from matching import features, hashing
+
+    img = _rgb("coins")
+    h, w = img.shape[:2]
+    crop = np.ascontiguousarray(img[h // 6 :, : w - w // 5])
+    big = cv2.resize(crop, (crop.shape[1] * 3, crop.shape[0] * 3), interpolation=cv2.INTER_CUBIC)
+    for upload, variant in ((big, "original"), (np.ascontiguousarray(big[:, ::-1]), "mirror")):
+        q = _query(upload)
+        reduced = hashing.reduce(upload, hashing.DEFAULT_MAX_SIDE)
+        plain, _ = features.extract_query_features(upload, reduced=reduced)
+        np.testing.assert_array_equal(q.features.descriptors, plain.descriptors)
+        assert (q.features.width, q.features.height) == reduced.shape[1::-1]
+        best = bank.lookup(q).best
+        assert best is not None and best.entry_id == "coins", best
+        assert (best.stage, best.variant) == ("local_features", variant)
