@@ -68,6 +68,15 @@ class Observed:
         return self.observation.media
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An upload observed in an analysis process, not decided yet (`Runner.finish`)."""
+
+    observed: Observed
+    # perf_counter when the analysis began: `Analysis.elapsed_ms` counts from here
+    started: float
+
+
 def perceptual_hash(rgb: np.ndarray) -> str | None:
     """The plain PDQ of one frame: what the audit row and the bank's `pdq` column hold."""
     from matching import compute_hashes
@@ -212,11 +221,21 @@ class Runner:
     async def analyze(
         self, data: bytes, filename: str | None, context: UploadContext, key: str = "-"
     ) -> Analysis:
+        observed = await self.observe(data, filename, key)
+        return await anyio.to_thread.run_sync(self.finish, observed, context)
+
+    async def observe(self, data: bytes, filename: str | None, key: str = "-") -> Pending:
+        """Steps 1 and 2; `finish` (blocking: a thread) is step 3. A caller with more
+        blocking work after the decision (the audit row) does both in one thread."""
         start = time.perf_counter()
         heavy, shapes = await anyio.to_thread.run_sync(self._prepare, data, filename)
         observed = await self.call(observe_upload, data, filename, shapes, key=key, heavy=heavy)
-        done = await anyio.to_thread.run_sync(self.engine.finish, observed.observation, context)
-        elapsed = (time.perf_counter() - start) * 1000
+        return Pending(observed, start)
+
+    def finish(self, pending: Pending, context: UploadContext) -> Analysis:
+        observed = pending.observed
+        done = self.engine.finish(observed.observation, context)
+        elapsed = (time.perf_counter() - pending.started) * 1000
         return Analysis(
             done.decision, observed.media, observed.perceptual_hash, elapsed, done.timings
         )

@@ -41,3 +41,15 @@ def hold(megabytes: int) -> int:
     block = np.ones(megabytes * 1024 * 1024, dtype=np.uint8)
     _held.append(block)
     return len(_held)
+
+
+_kept: list[bytes] = []
+
+
+def fragment(megabytes: int) -> int:
+    """Leave `megabytes` of freed heap the allocator cannot return by itself: blocks below
+    the mmap threshold, every 64th kept so that no free run reaches the heap's top."""
+    blocks = [bytes(64 * 1024) for _ in range(megabytes * 16)]
+    _kept.extend(blocks[::64])
+    del blocks
+    return len(_kept)

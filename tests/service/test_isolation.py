@@ -218,6 +218,25 @@ def test_a_process_left_big_after_a_job_is_replaced():
     assert first != second
 
 
+def test_freed_heap_past_the_slack_is_given_back_after_the_job():
+    runner = _runner(trim_slack_mb=32, recycle_mb=0)
+
+    async def scenario():
+        pid = await runner.call(jobs.pid)
+        idle = rss_bytes(pid)
+        await runner.call(jobs.fragment, 400)
+        # the heap is given back after the answer: the next job finds it done
+        assert await runner.call(jobs.pid) == pid
+        return idle, rss_bytes(pid)
+
+    try:
+        idle, after = _run(scenario())
+    finally:
+        runner.close()
+    # 400 MB touched, ~6 MB of it kept: the rest is back with the system
+    assert after - idle < 64 * 1024 * 1024
+
+
 def _wait_until(predicate, seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -56,13 +56,19 @@ def _caller(request: Request, principal: Principal) -> str:
     return f"addr:{client_address(request)}"
 
 
-async def _analyze(request: Request, upload: Upload, principal: Principal) -> Analysis:
+async def _analyze(request: Request, upload: Upload, principal: Principal, then):
+    """`then(analysis)` of the upload's analysis, run in the thread that made the decision:
+    the blocking work after it (the audit row) costs no second hop off the event loop."""
     state = request.app.state
+    runner = state.runner
     state.metrics.scans_in_flight.inc()
     try:
-        return await state.runner.analyze(
-            upload.data, upload.filename, upload.context, _caller(request, principal)
-        )
+        pending = await runner.observe(upload.data, upload.filename, _caller(request, principal))
+
+        def finish():
+            return then(runner.finish(pending, upload.context))
+
+        return await anyio.to_thread.run_sync(finish)
     except LabelerError as exc:
         raise labeler_error(exc) from exc
     finally:
@@ -101,10 +107,13 @@ def _record(
     result: Analysis,
     key_id,
     case: CaseInput | None = None,
+    decision: dict | None = None,
 ) -> tuple[str, str | None]:
-    """The audit row, and for an escalation its case, in one transaction: (scan id, case id)."""
+    """The audit row, and for an escalation its case, in one transaction: (scan id, case id).
+
+    `decision` is `result.decision.to_dict()` when the caller already has it."""
     scan_id = case.scan_id if case is not None else new_scan_id()
-    decision = result.decision.to_dict()
+    decision = decision if decision is not None else result.decision.to_dict()
     case_id = None
     # one transaction: either the whole row (and its case and events) is there or nothing is
     with session_scope(db_url) as session:
@@ -131,10 +140,14 @@ def _record(
     return scan_id, case_id
 
 
+def _matched_entry(result: Analysis):
+    match = result.decision.signals.get("match") or {}
+    return match.get("entry_id") if match.get("matched") else None
+
+
 def _flood_guard(request: Request, result: Analysis) -> Analysis:
     """Count the upload's bank match; a quarantined entry's removal becomes an escalation."""
-    match = result.decision.signals.get("match") or {}
-    entry_id = match.get("entry_id") if match.get("matched") else None
+    entry_id = _matched_entry(result)
     if entry_id is None:
         return result
     config = flood.FloodConfig.from_settings(request.app.state.settings)
@@ -156,18 +169,8 @@ async def scan(
 ) -> dict:
     """Runs every signal and the policy on the upload, stores the decision in the
     audit trail and returns it in full, with the scan id and the time it took."""
-    result = await _analyze(request, upload, principal)
-    result = await anyio.to_thread.run_sync(_flood_guard, request, result)
-    decision = result.decision.to_dict()
-    case = None
-    if result.decision.action == "escalate":
-        # while a person has not decided, the upload is kept out of recommendations
-        decision["distribution"] = "reduced"
-        case = await anyio.to_thread.run_sync(
-            _case_input, request, upload, result, new_scan_id(), decision
-        )
-    scan_id, case_id = await anyio.to_thread.run_sync(
-        _record, request.app.state.db_url, "scan", upload, result, principal.key_id, case
+    result, decision, scan_id, case_id = await _analyze(
+        request, upload, principal, lambda result: _decide(request, upload, result, principal)
     )
     request.app.state.metrics.record(endpoint_label(request.scope), result.decision, result.timings)
     return {
@@ -176,6 +179,23 @@ async def scan(
         "decision": decision,
         "case_id": case_id,
     }
+
+
+def _decide(request: Request, upload: Upload, result: Analysis, principal: Principal):
+    """After the engine's decision (in its thread): the flood guard, the case of an
+    escalation and the audit row -> (analysis, the answer's decision, scan id, case id)."""
+    if _matched_entry(result) is not None:
+        result = _flood_guard(request, result)
+    stored = result.decision.to_dict()
+    decision, case = stored, None
+    if result.decision.action == "escalate":
+        # while a person has not decided, the upload is kept out of recommendations
+        decision = {**stored, "distribution": "reduced"}
+        case = _case_input(request, upload, result, new_scan_id(), decision)
+    scan_id, case_id = _record(
+        request.app.state.db_url, "scan", upload, result, principal.key_id, case, stored
+    )
+    return result, decision, scan_id, case_id
 
 
 def _load_scan(db_url: str | None, scan_id: str) -> dict | None:
@@ -253,9 +273,14 @@ async def label_check(
             f"too many label checks; try again in {retry} s",
             {"Retry-After": str(retry)},
         )
-    result = await _analyze(request, upload, principal)
-    check_id, _case = await anyio.to_thread.run_sync(
-        _record, state.db_url, "label-check", upload, result, principal.key_id
+    result, (check_id, _case) = await _analyze(
+        request,
+        upload,
+        principal,
+        lambda result: (
+            result,
+            _record(state.db_url, "label-check", upload, result, principal.key_id),
+        ),
     )
     state.metrics.record(endpoint_label(request.scope), result.decision, result.timings)
     # a label's source in the words of the engine's own signals
