@@ -6,14 +6,15 @@ pilot's z falls by a third 0.2% off the true period). The mark was drawn
 with TILES_ALONG_LONG_SIDE tiles along its long side, and a whole-image
 resize keeps the count of tiles along each axis, so one of the two periods
 is known from the working image's shape: w / 4 when the original's long
-side was its width, h / 4 when it was its height (whichever is long now).
-Only the ratio of the other axis's period to it is searched.
+side was its width, h / 4 when it was its height. Both are tried (the
+original's long side may be the upload's short one); only the ratio of the
+other axis's period to the known one is searched.
 
 Under periods (Px, Py) a sync line at tile frequency (kx, ky) sits at
 (kx / Px, ky / Py) cycles per working pixel; the slot's score is the
 spectrally flattened power (`comb.Prepared.p`) summed over the key's 6
-lines, for both known axes, the 8 dihedral transforms of the lines and
-every ratio of the grid. Like the comb it reads power at key-chosen
+lines, for both known axes, the dihedral transforms of the lines and every
+ratio of the grid. Like the comb it reads power at key-chosen
 positions only, never a chip's sign; the slot adds one lattice (and its
 local offsets) to the counted hypotheses (`hypotheses.HYPOTHESES`).
 """
@@ -39,40 +40,39 @@ _RATIOS = np.exp(np.arange(np.log(0.74), np.log(1.36), 0.005))
 _RATIOS = _RATIOS[np.abs(np.log(_RATIOS)) > 0.005]
 _FINE = np.exp(np.arange(-5, 6) * 0.001)
 # The fast test proposes the slot's lattice only when its score (the sum of
-# the 6 lines' flattened power, a host bin ~1) reaches FAST_FLOOR: over 15
-# photos x 3 aspect changes marked ones scored 25-204 (grass lowest) and
-# unmarked ones 8.6-12.1, so an unmarked upload rarely pays its fold.
+# the 6 lines' flattened power, a host bin ~1) reaches FAST_FLOOR: marked
+# uploads with one axis scaled scored 26.4 and up (150 reads, grass lowest),
+# unmarked ones at most 12.7 (600 reads), so an unmarked upload does not pay
+# its fold.
 FAST_FLOOR = 18.0
 
-# the dihedral transforms of a tile frequency (kx, ky), as `correlate` orders
-# them: kx' = a kx + b ky, ky' = c kx + d ky
-_DIHEDRAL = np.array(
+# The dihedral transforms of a tile frequency (kx, ky) -> (a kx + b ky,
+# c kx + d ky) that move a power spectrum: of the 8, the other 4 are these
+# turned by 180 degrees, i.e. (kx, ky) negated, under which the power of a
+# real image is the same (`comb.sample_power` reads -f as f), so they would
+# score the same. Which transform it is, the fold's sync screen finds.
+_TURNS = np.array(
     [
         [[1, 0], [0, 1]],
         [[0, -1], [1, 0]],
-        [[-1, 0], [0, -1]],
-        [[0, 1], [-1, 0]],
         [[-1, 0], [0, 1]],
         [[0, 1], [1, 0]],
-        [[1, 0], [0, -1]],
-        [[0, -1], [-1, 0]],
     ],
     dtype=float,
 )
 
 
 def _scores(prep: Prepared, pat: Pattern, ratios: np.ndarray) -> np.ndarray:
-    """Score per (known axis x / y, dihedral transform, ratio Py / Px), in one sampling."""
+    """Score per (known axis x / y, transform of `_TURNS`, ratio Py / Px), in one sampling."""
     h, w = prep.shape
     k = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]]).astype(float)  # 2 x lines
-    kx, ky = np.einsum("dij,jl->idl", _DIHEDRAL, k)  # each transforms x lines
+    kx, ky = np.einsum("dij,jl->idl", _TURNS, k)  # each transforms x lines
     r = ratios[None, :, None]
     # known x: Px = w / 4, Py = ratio Px; known y: Py = h / 4, Px = Py / ratio
     px, py = w / TILES_ALONG_LONG_SIDE, h / TILES_ALONG_LONG_SIDE
-    fx = np.stack(
-        [np.broadcast_to(kx[:, None, :] / px, (8, r.size, kx.shape[1])), kx[:, None, :] * r / py]
-    )
-    fy = np.stack([ky[:, None, :] / (px * r), np.broadcast_to(ky[:, None, :] / py, fx.shape[1:])])
+    shape = (len(_TURNS), r.size, kx.shape[1])
+    fx = np.stack([np.broadcast_to(kx[:, None, :] / px, shape), kx[:, None, :] * r / py])
+    fy = np.stack([ky[:, None, :] / (px * r), np.broadcast_to(ky[:, None, :] / py, shape)])
     return sample_power(prep.p, fx, fy, h, w).sum(axis=-1)
 
 
