@@ -112,8 +112,7 @@ def _offsets(lat: Lattice, z: float) -> tuple[tuple[tuple[float, float], ...], t
 
 
 def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> Detection:
-    hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
-    z_thr = stats.threshold(hypotheses, stats.FALSE_POSITIVE_RATE / RULES)
+    hypotheses, z_thr, zc_thr = _bound(thorough)
     pat = pattern_for(key)
     best: Hypothesis | None = None
 
@@ -153,7 +152,6 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
             attempt(lat)
             if found():
                 break
-    zc_thr = stats.threshold(hypotheses * CODEWORDS, stats.FALSE_POSITIVE_RATE / RULES)
     if best is None:
         # nothing passed the screens: no hypothesis was worth a correlation
         return Detection(
@@ -225,23 +223,33 @@ def detect_keys(
     # the answer is "not detected" with the reason, not an exception
     usable = [f for f in frames if too_small(f) is None]
     if not usable:
-        return [_unsearched(too_small(frames[0]), len(frames), thorough) for _ in keys]
+        reason = too_small(frames[0])
+        return [_unsearched(reason, len(frames), thorough) for _ in keys]
     folds = Folds([working_image(f) for f in usable])
     return [_decide(folds, key, len(usable), thorough) for key in keys]
 
 
 def _unsearched(reason: str, frames: int, thorough: bool) -> Detection:
-    hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
+    _, z_thr, zc_thr = _bound(thorough)
     return Detection(
         detected=False,
         payload=None,
         p_value=1.0,
         score=0.0,
-        threshold=stats.threshold(hypotheses, stats.FALSE_POSITIVE_RATE / RULES),
+        threshold=z_thr,
         hypotheses=0,
         frames=frames,
-        payload_threshold=stats.threshold(
-            hypotheses * CODEWORDS, stats.FALSE_POSITIVE_RATE / RULES
-        ),
+        payload_threshold=zc_thr,
         reason=reason,
+    )
+
+
+def _bound(thorough: bool) -> tuple[int, float, float]:
+    """The counted hypotheses of the test, and the z each rule needs at its half of the rate."""
+    hypotheses = THOROUGH_HYPOTHESES if thorough else HYPOTHESES
+    rate = stats.FALSE_POSITIVE_RATE / RULES
+    return (
+        hypotheses,
+        stats.threshold(hypotheses, rate),
+        stats.threshold(hypotheses * CODEWORDS, rate),
     )

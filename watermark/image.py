@@ -19,8 +19,9 @@ def check_rgb(rgb, *, sized: bool = True) -> np.ndarray:
         raise BadImage(f"expected an H x W x 3 RGB array, got shape {rgb.shape}")
     if rgb.dtype != np.uint8:
         raise BadImage(f"expected uint8 pixels, got {rgb.dtype}")
-    if sized and too_small(rgb):
-        raise ImageTooSmall(too_small(rgb))
+    reason = too_small(rgb) if sized else None
+    if reason:
+        raise ImageTooSmall(reason)
     return rgb
 
 
