@@ -122,11 +122,6 @@ def local_features(
     return []
 
 
-def verified(bank: Bank, query: LocalFeatures, phash, variant: str) -> list[tuple[int, Match]]:
-    """The local-feature stage's candidates for one feature set that verification accepts."""
-    return _accepted(bank, query, bank.candidates(query), phash, variant)
-
-
 def _accepted(bank: Bank, query: LocalFeatures, candidates, phash, variant: str):
     """The candidates verification accepts, as matches."""
     cfg = bank.config
