@@ -184,8 +184,7 @@ async def scan(
 def _decide(request: Request, upload: Upload, result: Analysis, principal: Principal):
     """After the engine's decision (in its thread): the flood guard, the case of an
     escalation and the audit row -> (analysis, the answer's decision, scan id, case id)."""
-    if _matched_entry(result) is not None:
-        result = _flood_guard(request, result)
+    result = _flood_guard(request, result)
     stored = result.decision.to_dict()
     decision, case = stored, None
     if result.decision.action == "escalate":
