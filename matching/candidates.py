@@ -131,8 +131,19 @@ class EntryFeatures:
         self, queries: list[LocalFeatures], cfg: MatchConfig, active: bytearray, n_entries: int
     ) -> list[list[int]]:
         """`candidates` of each query, their votes found in one pass."""
+        out = []
+        for entries, votes in self.votes_each(queries, cfg, active, n_entries):
+            order = np.lexsort((entries, -votes))[: cfg.max_candidates]
+            out.append([int(e) for e in entries[order]])
+        return out
+
+    def votes_each(
+        self, queries: list[LocalFeatures], cfg: MatchConfig, active: bytearray, n_entries: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per query, (entry positions, their votes) of the entries with at least min_votes."""
         _, descs = self.stack(active)
-        out: list[list[int]] = [[] for _ in queries]
+        none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        out = [none for _ in queries]
         asked = [i for i, q in enumerate(queries) if len(q)]
         if len(descs) == 0 or not asked:
             return out
@@ -140,9 +151,7 @@ class EntryFeatures:
         for i, voted in zip(asked, voters, strict=True):
             entries, votes = np.unique(voted, return_counts=True)
             keep = votes >= cfg.min_votes
-            entries, votes = entries[keep], votes[keep]
-            order = np.lexsort((entries, -votes))[: cfg.max_candidates]
-            out[i] = [int(e) for e in entries[order]]
+            out[i] = (entries[keep].astype(np.int64), votes[keep].astype(np.int64))
         return out
 
 

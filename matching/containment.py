@@ -40,6 +40,10 @@ class VideoMatch:
     # where the query starts inside the reference (median time difference of
     # matched frame pairs), seconds; None without matched frames
     offset_s: float | None
+    # "vpdq" (whole-frame hashes) or "local_features" (ORB on keyframes,
+    # video_local.py), and then the most entry keypoints one frame confirmed
+    stage: str = "vpdq"
+    inliers: int | None = None
 
 
 def _distances(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -97,6 +101,10 @@ class MatchRule:
     # and at least this many matched frames (fewer when a video has fewer)
     min_frames: int = 2
     dihedral: bool = True
+    # local features (video_local.py): the most-voted videos verified, and the
+    # frames tried on each before it is dropped when none of them verifies
+    local_videos: int = 2
+    local_probe: int = 3
 
 
 def compare(

@@ -12,6 +12,10 @@ directions (`containment.py`):
   upload, high when the upload contains the whole known fake (a
   compilation, a reaction video).
 
+A re-upload cropped, captioned or zoomed changes every frame's hash; entries
+that keep keyframes (keyframes.py) are then searched by local features
+(video_local.py) when no entry matched by vPDQ.
+
 This module holds the index of reference videos and is where the rest of
 the code imports every video name from.
 """
@@ -29,7 +33,10 @@ from .containment import (
     _variants,
     compare,
 )
+from .features import LocalFeatures
 from .index import HammingIndex
+from .keyframes import KEYFRAME_INTERVAL_S, Keyframes, KeyframeSampler
+from .video_local import QUERY_FRAMES, KeyframeIndex, query_frames
 from .vpdq import (
     DEDUP_DISTANCE,
     HASH_SIDE,
@@ -45,9 +52,13 @@ from .vpdq import (
 __all__ = [
     "DEDUP_DISTANCE",
     "HASH_SIDE",
+    "KEYFRAME_INTERVAL_S",
     "MATCH_DISTANCE",
     "MIN_QUALITY",
+    "QUERY_FRAMES",
     "FrameHash",
+    "KeyframeSampler",
+    "Keyframes",
     "MatchRule",
     "VideoFingerprint",
     "VideoFingerprintError",
@@ -57,12 +68,14 @@ __all__ = [
     "fingerprint",
     "fingerprint_samples",
     "frame_quality",
+    "query_frames",
 ]
 
 
 class VideoIndex:
     """Reference videos held in memory: candidates by exact multi-index
-    Hamming search over every entry's frames, then each candidate scored in full.
+    Hamming search over every entry's frames, then each candidate scored in
+    full; entries with keyframes also by local features.
 
     Safe to drop and rebuild from the bank.
     """
@@ -75,11 +88,17 @@ class VideoIndex:
         self._times = np.zeros(0)
         self._pending: list[tuple[int, VideoFingerprint]] = []
         self._mih: HammingIndex | None = None
+        self._keyframes = KeyframeIndex()
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, entry_id: str, fp: VideoFingerprint) -> None:
+    @property
+    def wants_features(self) -> bool:
+        """Whether some entry keeps keyframes, so that queries should bring `query_frames`."""
+        return len(self._keyframes) > 0
+
+    def add(self, entry_id: str, fp: VideoFingerprint, keyframes: Keyframes | None = None) -> None:
         if not fp.frames:
             raise VideoFingerprintError(
                 f"video {entry_id!r} has no frame of PDQ quality >= {MIN_QUALITY} to index"
@@ -90,6 +109,8 @@ class VideoIndex:
         self._ids.append(entry_id)
         self._prints.append(fp)
         self._pending.append((owner, fp))
+        if keyframes is not None and len(keyframes):
+            self._keyframes.add(owner, keyframes)
 
     def _flush(self) -> None:
         # adds are batched into the arrays at the next lookup: a bank loaded
@@ -105,12 +126,28 @@ class VideoIndex:
         self._mih = HammingIndex(self._words) if len(self._words) else None
 
     def lookup(
-        self, query: VideoFingerprint, rule: MatchRule | None = None, *, limit: int = 5
+        self,
+        query: VideoFingerprint,
+        rule: MatchRule | None = None,
+        *,
+        limit: int = 5,
+        frames: tuple[tuple[float, LocalFeatures], ...] = (),
     ) -> list[tuple[str, VideoMatch]]:
-        """Entries sharing at least one frame with the query, matches first."""
+        """Entries sharing at least one frame with the query, matches first.
+
+        `frames` (`query_frames` of the upload) are searched against the
+        entries' keyframes when no entry matched by vPDQ.
+        """
         rule = rule or MatchRule()
-        if not query.frames or not self._ids:
+        if not self._ids:
             return []
+        results = self._hashed(query, rule) if query.frames else []
+        if frames and not any(m.matched for _, m in results):
+            local = [(self._ids[o], m) for o, m in self._keyframes.lookup(frames, rule)]
+            results = [r for r in local if r[1].matched] + results
+        return results[:limit]
+
+    def _hashed(self, query: VideoFingerprint, rule: MatchRule) -> list[tuple[str, VideoMatch]]:
         self._flush()
         variants = _variants(query)
         if not rule.dihedral:
@@ -132,4 +169,4 @@ class VideoIndex:
             results.append((self._ids[owner], match))
         results.sort(key=lambda r: (not r[1].matched, -max(r[1].query_contained,
                                     r[1].reference_contained), r[1].best_distance))  # fmt: skip
-        return results[:limit]
+        return results

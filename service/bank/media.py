@@ -1,5 +1,5 @@
 """What the bank computes from media bytes: an image's (or a video's clearest frame's)
-hashes, and a video's dense vPDQ fingerprint row."""
+hashes, and a video's dense vPDQ fingerprint and keyframe rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matching
 from labeler.errors import LabelerError
 from labeler.media import VIDEO_MIMES, decode, sniff_mime
 
-from ..db.bank_video import BankVideoRow
+from ..db.bank_video import BankVideoKeyframesRow, BankVideoRow
 from .errors import InvalidMedia, LowQuality
 
 
@@ -46,18 +46,19 @@ def hash_media(
     return hashes, media.sha256
 
 
-def video_row(data: bytes) -> BankVideoRow | None:
-    """The fingerprint row of a video (entry_id set by the caller), None for an image.
+def video_rows(data: bytes) -> tuple[BankVideoRow, BankVideoKeyframesRow] | None:
+    """The fingerprint and keyframe rows of a video (entry_id set by the caller);
+    None for an image.
 
-    A separate row next to the entry: re-uploads of a video are matched over
-    time (vPDQ), not by one frame.
+    Rows next to the entry: re-uploads of a video are matched over time
+    (vPDQ), and cropped ones by local features on its keyframes.
     """
     if sniff_mime(data) not in VIDEO_MIMES:
         return None
-    from labeler.signals.match.video import reference_fingerprint
+    from labeler.signals.match.video import reference_prints
 
     try:
-        fp = reference_fingerprint(data)
+        fp, keyframes = reference_prints(data)
     except LabelerError as exc:
         raise InvalidMedia(str(exc)) from None
     if not fp.frames:
@@ -66,6 +67,5 @@ def video_row(data: bytes) -> BankVideoRow | None:
             "for its fingerprint to identify it"
         )
     last = fp.frames[-1].time_s
-    return BankVideoRow(
-        fingerprint=json.dumps(fp.to_dict()), frames=len(fp.frames), duration_s=last
-    )
+    row = BankVideoRow(fingerprint=json.dumps(fp.to_dict()), frames=len(fp.frames), duration_s=last)
+    return row, BankVideoKeyframesRow(keyframes=keyframes.to_blob(), count=len(keyframes))

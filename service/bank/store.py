@@ -17,7 +17,7 @@ from ..db.migrations import ensure_schema
 from ..db.retro import enqueue_retro
 from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, LowQuality
 from .index import mark_stale
-from .media import hash_media, video_row
+from .media import hash_media, video_rows
 from .validation import check_category, check_hex, check_id, check_severity, check_text
 
 
@@ -160,7 +160,7 @@ def new_row(
     phash_hex: str | None = None,
     min_quality: int = matching.DEFAULT_MIN_QUALITY,
 ) -> tuple[BankEntryRow, object | None]:
-    """An entry row (and its video row) from media bytes or a PDQ hex hash, not yet stored.
+    """An entry row (and its video rows) from media bytes or a PDQ hex hash, not yet stored.
 
     Hashing happens here, before any transaction, so a caller that stages the
     row with other changes (a reviewer's verdict) holds no lock while hashing.
@@ -180,7 +180,7 @@ def new_row(
     video = None
     if data is not None:
         hashes, row.media_sha256 = hash_media(data, filename)
-        video = video_row(data)
+        video = video_rows(data)
         _fill_from_media(row, hashes, min_quality)
     else:
         _fill_from_hash(row, pdq_hex, phash_hex, pdq_quality, min_quality)
@@ -206,9 +206,9 @@ def stage_row(session, row: BankEntryRow, video, origin: str = "add") -> None:
     """
     session.add(row)
     session.flush()
-    if video is not None:
-        video.entry_id = row.id
-        session.add(video)
+    for part in video or ():
+        part.entry_id = row.id
+        session.add(part)
     bump_version(session)
     enqueue_retro(session, [row.id], origin)
 

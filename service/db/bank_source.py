@@ -26,10 +26,10 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import matching
-from matching.video import VideoFingerprint, VideoIndex
+from matching.video import Keyframes, VideoFingerprint, VideoIndex
 
 from .bank import BankEntryRow, BankStateRow
-from .bank_video import BankVideoRow
+from .bank_video import BankVideoKeyframesRow, BankVideoRow
 from .base import database_url, get_engine
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ENTRIES = BankEntryRow.__table__
 STATE = BankStateRow.__table__
 VIDEOS = BankVideoRow.__table__
+KEYFRAMES = BankVideoKeyframesRow.__table__
 
 
 def _exists(url: str) -> bool:
@@ -271,22 +272,40 @@ def load_video_index(url: str) -> tuple[VideoIndex, dict[str, tuple[str, str | N
     if not _exists(url):
         return index, meta
     engine = get_engine(url)
-    if not inspect(engine).has_table(VIDEOS.name):
+    tables = inspect(engine)
+    if not tables.has_table(VIDEOS.name):
         return index, meta
+    with_keyframes = tables.has_table(KEYFRAMES.name)
+    blob = KEYFRAMES.c.keyframes if with_keyframes else None
     query = (
         select(VIDEOS.c.entry_id, VIDEOS.c.fingerprint, ENTRIES.c.category, ENTRIES.c.severity)
+        .add_columns(*([blob] if with_keyframes else []))
         .join(ENTRIES, ENTRIES.c.id == VIDEOS.c.entry_id)
         .where(ENTRIES.c.active.is_(True))
         .order_by(VIDEOS.c.entry_id)
     )
+    if with_keyframes:
+        query = query.outerjoin(KEYFRAMES, KEYFRAMES.c.entry_id == VIDEOS.c.entry_id)
     with engine.connect() as conn:
-        for entry_id, text, category, severity in conn.execute(query):
+        for entry_id, text, category, severity, *rest in conn.execute(query):
+            keyframes = _keyframes(entry_id, rest[0] if rest else None)
             try:
-                index.add(str(entry_id), VideoFingerprint.from_dict(json.loads(text)))
+                index.add(str(entry_id), VideoFingerprint.from_dict(json.loads(text)), keyframes)
             except (ValueError, TypeError):
                 continue  # a corrupt row must not take the whole bank down
             meta[str(entry_id)] = (category, severity)
     return index, meta
+
+
+def _keyframes(entry_id, blob: bytes | None) -> Keyframes | None:
+    """A stored keyframes blob, or None (older entries, or a corrupt blob: vPDQ still works)."""
+    if blob is None:
+        return None
+    try:
+        return Keyframes.from_blob(bytes(blob))
+    except matching.InvalidFeatures:
+        log.warning("video entry %s: unreadable keyframes, matched by vPDQ alone", entry_id)
+        return None
 
 
 # url -> (bank version, index, meta): rebuilt when the image cache's version moves

@@ -10,7 +10,7 @@ taken from a known fake video matches as an image.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -24,3 +24,17 @@ class BankVideoRow(Base):
     fingerprint: Mapped[str] = mapped_column(Text)
     frames: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class BankVideoKeyframesRow(Base):
+    """A video entry's keyframes (matching.video.Keyframes blob): its cropped copies' match.
+
+    Its own table for the reason above: databases made before keyframes keep
+    working, and their video entries are matched by vPDQ alone.
+    """
+
+    __tablename__ = "bank_video_keyframes"
+
+    entry_id: Mapped[int] = mapped_column(Integer, ForeignKey("bank_entries.id"), primary_key=True)
+    keyframes: Mapped[bytes] = mapped_column(LargeBinary)
+    count: Mapped[int] = mapped_column(Integer)

@@ -6,7 +6,8 @@ each worker when the bank's version moves. The signal's work is split in
 two so that hashing (native code on the uploader's pixels) can run in an
 analysis process while the lookup runs where the index lives: `shape`
 (what the upload's side must know of the bank), `prepare` (hash, no bank)
-and `resolve` (look up). Videos go through `video.py` (vPDQ fingerprints).
+and `resolve` (look up). Videos go through `video.py` (vPDQ fingerprints,
+local features on the entries' keyframes).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ class MatchSignal(SignalValue):
     category: str | None = None
     severity: str | None = None
     distance: int | None = None
-    # which hash matched ("pdq", "pdq_dihedral", "pdq_unboxed", "orb", ...)
+    # which hash matched ("pdq", "pdq_dihedral", "pdq_unboxed", "orb", "vpdq", ...)
     hash_type: str | None = None
-    # which stage found it ("hash" or "local_features")
+    # which stage found it ("hash" or "local_features"; "video" for a video
+    # entry, by vPDQ or, hash_type "orb", by its keyframes)
     stage: str | None = None
     # closest entry lies above the match radius but within the near radius
     near_match: bool = False
@@ -55,7 +57,7 @@ FACTS = (
     SignalFact("severity", TEXT, "the matched entry's severity"),
     SignalFact("distance", NUMBER, "hash distance to the entry"),
     SignalFact("hash_type", TEXT, "which hash matched"),
-    SignalFact("stage", TEXT, "hash | local_features"),
+    SignalFact("stage", TEXT, "hash | local_features | video"),
     SignalFact("near_match", BOOL, "closest entry is just outside the radius"),
     SignalFact("low_quality", BOOL, "upload too plain to match by hash"),
     SignalFact("query_contained", NUMBER, "video: share of upload in entry"),
@@ -86,7 +88,7 @@ class MatchQuery:
     kind: str
     shape: BankShape
     hashes: matching.Hashes | None = None
-    # sampled frames' fingerprint (videos)
+    # videos: the sampled frames' fingerprint and a few frames' local features
     video: Any = None
 
     @property
@@ -118,7 +120,9 @@ class Match:
             return None
         if kind == "video":
             found = self.bank.video_index()
-            return None if found is None else BankShape(entries=len(found[0]))
+            if found is None:
+                return None
+            return BankShape(entries=len(found[0]), features=found[0].wants_features)
         bank = self.bank.image_index()
         return BankShape(entries=len(bank), features=bank.wants_features if len(bank) else False)
 
@@ -131,7 +135,7 @@ class Match:
         if media.kind == "video":
             from . import video  # imported here: it pulls in PyAV
 
-            return MatchQuery(media.kind, shape, video=video.prepare(media))
+            return MatchQuery(media.kind, shape, video=video.prepare(media, shape.features))
         wants = shape.features
         hashes = matching.compute_hashes(
             media.frames[0], features=wants, mirrored_features=wants, for_query=True

@@ -1,5 +1,6 @@
 """The match signal for videos: the upload's sampled frames against the bank's
-video entries (vPDQ fingerprints, matching/video.py).
+video entries (vPDQ fingerprints, and local features on the entries'
+keyframes for cropped or captioned copies; matching/video.py).
 
 The bank's video index comes from the `BankSource` (labeler/stores.py), as
 the image index does; this module only fingerprints and compares.
@@ -8,12 +9,15 @@ the image index does; this module only fingerprints and compares.
 from __future__ import annotations
 
 from matching.video import (
+    Keyframes,
+    KeyframeSampler,
     MatchRule,
     VideoFingerprint,
     VideoIndex,
     fingerprint,
     fingerprint_samples,
     frame_quality,
+    query_frames,
 )
 
 from ...media import Media
@@ -30,27 +34,44 @@ REFERENCE_LIMITS = VideoLimits(
 )
 
 
-def reference_fingerprint(data: bytes, max_pixels: int = 50_000_000) -> VideoFingerprint:
-    """A bank entry's dense fingerprint; each frame is hashed as it is decoded."""
+def reference_prints(
+    data: bytes, max_pixels: int = 50_000_000
+) -> tuple[VideoFingerprint, Keyframes]:
+    """A bank entry's dense fingerprint and its keyframes, from one decode.
+
+    Each frame is hashed as it is decoded; one a second also gives its ORB
+    features.
+    """
     samples = iter_samples(data, REFERENCE_LIMITS, max_pixels)
-    return fingerprint_samples((s.time_s, s.rgb) for s in samples)
+    keyframes = KeyframeSampler()
+    fp = fingerprint_samples(keyframes.tap((s.time_s, s.rgb) for s in samples))
+    return fp, keyframes.result()
 
 
-def prepare(media: Media) -> VideoFingerprint:
-    """The sampled frames' fingerprint (no bank access)."""
+def prepare(media: Media, features: bool = False) -> tuple[VideoFingerprint, tuple]:
+    """The sampled frames' fingerprint, and with `features` the local features of
+    a few of them (for a bank with keyframes); no bank access."""
     times = media.times if len(media.times) == len(media.frames) else None
-    return fingerprint(media.frames, times)
+    fp = fingerprint(media.frames, times)
+    if not features:
+        return fp, ()
+    usable = [f.time_s for f in fp.frames]
+    return fp, query_frames(media.frames, times or range(len(media.frames)), usable)
 
 
 def resolve(
-    query: VideoFingerprint, index: VideoIndex, meta: VideoMeta, rule: MatchRule | None = None
+    query: tuple[VideoFingerprint, tuple],
+    index: VideoIndex,
+    meta: VideoMeta,
+    rule: MatchRule | None = None,
 ) -> MatchSignal:
-    """A prepared fingerprint against the bank's video entries."""
+    """A prepared query (`prepare`) against the bank's video entries."""
+    fp, frames = query
     if len(index) == 0:
         return MatchSignal()
-    if not query.frames:
+    if not fp.frames and not frames:
         return MatchSignal(low_quality=True)
-    results = index.lookup(query, rule, limit=1)
+    results = index.lookup(fp, rule, limit=1, frames=frames)
     if not results:
         return MatchSignal()
     entry_id, match = results[0]
@@ -65,12 +86,18 @@ def resolve(
         category=category,
         severity=severity,
         distance=match.best_distance,
-        hash_type="vpdq" if match.transform == "original" else f"vpdq_{match.transform}",
+        hash_type=_hash_type(match),
         stage="video",
         near_match=near,
         query_contained=match.query_contained,
         reference_contained=match.reference_contained,
     )
+
+
+def _hash_type(match) -> str:
+    if match.stage == "local_features":
+        return "orb"
+    return "vpdq" if match.transform == "original" else f"vpdq_{match.transform}"
 
 
 def clearest_frame(frames) -> int:

@@ -1,0 +1,158 @@
+"""Cropped and captioned re-uploads of a banked video, found by local features on keyframes.
+
+The upload's side: ORB features of up to QUERY_FRAMES of its sampled frames,
+spread over its length (`query_frames`). The bank's side: every entry's
+keyframes (keyframes.py) in one descriptor-vote index (candidates.py).
+
+One vote pass gives, per query frame, the keyframes its descriptors vote
+for. Votes are summed per video over the query frames, and only the best
+`MatchRule.local_videos` videos are verified (RANSAC, features.verify),
+frame by frame against the keyframe the frame voted for most: a video whose
+first `local_probe` frames all fail is dropped. So an upload that matches
+nothing costs at most local_videos x local_probe verifications, however many
+frames it has, instead of one per frame and candidate.
+
+A video matches when at least `min_frames` query frames verify against its
+keyframes and either direction of containment reaches `min_share`, as for
+vPDQ (containment.py): the share of the tried query frames that verified,
+or the share of the reference's duration their keyframes cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .candidates import EntryFeatures
+from .config import MatchConfig
+from .containment import MatchRule, VideoMatch, _coverage
+from .features import LocalFeatures, extract_features, verify
+from .keyframes import Keyframes
+
+# the upload's frames given features: ~10 ms of ORB each on a 720p frame
+QUERY_FRAMES = 8
+
+
+def query_frames(
+    frames: Sequence[np.ndarray], times: Sequence[float], usable: Sequence[float] | None = None
+) -> tuple[tuple[float, LocalFeatures], ...]:
+    """(time, features) of up to QUERY_FRAMES frames spread evenly over the upload.
+
+    `usable` are the times worth trying (the fingerprint's kept frames: not
+    flat, not a repeat of the frame before); all frames when None.
+    """
+    keep = set(usable) if usable is not None else None
+    picks = [i for i, t in enumerate(times) if keep is None or t in keep]
+    if len(picks) > QUERY_FRAMES:
+        spots = np.linspace(0, len(picks) - 1, QUERY_FRAMES).round().astype(int)
+        picks = [picks[s] for s in spots]
+    out = []
+    for i in picks:
+        feats = extract_features(frames[i], coarse=True)
+        if len(feats):
+            out.append((float(times[i]), feats))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    query_time: float
+    keyframe: int
+    inliers: int
+
+
+class KeyframeIndex:
+    """Every reference video's keyframes, searchable by descriptor votes."""
+
+    def __init__(self, config: MatchConfig | None = None) -> None:
+        self.config = config or MatchConfig()
+        self._features = EntryFeatures()
+        self._owner: list[int] = []
+        self._time: list[float] = []
+        self._span: dict[int, tuple[np.ndarray, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def add(self, owner: int, keyframes: Keyframes) -> None:
+        for t, feats in zip(keyframes.times, keyframes.features, strict=True):
+            self._features.by_entry[len(self._owner)] = feats
+            self._owner.append(owner)
+            self._time.append(t)
+        if len(keyframes):
+            times = np.asarray(keyframes.times, np.float64)
+            gaps = np.diff(times)
+            self._span[owner] = (times, float(np.median(gaps)) if len(gaps) else 1.0)
+        self._features.drop_caches()
+
+    def owners(self) -> set[int]:
+        return set(self._span)
+
+    def lookup(
+        self, frames: Sequence[tuple[float, LocalFeatures]], rule: MatchRule
+    ) -> list[tuple[int, VideoMatch]]:
+        """(owner, match) of the videos verified for these query frames, best first."""
+        frames = [(t, f) for t, f in frames if len(f)]
+        if not frames or not self._owner:
+            return []
+        active = bytearray(b"\x01" * len(self._owner))
+        votes = self._features.votes_each([f for _, f in frames], self.config, active, len(active))
+        best = self._best_keyframes(votes)
+        ranked = sorted(best, key=lambda o: (-sum(v for _, v in best[o].values()), o))
+        out = []
+        for owner in ranked[: rule.local_videos]:
+            verified = self._verify(frames, best[owner], rule)
+            if verified:
+                out.append((owner, self._match(owner, frames, verified, rule)))
+        out.sort(key=lambda r: (not r[1].matched, -r[1].query_contained, r[0]))
+        return out
+
+    def _best_keyframes(self, votes) -> dict[int, dict[int, tuple[int, int]]]:
+        """owner -> query frame -> (its most-voted keyframe of that owner, the votes)."""
+        owner_of = np.asarray(self._owner, np.int64)
+        best: dict[int, dict[int, tuple[int, int]]] = {}
+        for q, (keys, counts) in enumerate(votes):
+            for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+                per = best.setdefault(int(owner_of[key]), {})
+                if q not in per or count > per[q][1]:
+                    per[q] = (key, count)
+        return best
+
+    def _verify(self, frames, per_frame: dict[int, tuple[int, int]], rule) -> list[_Verified]:
+        order = sorted(per_frame, key=lambda q: (-per_frame[q][1], q))
+        verified = []
+        for tried, q in enumerate(order):
+            if tried >= rule.local_probe and not verified:
+                break
+            key = per_frame[q][0]
+            v = verify(frames[q][1], self._features.by_entry[key])
+            if self.config.accepts(v):
+                by_ransac = v.inliers >= self.config.min_inliers
+                verified.append(_Verified(frames[q][0], key, v.inliers if by_ransac else v.guided))
+        return verified
+
+    def _match(self, owner, frames, verified: list[_Verified], rule: MatchRule) -> VideoMatch:
+        ref_times, ref_interval = self._span[owner]
+        q_times = np.array([t for t, _ in frames])
+        interval = float(np.median(np.diff(q_times))) if len(q_times) > 1 else 1.0
+        matched_at = np.array([self._time[v.keyframe] for v in verified])
+        q_share = len(verified) / len(frames)
+        r_share = _coverage(ref_times, ref_interval, matched_at, interval)
+        needed = min(rule.min_frames, len(frames), len(ref_times))
+        offsets = matched_at - np.array([v.query_time for v in verified])
+        return VideoMatch(
+            matched=len(verified) >= needed and max(q_share, r_share) >= rule.min_share,
+            query_frames=len(frames),
+            reference_frames=len(ref_times),
+            query_matched=len(verified),
+            reference_matched=len({v.keyframe for v in verified}),
+            query_contained=round(q_share, 4),
+            reference_contained=round(r_share, 4),
+            best_distance=None,
+            transform="original",
+            offset_s=round(float(np.median(offsets)), 3),
+            stage="local_features",
+            inliers=max(v.inliers for v in verified),
+        )
