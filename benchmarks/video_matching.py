@@ -10,7 +10,9 @@ of mosaics of `lfw_subset` faces. Every row applies its transform to every
 banked clip `--trials` times (crop positions, sizes and CRF drawn from a
 fixed seed) and to every distinct clip once, re-encoded with PyAV as an
 upload would be, then decoded and sampled by the product's path
-(labeler.media.decode: 1 fps, at least 16 samples, cuts).
+(labeler.media.decode: 1 fps, at least 16 samples, cuts). The last row
+builds a 27 s upload around each banked clip (zoomed into 80% of it) from
+face mosaics; its distinct uploads are the distinct clips re-encoded.
 
 Columns, on the same uploads: `vPDQ` is the whole-frame fingerprint alone
 (the lookup before keyframes); `full` adds local features on the entries'
@@ -24,6 +26,7 @@ lookup, averaged over the row's uploads.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -85,15 +88,44 @@ def make_clip(images: list[np.ndarray]) -> bytes:
     return encode_frames(frames, FPS, crf=20)
 
 
+def _photos() -> dict[str, np.ndarray]:
+    return {name: _rgb(getattr(skdata, name)()) for s in BANKED + DISTINCT for name in s}
+
+
+def _mosaics() -> list[np.ndarray]:
+    """12 mosaics of 15 different faces each (180 of lfw_subset's 200)."""
+    faces = skdata.lfw_subset()
+    return [_mosaic(faces[k * 15 : (k + 1) * 15]) for k in range(12)]
+
+
 def clips() -> tuple[dict[str, bytes], dict[str, bytes]]:
-    photo = {name: _rgb(getattr(skdata, name)()) for s in BANKED + DISTINCT for name in s}
+    photo = _photos()
     banked = {"+".join(s): make_clip([photo[n] for n in s]) for s in BANKED}
     distinct = {"+".join(s): make_clip([photo[n] for n in s]) for s in DISTINCT}
-    faces = skdata.lfw_subset()
+    mosaics = _mosaics()
     for m in range(FACE_MOSAICS):
-        mosaics = [_mosaic(faces[(3 * m + k) * 15 : (3 * m + k + 1) * 15]) for k in range(3)]
-        distinct[f"faces-{m}"] = make_clip(mosaics)
+        distinct[f"faces-{m}"] = make_clip(mosaics[3 * m : 3 * m + 3])
     return banked, distinct
+
+
+def compilation(name: str, rng) -> bytes:
+    """27 s: 6 s of other footage, the banked clip zoomed into 80% of it, 12 s more.
+
+    The upload contains the whole known clip (cropped), so most of it is not
+    the known clip: the reference side of containment must carry the match.
+    """
+    photo, mosaics = _photos(), _mosaics()
+    per_scene = round(SCENE_S * FPS)
+    zoom = _crop(0.8, rng.random(), rng.random())
+    width, height = SIZE
+    known = (
+        cv2.resize(zoom(f, 0), (width, height), interpolation=cv2.INTER_LINEAR)
+        for n in name.split("+")
+        for f in _pan(photo[n], per_scene)
+    )
+    before = (f for m in mosaics[9:11] for f in _pan(m, per_scene))
+    after = (f for m in mosaics[11:12] + mosaics[9:12] for f in _pan(m, per_scene))
+    return encode_frames(itertools.chain(before, known, after), FPS, crf=30)
 
 
 # --- re-uploads ---------------------------------------------------------
@@ -156,9 +188,12 @@ ROWS = (
     "caption bar (a fifth), CRF 30",
     "crop 80% + caption bar, CRF 30",
 )
+COMPILATION = "zoomed 80% inside a 27 s compilation"
 
 
-def upload(clip: bytes, rng, kind: str) -> bytes:
+def upload(clip: bytes, rng, kind: str, name: str | None = None) -> bytes:
+    if kind == COMPILATION:
+        return compilation(name, rng) if name else reencode(clip, crf=30)
     transform, kw = _row(rng, kind)
     length = kw.pop("length", None)
     if length is not None:
@@ -195,11 +230,11 @@ def main() -> None:
     print(head + f" {'ms vPDQ':>8} {'ms full':>8}")
     print("-" * (len(head) + 18))
     totals = {"copies": 0, "found": 0, "false": 0, "distinct_false": 0}
-    for kind in ROWS:
+    for kind in (*ROWS, COMPILATION):
         hits = {False: 0, True: 0}
         false = distinct_false = 0
         cpu = {False: [], True: []}
-        uploads = [(name, upload(clip, rng, kind)) for name, clip in banked.items()
+        uploads = [(name, upload(clip, rng, kind, name)) for name, clip in banked.items()
                    for _ in range(args.trials)]  # fmt: skip
         others = [upload(clip, rng, kind) for clip in distinct.values()]
         for name, data in uploads:

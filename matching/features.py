@@ -194,8 +194,10 @@ def _frame_size(w: int, h: int, scale: float) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def extract_features(rgb: np.ndarray, *, coarse: bool = False) -> LocalFeatures:
-    """ORB keypoints of the image scaled to FEATURE_SIDE on its long side.
+def extract_features(
+    rgb: np.ndarray, *, coarse: bool = False, n: int = N_FEATURES
+) -> LocalFeatures:
+    """The `n` strongest ORB keypoints of the image scaled to FEATURE_SIDE on its long side.
 
     Small images are enlarged too: a 128-pixel crop has almost no keypoints
     at ORB's 31-pixel patch size, and enlarged it matches its source well.
@@ -203,7 +205,7 @@ def extract_features(rgb: np.ndarray, *, coarse: bool = False) -> LocalFeatures:
     """
     h, w = rgb.shape[:2]
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    points, desc, scale, angles = _detect(gray, FEATURE_SIDE, N_FEATURES)
+    points, desc, scale, angles = _detect(gray, FEATURE_SIDE, n)
     parts = [(points, desc, angles)]
     if coarse:
         cpoints, cdesc, cscale, cangles = _detect(gray, COARSE_SIDE, COARSE_FEATURES)

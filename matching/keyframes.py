@@ -20,8 +20,14 @@ from .errors import InvalidFeatures
 from .features import LocalFeatures, extract_features
 
 KEYFRAME_INTERVAL_S = 1.0
-# a 10-minute reference (the reference sampling's own limit at 5 fps) keeps
-# 600; at ~32 KB of features each that is ~20 MB held per such entry
+# fewer than an image entry's 700: a keyframe's copy is a whole video frame,
+# not a small crop of a photo. On benchmarks/video_matching.py's hardest rows
+# (crop 60% at 240p, crop + caption bar, a zoomed clip inside a compilation)
+# 700, 400 and 250 keypoints all found every copy with no false match, the
+# weakest copy at 80, 60 and 49 entry keypoints against the threshold of 14;
+# 300 keeps a keyframe at ~12 KB (~0.7 MB per banked minute)
+KEYFRAME_FEATURES = 300
+# a 10-minute reference (the reference sampling's own limit at 5 fps) keeps 600
 MAX_KEYFRAMES = 600
 _MAGIC = b"KEY1"
 _HEADER = struct.Struct("<4sI")
@@ -90,7 +96,7 @@ class KeyframeSampler:
         for time_s, rgb in samples:
             due = not self._times or time_s >= self._times[-1] + self.interval_s - 1e-6
             if due and len(self._times) < MAX_KEYFRAMES:
-                feats = extract_features(rgb)
+                feats = extract_features(rgb, n=KEYFRAME_FEATURES)
                 # a flat frame (black, a fade) has no keypoints to match by
                 if len(feats):
                     self._times.append(float(time_s))

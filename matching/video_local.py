@@ -1,7 +1,9 @@
 """Cropped and captioned re-uploads of a banked video, found by local features on keyframes.
 
-The upload's side: ORB features of up to QUERY_FRAMES of its sampled frames,
-spread over its length (`query_frames`). The bank's side: every entry's
+The upload's side: ORB features of QUERY_FRAMES of its sampled frames, one
+per QUERY_SPACING_S of a longer upload (at most MAX_QUERY_FRAMES), spread
+over its length (`query_frames`): a cropped excerpt inside a longer upload
+still gets a few of them. The bank's side: every entry's
 keyframes (keyframes.py) in one descriptor-vote index (candidates.py).
 
 One vote pass gives, per query frame, the keyframes its descriptors vote
@@ -15,7 +17,8 @@ frames it has, instead of one per frame and candidate.
 A video matches when at least `min_frames` query frames verify against its
 keyframes and either direction of containment reaches `min_share`, as for
 vPDQ (containment.py): the share of the tried query frames that verified,
-or the share of the reference's duration their keyframes cover.
+or the share of the reference's duration the stretch of the upload between
+its first and last verified frames spans.
 """
 
 from __future__ import annotations
@@ -27,26 +30,29 @@ import numpy as np
 
 from .candidates import EntryFeatures
 from .config import MatchConfig
-from .containment import MatchRule, VideoMatch, _coverage
+from .containment import MatchRule, VideoMatch
 from .features import LocalFeatures, extract_features, verify
 from .keyframes import Keyframes
 
 # the upload's frames given features: ~10 ms of ORB each on a 720p frame
 QUERY_FRAMES = 8
+QUERY_SPACING_S = 2.0
+MAX_QUERY_FRAMES = 48
 
 
 def query_frames(
     frames: Sequence[np.ndarray], times: Sequence[float], usable: Sequence[float] | None = None
 ) -> tuple[tuple[float, LocalFeatures], ...]:
-    """(time, features) of up to QUERY_FRAMES frames spread evenly over the upload.
+    """(time, features) of up to `query_count` frames spread evenly over the upload.
 
     `usable` are the times worth trying (the fingerprint's kept frames: not
     flat, not a repeat of the frame before); all frames when None.
     """
     keep = set(usable) if usable is not None else None
     picks = [i for i, t in enumerate(times) if keep is None or t in keep]
-    if len(picks) > QUERY_FRAMES:
-        spots = np.linspace(0, len(picks) - 1, QUERY_FRAMES).round().astype(int)
+    wanted = query_count(float(times[-1] - times[0]) if len(times) else 0.0)
+    if len(picks) > wanted:
+        spots = np.linspace(0, len(picks) - 1, wanted).round().astype(int)
         picks = [picks[s] for s in spots]
     out = []
     for i in picks:
@@ -54,6 +60,11 @@ def query_frames(
         if len(feats):
             out.append((float(times[i]), feats))
     return tuple(out)
+
+
+def query_count(span_s: float) -> int:
+    """How many frames of an upload spanning `span_s` seconds get features."""
+    return int(min(MAX_QUERY_FRAMES, max(QUERY_FRAMES, np.ceil(span_s / QUERY_SPACING_S))))
 
 
 @dataclass(frozen=True)
@@ -138,21 +149,28 @@ class KeyframeIndex:
         q_times = np.array([t for t, _ in frames])
         interval = float(np.median(np.diff(q_times))) if len(q_times) > 1 else 1.0
         matched_at = np.array([self._time[v.keyframe] for v in verified])
+        verified_at = np.array([v.query_time for v in verified])
+        offset = float(np.median(matched_at - verified_at))
         q_share = len(verified) / len(frames)
-        r_share = _coverage(ref_times, ref_interval, matched_at, interval)
+        # Keyframes of one shot look alike, so which keyframe a frame verified
+        # against says little about where in the shot it is; the stretch of
+        # the upload between its first and last verified frames (each standing
+        # for one query interval) is what it shows of the reference.
+        stretch = float(verified_at.max() - verified_at.min()) + interval
+        length = float(ref_times[-1] - ref_times[0]) + ref_interval
+        r_share = min(1.0, stretch / max(length, 1e-6))
         needed = min(rule.min_frames, len(frames), len(ref_times))
-        offsets = matched_at - np.array([v.query_time for v in verified])
         return VideoMatch(
-            matched=len(verified) >= needed and max(q_share, r_share) >= rule.min_share,
+            matched=bool(len(verified) >= needed and max(q_share, r_share) >= rule.min_share),
             query_frames=len(frames),
             reference_frames=len(ref_times),
             query_matched=len(verified),
             reference_matched=len({v.keyframe for v in verified}),
             query_contained=round(q_share, 4),
-            reference_contained=round(r_share, 4),
+            reference_contained=round(float(r_share), 4),
             best_distance=None,
             transform="original",
-            offset_s=round(float(np.median(offsets)), 3),
+            offset_s=round(offset, 3),
             stage="local_features",
             inliers=max(v.inliers for v in verified),
         )

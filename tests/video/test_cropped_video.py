@@ -196,3 +196,11 @@ def test_unreadable_keyframes_fall_back_to_vpdq(known_fake, caplog):
     assert "unreadable keyframes" in caplog.text
     plain = labeler.analyze(reencode(known_fake, crf=30), engine=engine)
     assert plain.signals["match"]["matched"] and plain.signals["match"]["hash_type"] == "vpdq"
+
+
+def test_longer_uploads_bring_more_frames_within_a_cap():
+    from matching.video_local import MAX_QUERY_FRAMES, QUERY_SPACING_S, query_count
+
+    assert query_count(0.0) == query_count(9.0) == QUERY_FRAMES
+    assert query_count(60.0) == round(60.0 / QUERY_SPACING_S)
+    assert query_count(900.0) == MAX_QUERY_FRAMES
