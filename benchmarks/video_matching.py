@@ -41,7 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 from labeler.media import decode  # noqa: E402
 from labeler.signals.match.video import prepare, reference_prints  # noqa: E402
 from matching.video import VideoIndex  # noqa: E402
-from service.media_encode import encode_frames, reencode  # noqa: E402
+from service.media_encode import crop_transform, encode_frames, reencode  # noqa: E402
 
 SIZE = (640, 360)
 FPS = 15
@@ -116,7 +116,7 @@ def compilation(name: str, rng) -> bytes:
     """
     photo, mosaics = _photos(), _mosaics()
     per_scene = round(SCENE_S * FPS)
-    zoom = _crop(0.8, rng.random(), rng.random())
+    zoom = crop_transform(0.8, rng.random(), rng.random())
     width, height = SIZE
     known = (
         cv2.resize(zoom(f, 0), (width, height), interpolation=cv2.INTER_LINEAR)
@@ -129,17 +129,6 @@ def compilation(name: str, rng) -> bytes:
 
 
 # --- re-uploads ---------------------------------------------------------
-def _crop(share: float, y0: float, x0: float):
-    def transform(rgb, _index):
-        h, w = rgb.shape[:2]
-        side = share**0.5
-        ch, cw = int(h * side) // 2 * 2, int(w * side) // 2 * 2
-        y, x = int((h - ch) * y0), int((w - cw) * x0)
-        return np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
-
-    return transform
-
-
 def _caption(rgb, _index):
     out = rgb.copy()
     bar = rgb.shape[0] // 5
@@ -164,16 +153,19 @@ def _row(rng, kind: str):
             None,
             dict(crf=28, start_s=float(rng.uniform(0.5, 3.5)), length=5.0),
         ),  # fmt: skip
-        "crop 90%, 288p, CRF 28": (_crop(0.9, y0, x0), dict(crf=28, max_height=288)),
-        "crop 80%, 240p, CRF 30": (_crop(0.8, y0, x0), dict(crf=30, max_height=240)),
-        "crop 70%, CRF 32": (_crop(0.7, y0, x0), dict(crf=32)),
-        "crop 60%, 240p, CRF 32": (_crop(0.6, y0, x0), dict(crf=32, max_height=240)),
+        "crop 90%, 288p, CRF 28": (crop_transform(0.9, y0, x0), dict(crf=28, max_height=288)),
+        "crop 80%, 240p, CRF 30": (crop_transform(0.8, y0, x0), dict(crf=30, max_height=240)),
+        "crop 70%, CRF 32": (crop_transform(0.7, y0, x0), dict(crf=32)),
+        "crop 60%, 240p, CRF 32": (crop_transform(0.6, y0, x0), dict(crf=32, max_height=240)),
         "crop 60-90% + trimmed, CRF 28-32": (
-            _crop(share, y0, x0),
+            crop_transform(share, y0, x0),
             dict(crf=crf, start_s=float(rng.uniform(0.5, 3.0)), length=5.0),
         ),
         "caption bar (a fifth), CRF 30": (_caption, dict(crf=30)),
-        "crop 80% + caption bar, CRF 30": (_then(_crop(0.8, y0, x0), _caption), dict(crf=30)),
+        "crop 80% + caption bar, CRF 30": (
+            _then(crop_transform(0.8, y0, x0), _caption),
+            dict(crf=30),
+        ),
     }[kind]
 
 

@@ -7,6 +7,8 @@ import pytest
 from skimage import data as skdata
 from skimage.transform import resize
 
+import labeler
+from service.db import bank_source
 from service.media_encode import encode_frames
 
 SCENES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
@@ -40,6 +42,15 @@ def pan_frames(name: str, seconds: float, fps: int, size: tuple[int, int]):
 def clip_frames(scenes, seconds_per_scene=2.0, fps=10, size=(320, 240)):
     for name in scenes:
         yield from pan_frames(name, seconds_per_scene, fps, size)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Bank indexes and the default engine are per test: each test has its own database."""
+    bank_source.drop_caches()
+    yield
+    bank_source.drop_caches()
+    labeler.reset_default_engine()
 
 
 @pytest.fixture(scope="session")

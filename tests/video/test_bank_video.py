@@ -18,14 +18,6 @@ from service.media_encode import encode_frames, reencode
 from .conftest import OTHER_SCENES, SCENES
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    bank_source.drop_caches()
-    yield
-    bank_source.drop_caches()
-    labeler.reset_default_engine()
-
-
 @pytest.fixture(scope="module")
 def known_fake(make_clip):
     return make_clip(scenes=SCENES, size=(320, 240))

@@ -19,17 +19,9 @@ from service import bank
 from service.db import bank_source
 from service.db.bank_video import BankVideoKeyframesRow
 from service.db.base import session_scope
-from service.media_encode import reencode
+from service.media_encode import crop_transform, reencode
 
 from .conftest import OTHER_SCENES, SCENES
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    bank_source.drop_caches()
-    yield
-    bank_source.drop_caches()
-    labeler.reset_default_engine()
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +32,6 @@ def known_fake(make_clip):
 @pytest.fixture(scope="module")
 def other(make_clip):
     return make_clip(scenes=OTHER_SCENES[:3], seconds_per_scene=3.0, size=(480, 272))
-
-
-def crop(share: float, y0: float = 0.5, x0: float = 0.5):
-    """A frame transform keeping `share` of the area, its corner at (y0, x0) of the slack."""
-
-    def transform(rgb, _index):
-        h, w = rgb.shape[:2]
-        side = share**0.5
-        ch, cw = int(h * side) // 2 * 2, int(w * side) // 2 * 2
-        y, x = int((h - ch) * y0), int((w - cw) * x0)
-        return np.ascontiguousarray(rgb[y : y + ch, x : x + cw])
-
-    return transform
 
 
 def caption_bar(rgb, _index):
@@ -106,8 +85,8 @@ def test_a_corrupt_keyframes_blob_is_a_typed_error(known_fake, mangle):
 @pytest.mark.parametrize(
     "name, transform, crf",
     [
-        ("crop 80%, centred", crop(0.8), 28),
-        ("crop 60%, corner", crop(0.6, 0.0, 1.0), 32),
+        ("crop 80%, centred", crop_transform(0.8), 28),
+        ("crop 60%, corner", crop_transform(0.6, 0.0, 1.0), 32),
         ("caption bar over a fifth", caption_bar, 30),
     ],
 )
@@ -128,7 +107,7 @@ def test_cropped_copies_are_found_by_keyframes_where_vpdq_fails(
 
 
 def test_distinct_clips_and_uncropped_copies_keep_their_answers(index, known_fake, other):
-    fp, frames = _query(reencode(other, crop(0.7), crf=30))
+    fp, frames = _query(reencode(other, crop_transform(0.7), crf=30))
     (entry_id, match), *_ = index.lookup(fp, frames=frames)
     assert entry_id == "other"
     fresh = VideoIndex()
@@ -141,7 +120,7 @@ def test_distinct_clips_and_uncropped_copies_keep_their_answers(index, known_fak
 
 
 def test_concurrent_first_lookups_equal_a_single_threaded_one(known_fake, other):
-    queries = [_query(reencode(known_fake, crop(0.7, 0.2, 0.8), crf=30)), _query(other)]
+    queries = [_query(reencode(known_fake, crop_transform(0.7, 0.2, 0.8), crf=30)), _query(other)]
     fresh = VideoIndex()
     fresh.add("fake", *reference_prints(known_fake))
     results, errors = {}, []
@@ -169,7 +148,9 @@ def test_concurrent_first_lookups_equal_a_single_threaded_one(known_fake, other)
 
 def test_a_cropped_reupload_of_a_bank_entry_is_matched_end_to_end(known_fake):
     entry = bank.add_entry(known_fake, filename="fake.mp4", category="misleading_deepfake")
-    upload = reencode(known_fake, crop(0.7, 0.3, 0.6), crf=30, max_height=240, start_s=2.0)
+    upload = reencode(
+        known_fake, crop_transform(0.7, 0.3, 0.6), crf=30, max_height=240, start_s=2.0
+    )
     decision = labeler.analyze(upload, "upload.mp4", engine=Engine(bank=bank_source.from_env()))
     match = decision.signals["match"]
     assert match["matched"] and match["entry_id"] == str(entry.id)
@@ -191,7 +172,7 @@ def test_unreadable_keyframes_fall_back_to_vpdq(known_fake, caplog):
         )
     engine = Engine(bank=bank_source.from_env())
     with caplog.at_level(logging.WARNING):
-        cropped = labeler.analyze(reencode(known_fake, crop(0.6), crf=30), engine=engine)
+        cropped = labeler.analyze(reencode(known_fake, crop_transform(0.6), crf=30), engine=engine)
     assert cropped.signals["match"]["matched"] is False
     assert "unreadable keyframes" in caplog.text
     plain = labeler.analyze(reencode(known_fake, crf=30), engine=engine)
