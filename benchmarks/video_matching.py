@@ -138,6 +138,10 @@ def _caption(rgb, _index):
     return out
 
 
+def _mirror(rgb, _index):
+    return np.ascontiguousarray(rgb[:, ::-1])
+
+
 def _then(a, b):
     return lambda rgb, i: b(a(rgb, i), i)
 
@@ -166,6 +170,7 @@ def _row(rng, kind: str):
             _then(crop_transform(0.8, y0, x0), _caption),
             dict(crf=30),
         ),
+        "mirrored + crop 80%, CRF 30": (_then(_mirror, crop_transform(0.8, y0, x0)), dict(crf=30)),
     }[kind]
 
 
@@ -179,6 +184,7 @@ ROWS = (
     "crop 60-90% + trimmed, CRF 28-32",
     "caption bar (a fifth), CRF 30",
     "crop 80% + caption bar, CRF 30",
+    "mirrored + crop 80%, CRF 30",
 )
 COMPILATION = "zoomed 80% inside a 27 s compilation"
 

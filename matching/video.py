@@ -33,10 +33,9 @@ from .containment import (
     _variants,
     compare,
 )
-from .features import LocalFeatures
 from .index import HammingIndex
 from .keyframes import KEYFRAME_INTERVAL_S, Keyframes, KeyframeSampler
-from .video_local import QUERY_FRAMES, KeyframeIndex, query_frames
+from .video_local import QUERY_FRAMES, KeyframeIndex, QueryFrame, query_frames
 from .vpdq import (
     DEDUP_DISTANCE,
     HASH_SIDE,
@@ -56,6 +55,7 @@ __all__ = [
     "MATCH_DISTANCE",
     "MIN_QUALITY",
     "QUERY_FRAMES",
+    "QueryFrame",
     "FrameHash",
     "KeyframeSampler",
     "Keyframes",
@@ -131,7 +131,7 @@ class VideoIndex:
         rule: MatchRule | None = None,
         *,
         limit: int = 5,
-        frames: tuple[tuple[float, LocalFeatures], ...] = (),
+        frames: tuple[QueryFrame, ...] = (),
     ) -> list[tuple[str, VideoMatch]]:
         """Entries sharing at least one frame with the query, matches first.
 

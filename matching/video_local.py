@@ -24,14 +24,14 @@ its first and last verified frames spans.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .candidates import EntryFeatures
 from .config import MatchConfig
 from .containment import MatchRule, VideoMatch
-from .features import LocalFeatures, extract_features, verify
+from .features import LocalFeatures, extract_query_features, verify
 from .keyframes import Keyframes
 
 # the upload's frames given features: ~10 ms of ORB each on a 720p frame
@@ -40,13 +40,19 @@ QUERY_SPACING_S = 2.0
 MAX_QUERY_FRAMES = 48
 
 
+QueryFrame = tuple[float, LocalFeatures, LocalFeatures]
+
+
 def query_frames(
     frames: Sequence[np.ndarray], times: Sequence[float], usable: Sequence[float] | None = None
-) -> tuple[tuple[float, LocalFeatures], ...]:
-    """(time, features) of up to `query_count` frames spread evenly over the upload.
+) -> tuple[QueryFrame, ...]:
+    """(time, features, mirrored features) of up to `query_count` frames spread
+    evenly over the upload.
 
     `usable` are the times worth trying (the fingerprint's kept frames: not
-    flat, not a repeat of the frame before); all frames when None.
+    flat, not a repeat of the frame before); all frames when None. The
+    mirrored side (ORB is not mirror-invariant) reuses the frame's keypoints
+    (`features.extract_query_features`): a flipped and cropped copy.
     """
     keep = set(usable) if usable is not None else None
     picks = [i for i, t in enumerate(times) if keep is None or t in keep]
@@ -56,9 +62,9 @@ def query_frames(
         picks = [picks[s] for s in spots]
     out = []
     for i in picks:
-        feats = extract_features(frames[i], coarse=True)
-        if len(feats):
-            out.append((float(times[i]), feats))
+        plain, mirrored = extract_query_features(frames[i], coarse=True)
+        if len(plain):
+            out.append((float(times[i]), plain, mirrored))
     return tuple(out)
 
 
@@ -98,18 +104,29 @@ class KeyframeIndex:
             self._span[owner] = (times, float(np.median(gaps)) if len(gaps) else 1.0)
         self._features.drop_caches()
 
-    def owners(self) -> set[int]:
-        return set(self._span)
+    def lookup(self, frames: Sequence[QueryFrame], rule: MatchRule) -> list[tuple[int, VideoMatch]]:
+        """(owner, match) of the videos verified for these query frames, best first.
 
-    def lookup(
-        self, frames: Sequence[tuple[float, LocalFeatures]], rule: MatchRule
-    ) -> list[tuple[int, VideoMatch]]:
-        """(owner, match) of the videos verified for these query frames, best first."""
-        frames = [(t, f) for t, f in frames if len(f)]
+        The plain side first, then the mirrored one; both sides' votes come
+        from one pass.
+        """
+        frames = [f for f in frames if len(f[1])]
         if not frames or not self._owner:
             return []
         active = bytearray(b"\x01" * len(self._owner))
-        votes = self._features.votes_each([f for _, f in frames], self.config, active, len(active))
+        queries = [f[1] for f in frames] + [f[2] for f in frames]
+        votes = self._features.votes_each(queries, self.config, active, len(active))
+        out = []
+        for side, variant in ((1, "original"), (2, "mirror")):
+            seen = [(f[0], f[side]) for f in frames]
+            found = self._side(seen, votes[(side - 1) * len(frames) : side * len(frames)], rule)
+            found = [(o, replace(m, transform=variant)) for o, m in found]
+            if any(m.matched for _, m in found):
+                return found
+            out += found
+        return out
+
+    def _side(self, frames, votes, rule: MatchRule) -> list[tuple[int, VideoMatch]]:
         best = self._best_keyframes(votes)
         ranked = sorted(best, key=lambda o: (-sum(v for _, v in best[o].values()), o))
         out = []

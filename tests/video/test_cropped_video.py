@@ -106,6 +106,16 @@ def test_cropped_copies_are_found_by_keyframes_where_vpdq_fails(
     assert 0.5 < match.reference_contained < 1.0
 
 
+def test_a_mirrored_and_cropped_copy_is_found_on_the_mirrored_side(index, known_fake):
+    crop = crop_transform(0.7, 0.4, 0.6)
+    upload = reencode(known_fake, lambda rgb, i: crop(rgb[:, ::-1], i), crf=30)
+    fp, frames = _query(upload)
+    assert not any(m.matched for _, m in index.lookup(fp))
+    (entry_id, match), *_ = index.lookup(fp, frames=frames)
+    assert entry_id == "fake" and match.matched
+    assert match.stage == "local_features" and match.transform == "mirror"
+
+
 def test_distinct_clips_and_uncropped_copies_keep_their_answers(index, known_fake, other):
     fp, frames = _query(reencode(other, crop_transform(0.7), crf=30))
     (entry_id, match), *_ = index.lookup(fp, frames=frames)
