@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.fft as sfft
 
-from . import aspect, comb
+from . import aspect, comb, keystone
 from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
 from .hypotheses import ALL_TRANSFORMS
 from .image import luminance, ref_size, resize
@@ -93,6 +93,7 @@ class Folds:
         yield from aspect.find(self._comb, pat, floor=None if thorough else aspect.FAST_FLOOR)
         if not thorough:
             return
+        yield from keystone.find(self.works[0], pat)
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aspect, comb, ecc, stats
+from . import aspect, comb, ecc, keystone, stats
 from .lattice import Lattice, period_limit
 from .pattern import T
 from .sync import LATTICES
@@ -86,7 +86,13 @@ SCAN_PERIODS = tuple(
     float(64.0 * 1.004**i) for i in range(int(np.log(300 / 64) / np.log(1.004)) + 1)
 )
 SCAN_ANGLES = tuple(float(a) for a in np.round(np.arange(-15.0, 15.0001, 0.25), 2) if abs(a) > 1e-9)
-THOROUGH_HYPOTHESES = HYPOTHESES + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHEDRAL * T * T
+# thorough mode's keystone slot (`keystone.py`, one projective lattice with
+# its local offsets) and its keyed scan
+THOROUGH_HYPOTHESES = (
+    HYPOTHESES
+    + keystone.SLOTS * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+    + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHEDRAL * T * T
+)
 
 # Two detection rules, each at half the false-positive rate:
 # (1) the pilot alone (24% of the tile's energy);

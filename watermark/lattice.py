@@ -40,6 +40,10 @@ class Lattice:
     # estimated ("x" or "y"); the other's is known (4 tiles along it, as drawn).
     aspect: float = 1.0
     free: str = ""
+    # A projective lattice (an upload seen at a slant, `keystone.py`): the
+    # 3 x 3 homography (row-major) from the rectified image, where this
+    # lattice lies, to the working image; None for the others.
+    warp: tuple[float, ...] | None = None
 
     @property
     def periods(self) -> tuple[float, float]:
@@ -47,8 +51,8 @@ class Lattice:
         return self.period, self.period * self.aspect
 
     @property
-    def key(self) -> tuple[float, float, float]:
-        return self.period, self.angle, self.aspect
+    def key(self) -> tuple:
+        return self.period, self.angle, self.aspect, self.warp
 
     def offset(self, factor: float, turn: float) -> Lattice:
         """This lattice with its estimated period scaled and its angle turned (a local offset)."""
@@ -59,7 +63,7 @@ class Lattice:
             return replace(
                 self, angle=angle, period=self.period * factor, aspect=self.aspect / factor
             )
-        return Lattice(self.period * factor, angle, self.score)
+        return Lattice(self.period * factor, angle, self.score, warp=self.warp)
 
 
 # Whole-image resizes, recompression and colour changes leave the lattice
@@ -92,6 +96,11 @@ def fold_size(period: float) -> int:
 def fold(r: np.ndarray, lattice: Lattice, size: int = T) -> np.ndarray:
     """Resample so the lattice becomes axis-aligned with period `size`, then sum modulo it."""
     h, w = r.shape
+    if lattice.warp is not None:
+        homography = np.array(lattice.warp, dtype=np.float64).reshape(3, 3)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        r = cv2.warpPerspective(r, homography, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+        lattice = replace(lattice, warp=None)
     px, py = lattice.periods
     if px == T and py == T and lattice.angle == 0.0 and size == T:
         # the nominal lattice: no resampling, only the zero padding to whole tiles

@@ -74,5 +74,7 @@ def test_scan_grid_is_fixed_and_covers_the_documented_ranges():
     assert np.all(np.diff(np.log(periods)) == pytest.approx(np.log(1.004)))
     assert min(angles) == -15.0 and max(angles) == 15.0 and 0.0 not in angles
     scan = (len(periods) + len(angles)) * detect_mod.DIHEDRAL * 128 * 128
-    expected = detect_mod.HYPOTHESES + scan
+    # the keystone slot: one projective lattice with its 12 local offsets
+    keystone = 13 * detect_mod.DIHEDRAL * 128 * 128
+    expected = detect_mod.HYPOTHESES + keystone + scan
     assert expected == detect_mod.THOROUGH_HYPOTHESES

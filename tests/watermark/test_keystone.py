@@ -1,0 +1,74 @@
+"""An upload seen at a slant (keystone): thorough mode's projective lattice."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import cv2
+import numpy as np
+import pytest
+
+import watermark
+from watermark import keystone
+from watermark.folds import try_lattice
+from watermark.pattern import pattern_for
+
+detect_mod = importlib.import_module("watermark.detect")
+
+
+def slant(img, share):
+    """Corners moved by up to `share` of the side, unevenly (as the robustness benchmark)."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
+    m = cv2.getPerspectiveTransform(src, src + move * np.float32([w, h]))
+    return cv2.warpPerspective(
+        img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def _slot(img, key):
+    folds = detect_mod._Folds([detect_mod._working(np.ascontiguousarray(img))])
+    return folds, keystone.find(folds.works[0], pattern_for(key))
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea"])
+def test_a_three_percent_keystone_is_read_in_thorough_mode(natural, key, payload, name):
+    upload = slant(watermark.embed(natural(name, 768), payload, key), 0.03)
+    assert not watermark.detect(upload, key).detected
+    found = watermark.detect(upload, key, thorough=True)
+    assert found.detected and found.payload == payload
+    assert found.hypotheses == detect_mod.THOROUGH_HYPOTHESES
+    # the slot's lattice alone folds it coherently, far over the threshold
+    folds, (lat,) = _slot(upload, key)
+    assert lat.warp is not None and try_lattice(folds, lat, key)[0] > 2 * found.threshold
+
+
+def test_unmarked_and_wrongly_keyed_slants_stay_under_the_threshold(
+    natural, key, other_key, payload
+):
+    plain = slant(natural("coffee", 768), 0.03)
+    marked = slant(watermark.embed(natural("coffee", 768), payload, key), 0.03)
+    for img, k in ((plain, key), (marked, other_key)):
+        found = watermark.detect(img, k, thorough=True)
+        assert not found.detected
+        folds, lats = _slot(img, k)
+        assert all(try_lattice(folds, lat, k)[0] < found.threshold for lat in lats)
+
+
+def test_the_slot_never_reads_the_chips(natural, key, payload):
+    """The pilot's fair-coin bound needs the lattice chosen without its signs."""
+    upload = slant(watermark.embed(natural("coffee", 768), payload, key), 0.02)
+    work = detect_mod._working(upload)
+    pat = pattern_for(key)
+    flipped = dataclasses.replace(pat, chips=-np.conj(pat.chips))
+    assert keystone.find(work, pat) == keystone.find(work, flipped)
+
+
+def test_a_projective_lattice_folds_with_its_offsets(natural, key, payload):
+    upload = slant(watermark.embed(natural("astronaut", 768), payload, key), 0.02)
+    folds, (lat,) = _slot(upload, key)
+    near = lat.offset(1.002, 0.0)
+    assert near.warp == lat.warp and near.key != lat.key
+    assert try_lattice(folds, near, key)[0] > 0.5 * try_lattice(folds, lat, key)[0]

@@ -1,0 +1,199 @@
+"""The keystone slot: one projective lattice per key for an upload seen at a slant.
+
+A phone photo of a screen or a skewed scan maps the mark's plane by a
+homography. Its tiles are no longer one lattice: near one side they are a
+few percent larger, and turned, than near the other, so no single fold is
+coherent over the image (a 3% keystone: 0.27 of marks found). Locally the
+map is affine, and the key's 6 sync lines (strong single frequencies,
+`pattern.py`) show it: in each of 9 overlapping blocks of the working image
+the lines sit at the frequencies the block's local linear map moves them
+to. Their peaks, found near where the nominal geometry puts them, give each
+block's 2 x 2 map by least squares; a homography fitted to the 9 local maps
+brings the working image back to the mark's frame, where the nominal
+lattice folds it.
+
+Like the comb, it reads power at the sync lines' positions only (their own
+hash of the key, disjoint from the pilot's bins), never a chip's sign: the
+pilot's signs stay fair coins given the lattice, and the slot is one lattice
+more in the bound. It assumes an upload at about the working scale and
+angle (a keystone of the whole picture, maybe resized): a slant after a
+rotation or a crop is not searched.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.optimize import least_squares
+
+from .lattice import Lattice
+from .pattern import Pattern, T
+
+SLOTS = 1
+# the power-distinct dihedral transforms of the line set (the other 4 are
+# their half-turns, which leave a power spectrum as it is)
+_DIHEDRAL = (
+    np.array([[1, 0], [0, 1]]),
+    np.array([[0, -1], [1, 0]]),
+    np.array([[-1, 0], [0, 1]]),
+    np.array([[0, 1], [1, 0]]),
+)
+_GRID = 3  # blocks per axis, each half the image's side, overlapping by half
+# a block's lines must hold this many times a flattened host bin, on average,
+# for its local map to count
+_BLOCK_FLOOR = 3.0
+
+
+def _block_power(block: np.ndarray) -> np.ndarray:
+    """The block's windowed power spectrum, flattened like `whitening.flat_power`."""
+    h, w = block.shape
+    win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    spec = np.abs(np.fft.fft2(block * win)) ** 2
+    smooth = cv2.GaussianBlur(spec.astype(np.float32), (25, 25), 4.0) + 1e-6
+    return np.fft.fftshift(spec / smooth)
+
+
+def _peak(p: np.ndarray, fy: float, fx: float, reach: float) -> tuple[float, float, float]:
+    """The strongest bin within `reach` bins of (fy, fx) (centred layout), sub-bin refined."""
+    h, w = p.shape
+    cy, cx = h // 2 + fy, w // 2 + fx
+    r = max(2, int(np.ceil(reach)))
+    y0, x0 = int(round(cy)) - r, int(round(cx)) - r
+    if y0 < 1 or x0 < 1 or y0 + 2 * r + 2 > h or x0 + 2 * r + 2 > w:
+        return fy, fx, 0.0
+    win = p[y0 : y0 + 2 * r + 1, x0 : x0 + 2 * r + 1]
+    iy, ix = np.unravel_index(int(np.argmax(win)), win.shape)
+    y, x = y0 + iy, x0 + ix
+    dy = _parabola(p[y - 1, x], p[y, x], p[y + 1, x])
+    dx = _parabola(p[y, x - 1], p[y, x], p[y, x + 1])
+    return y + dy - h // 2, x + dx - w // 2, float(p[y, x])
+
+
+def _parabola(a: float, b: float, c: float) -> float:
+    den = a - 2 * b + c
+    return 0.0 if den >= 0 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+
+
+def _blocks(work: np.ndarray) -> list[tuple[tuple[float, float], np.ndarray]]:
+    """The 9 blocks' centres (relative to the image's) and flattened power spectra (key-free)."""
+    h, w = work.shape
+    bh, bw = h // 2, w // 2
+    out = []
+    for gy in range(_GRID):
+        for gx in range(_GRID):
+            y0, x0 = gy * (h - bh) // (_GRID - 1), gx * (w - bw) // (_GRID - 1)
+            centre = (x0 + bw / 2 - w / 2, y0 + bh / 2 - h / 2)
+            out.append((centre, _block_power(work[y0 : y0 + bh, x0 : x0 + bw])))
+    return out
+
+
+# each block's local similarity first, as a small comb over these grids (all 6
+# lines summed stand out of texture where each line alone may not), then each
+# line's own peak within a bin and a half of where it puts them
+_SCALES = np.exp(np.arange(np.log(0.93), np.log(1.07), 0.005))
+_ANGLES = np.deg2rad(np.arange(-3.0, 3.01, 0.2))
+
+
+def _similarity(p: np.ndarray, k: np.ndarray) -> tuple[float, float]:
+    """The (scale, angle) whose moved lines hold the most of this block's power."""
+    bh, bw = p.shape
+    s, a = np.meshgrid(_SCALES, _ANGLES, indexing="ij")
+    c, sn = np.cos(a)[..., None], np.sin(a)[..., None]
+    fx = (c * k[:, 0] - sn * k[:, 1]) / s[..., None]
+    fy = (sn * k[:, 0] + c * k[:, 1]) / s[..., None]
+    mx = (fx * bw + bw // 2).astype(np.float32).reshape(1, -1)
+    my = (fy * bh + bh // 2).astype(np.float32).reshape(1, -1)
+    got = cv2.remap(p, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    score = got.reshape(fx.shape).sum(axis=-1)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    return float(_SCALES[i]), float(_ANGLES[j])
+
+
+def _local_maps(blocks, lines: np.ndarray):
+    """Per block showing the lines: (centre, 2 x 2 map from the mark's frame, strength)."""
+    k = lines / T  # (n, 2) x, y cycles per mark pixel
+    out = []
+    for centre, p in blocks:
+        bh, bw = p.shape
+        scale, angle = _similarity(p, k)
+        c, sn = np.cos(angle), np.sin(angle)
+        moved = np.stack([c * k[:, 0] - sn * k[:, 1], sn * k[:, 0] + c * k[:, 1]], axis=1) / scale
+        found = []
+        for fx, fy in moved:
+            py, px, power = _peak(p, fy * bh, fx * bw, 1.5)
+            found.append((px / bw, py / bh, power))
+        found = np.array(found)
+        strength = float(found[:, 2].mean())
+        if strength < _BLOCK_FLOOR:
+            continue
+        wts = np.sqrt(found[:, 2:3])
+        # f = M k by least squares, each line weighted by its power
+        m = np.linalg.lstsq(k * wts, found[:, :2] * wts, rcond=None)[0].T
+        out.append((centre, np.linalg.inv(m).T, strength))  # f = J^-T k
+    return out
+
+
+def _homography(maps) -> tuple[np.ndarray, np.ndarray, float]:
+    """(A, q, rms residual): u = A m / (1 + q.m), centred, fitted to the local maps."""
+    centres = np.array([c for c, _, _ in maps], dtype=np.float64)
+    jacs = np.array([j for _, j, _ in maps])
+    wts = np.sqrt(np.array([s for _, _, s in maps]))
+
+    def residuals(x):
+        a, q = x[:4].reshape(2, 2), x[4:] * 1e-3
+        res = []
+        for u, jac, wt in zip(centres, jacs, wts, strict=True):
+            lin = a - np.outer(u, q)
+            m = np.linalg.solve(lin, u)
+            res.append(wt * ((lin / (1.0 + q @ m)) - jac).ravel())
+        return np.concatenate(res)
+
+    start = np.concatenate([np.median(jacs, axis=0).ravel(), [0.0, 0.0]])
+    fit = least_squares(residuals, start)
+    rms = float(np.sqrt(np.mean(fit.fun**2)) / np.mean(wts))
+    return fit.x[:4].reshape(2, 2), fit.x[4:] * 1e-3, rms
+
+
+# a second pass on the rectified image measures what the first left over
+_PASSES = 2
+
+
+def find(work: np.ndarray, pat: Pattern) -> list[Lattice]:
+    """The slot's lattice for this working image and key; none if under 4 blocks show the lines."""
+    lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
+    variants = [lines @ d.T for d in _DIHEDRAL]
+    warp, score = np.eye(3), 0.0
+    for _ in range(_PASSES):
+        seen = work if score == 0.0 else _rectified(work, warp)
+        blocks = _blocks(seen)
+        best = None
+        for v in variants:
+            maps = _local_maps(blocks, v)
+            total = sum(s for _, _, s in maps)
+            if len(maps) >= 4 and (best is None or total > best[0]):
+                best = (total, maps, v)
+        if best is None:
+            break
+        # the rectified image is the mark's frame under that transform: the
+        # next pass looks for the same lines there
+        score, maps, variants = best[0] / len(best[1]), best[1], [best[2]]
+        warp = warp @ _matrix(*_homography(maps)[:2], work.shape)
+    if score == 0.0:
+        return []
+    return [Lattice(float(T), 0.0, score, warp=tuple(float(v) for v in warp.ravel()))]
+
+
+def _matrix(a: np.ndarray, q: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The homography u = A m / (1 + q.m) about the image's centre, in pixel coordinates."""
+    h, w = shape
+    to_centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]])
+    from_centre = np.array([[1, 0, w / 2], [0, 1, h / 2], [0, 0, 1]])
+    proj = np.eye(3)
+    proj[:2, :2], proj[2, :2] = a, q
+    return from_centre @ proj @ to_centre
+
+
+def _rectified(work: np.ndarray, warp: np.ndarray) -> np.ndarray:
+    h, w = work.shape
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpPerspective(work, warp, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
