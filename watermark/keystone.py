@@ -38,7 +38,8 @@ _DIHEDRAL = (
     np.array([[-1, 0], [0, 1]]),
     np.array([[0, 1], [1, 0]]),
 )
-_GRID = 3  # blocks per axis, each half the image's side, overlapping by half
+_GRID = 3  # blocks per axis, overlapping
+_BLOCK = 0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
 # a block's lines must hold this many times a flattened host bin, on average,
 # for its local map to count
 _BLOCK_FLOOR = 3.0
@@ -77,7 +78,7 @@ def _parabola(a: float, b: float, c: float) -> float:
 def _blocks(work: np.ndarray) -> list[tuple[tuple[float, float], np.ndarray]]:
     """The 9 blocks' centres (relative to the image's) and flattened power spectra (key-free)."""
     h, w = work.shape
-    bh, bw = h // 2, w // 2
+    bh, bw = int(h * _BLOCK), int(w * _BLOCK)
     out = []
     for gy in range(_GRID):
         for gx in range(_GRID):
