@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aspect, comb, ecc, stats
-from .lattice import Lattice, period_limit
+from . import aspect, comb, crops, ecc, stats
+from .lattice import P_MAX, Lattice, period_limit
 from .pattern import T
 from .sync import LATTICES
 
@@ -69,7 +69,11 @@ PAYLOAD_PROBE_Z = 6.0
 # below still holds.
 SYNC_SCREEN = 2.0
 HYPOTHESES = (
-    (LATTICES + comb.CANDIDATES + aspect.SLOTS) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+    (LATTICES + comb.CANDIDATES + aspect.SLOTS + crops.SLOTS)
+    * (1 + len(LOCAL_OFFSETS))
+    * DIHEDRAL
+    * T
+    * T
 )
 
 # Thorough mode (analysts re-checking one file, not the upload hook): when
@@ -83,7 +87,7 @@ HYPOTHESES = (
 # fast hypotheses and the scan's, so its threshold is a little higher (z 8.91
 # instead of 8.75) and its bound is still 1e-9 per image.
 SCAN_PERIODS = tuple(
-    float(64.0 * 1.004**i) for i in range(int(np.log(300 / 64) / np.log(1.004)) + 1)
+    float(64.0 * 1.004**i) for i in range(int(np.log(P_MAX / 64) / np.log(1.004)) + 1)
 )
 SCAN_ANGLES = tuple(float(a) for a in np.round(np.arange(-15.0, 15.0001, 0.25), 2) if abs(a) > 1e-9)
 THOROUGH_HYPOTHESES = HYPOTHESES + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHEDRAL * T * T

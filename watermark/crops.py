@@ -1,0 +1,145 @@
+"""Keyed synchronization for small crops: the sync lines' power read between the bins.
+
+A crop keeping 10-40% of the area holds one to two tiles along its long
+side: its lattice has a period of 160-450 working pixels and angle 0, and
+puts a sync line of tile frequency k at k / P cycles per pixel, i.e. 20-45
+bins of the working image's spectrum, anywhere between two bins. The tile
+repeats, so the line is one tone over the whole crop, and its DFT a sinc
+whose nearest samples can hold as little as 40% of its power per axis;
+`comb.py` reads the power bilinearly between those samples, which both
+loses the line (the true lattice ranks under texture peaks) and pulls its
+period towards the bin grid (by 1-1.6% on 15% crops, where the pilot's z
+falls from 11.6 at the true period to 5.1).
+
+Here the spectrum is oversampled: the working image is shrunk by DOWN
+(the lines of a period over P_LO lie under its Nyquist frequency) and
+zero-padded ZOOM times, so that bins are a third as wide, and flattened
+like `whitening.flat_power`. The key's 6 lines are read at angle 0 under
+the 4 dihedral transforms that move a power spectrum (`aspect._TURNS`),
+every period of [P_LO, period_limit] on a 0.25% grid, then 0.05% around
+the best. The slot proposes that one lattice (counted in
+`hypotheses.HYPOTHESES`). Like the comb it reads power at key-chosen
+positions only, never a chip's sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import scipy.fft as sfft
+
+from .aspect import _TURNS
+from .lattice import Lattice
+from .pattern import Pattern, frozen
+
+SLOTS = 1  # lattices proposed per key (counted in hypotheses.HYPOTHESES)
+# Periods searched: from P_LO (a crop keeping ~64% of the width) to the
+# longest the working image holds. Shrunk by DOWN, the image's Nyquist is
+# 0.2 cycles per working pixel, above the lines' highest component
+# (SYNC_R_HI / P_LO = 0.175).
+P_LO = 200.0
+DOWN = 3
+ZOOM = 3
+_STEP = 0.005
+_FINE = np.exp(np.arange(-10, 11) * 0.0005)
+# The fast test folds the slot's lattice only when its score (the 6 lines'
+# flattened power, a host bin ~1) reaches FAST_FLOOR (see README.md).
+FAST_FLOOR = 16.0
+
+
+@dataclass(frozen=True)
+class Zoomed:
+    """The oversampled power of the working images, and its smooth level (key-free)."""
+
+    p: np.ndarray  # ZOOM-times oversampled power, rows fftshifted, rfft2 columns
+    smooth: np.ndarray  # the host's smooth level, at the unpadded spectrum's bins
+    scale: tuple[float, float]  # bins of p per cycle per working pixel, along y and x
+    periods: np.ndarray  # the coarse period grid searched
+
+
+def prepare(works: list[np.ndarray], p_max: float) -> Zoomed | None:
+    """The zoomed spectrum of working images of one shape; None when no period over P_LO fits."""
+    if p_max <= P_LO * (1.0 + 4 * _STEP):
+        return None
+    total, scale = None, (0.0, 0.0)
+    for r in works:
+        if r.shape != works[0].shape:
+            continue
+        h, w = r.shape
+        # the size given, not the factor: OpenCV then maps pixels by ws / w exactly
+        # (each side the largest 5-smooth number it reaches, for the FFT)
+        size = (_smooth_size(w / DOWN), _smooth_size(h / DOWN))
+        small = cv2.resize(r, size, interpolation=cv2.INTER_AREA)
+        hs, ws = small.shape
+        spec = sfft.rfft2(small, s=(ZOOM * hs, ZOOM * ws))
+        power = spec.real**2 + spec.imag**2
+        total = power if total is None else total + power
+        # a small pixel spans w / ws working pixels: f cycles per working
+        # pixel is f w / ws cycles per small pixel, f w / ws x ZOOM ws bins
+        scale = (ZOOM * h, ZOOM * w)
+    # every ZOOM-th bin is the unpadded spectrum: the host's level is
+    # smoothed there over 4 bins, as in `whitening.flat_power`
+    smooth = cv2.GaussianBlur(np.fft.fftshift(total[::ZOOM, ::ZOOM], axes=0), (0, 0), 4.0)
+    p = np.fft.fftshift(total, axes=0)
+    periods = np.exp(np.arange(np.log(P_LO), np.log(p_max), _STEP))
+    frozen(p, smooth, periods)
+    return Zoomed(p, smooth + 1e-6 * float(smooth.mean()) + 1e-12, scale, periods)
+
+
+def _smooth_size(n: float) -> int:
+    """The largest 2^a 3^b 5^c <= n (at least 1)."""
+    m = max(1, int(n))
+    while True:
+        k = m
+        for f in (2, 3, 5):
+            while k % f == 0:
+                k //= f
+        if k == 1:
+            return m
+        m -= 1
+
+
+def _at(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    out = cv2.remap(img, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.ravel()
+
+
+def _sample(z: Zoomed, fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+    """The flattened power at (fx, fy) cycles per working pixel: bilinear samples of p over
+    those of its smooth level."""
+    flip = fx < 0  # the power spectrum of a real image is symmetric
+    fx, fy = np.where(flip, -fx, fx), np.where(flip, -fy, fy)
+    shape = fx.shape
+    bx = (fx * z.scale[1]).astype(np.float32).reshape(1, -1)
+    by = (fy * z.scale[0]).astype(np.float32).reshape(1, -1)
+    power = _at(z.p, bx, by + np.float32(z.p.shape[0] // 2))
+    level = _at(z.smooth, bx / ZOOM, by / ZOOM + np.float32(z.smooth.shape[0] // 2))
+    return (power / level).reshape(shape)
+
+
+def _scores(z: Zoomed, pat: Pattern, periods: np.ndarray) -> np.ndarray:
+    """The lines' summed power per (transform of `_TURNS`, period), at angle 0."""
+    k = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]]).astype(float)  # 2 x lines
+    kx, ky = np.einsum("dij,jl->idl", _TURNS, k)  # transforms x lines
+    inv = 1.0 / periods[None, :, None]
+    return _sample(z, kx[:, None, :] * inv, ky[:, None, :] * inv).sum(axis=-1)
+
+
+def find(z: Zoomed | None, pat: Pattern, floor: float | None = None) -> list[Lattice]:
+    """The angle-0 lattice over P_LO whose lines carry the most power (SLOTS of them).
+
+    With a floor, nothing when its score is under it (`FAST_FLOOR`).
+    """
+    if z is None:
+        return []
+    s = _scores(z, pat, z.periods)
+    d, i = np.unravel_index(int(np.argmax(s)), s.shape)
+    fine = z.periods[i] * _FINE
+    sf = _scores(z, pat, fine)[d]
+    j = int(np.argmax(sf))
+    score = float(sf[j])
+    if floor is not None and score < floor:
+        return []
+    return [Lattice(float(fine[j]), 0.0, score)]
