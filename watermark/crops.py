@@ -30,7 +30,6 @@ import cv2
 import numpy as np
 import scipy.fft as sfft
 
-from .aspect import _TURNS
 from .lattice import Lattice
 from .pattern import Pattern, frozen
 
@@ -51,10 +50,9 @@ FAST_FLOOR = 16.0
 
 @dataclass(frozen=True)
 class Zoomed:
-    """The oversampled power of the working images, and its smooth level (key-free)."""
+    """The oversampled, flattened power of the working images (key-free, one per image)."""
 
-    p: np.ndarray  # ZOOM-times oversampled power, rows fftshifted, rfft2 columns
-    smooth: np.ndarray  # the host's smooth level, at the unpadded spectrum's bins
+    p: np.ndarray  # rows fftshifted (zero frequency at row p.shape[0] // 2), rfft2 columns
     scale: tuple[float, float]  # bins of p per cycle per working pixel, along y and x
     periods: np.ndarray  # the coarse period grid searched
 
@@ -84,11 +82,12 @@ def prepare(works: list[np.ndarray], p_max: float) -> Zoomed | None:
     # level is smoothed there over 4 bins, as in `whitening.flat_power`
     smooth = cv2.GaussianBlur(np.fft.fftshift(total[::ZOOM, ::ZOOM], axes=0), (0, 0), 4.0)
     p = np.fft.fftshift(total, axes=0)
+    # resized onto p's grid (within a bin of p: nothing, for a level blurred over 4 bins)
+    level = cv2.resize(smooth, (p.shape[1], p.shape[0]), interpolation=cv2.INTER_LINEAR)
+    p /= level + 1e-6 * float(smooth.mean()) + 1e-12
     periods = np.exp(np.arange(np.log(P_LO), np.log(p_max), _STEP))
     frozen(p, periods)
-    smooth = smooth + 1e-6 * float(smooth.mean()) + 1e-12
-    frozen(smooth)
-    return Zoomed(p, smooth, (float(DOWN * ny), float(DOWN * nx)), periods)
+    return Zoomed(p, (float(DOWN * ny), float(DOWN * nx)), periods)
 
 
 def _smooth_size(n: float) -> int:
@@ -104,30 +103,25 @@ def _smooth_size(n: float) -> int:
         m -= 1
 
 
-def _at(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    out = cv2.remap(img, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.ravel()
-
-
 def _lines(pat: Pattern) -> tuple[np.ndarray, np.ndarray]:
     """The key's sync lines (tile cycles) under each transform of `_TURNS`, each turned into
     the half plane x >= 0 (a power spectrum reads -f as f): transforms x lines, float32."""
-    k = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]]).astype(float)  # 2 x lines
-    kx, ky = np.einsum("dij,jl->idl", _TURNS, k)
-    sign = np.where(kx < 0, -1.0, 1.0)
-    return (kx * sign).astype(np.float32), (ky * sign).astype(np.float32)
+    kx, ky = pat.kx[pat.sync].astype(np.float32), pat.ky[pat.sync].astype(np.float32)
+    tx = np.stack([kx, -ky, -kx, ky])  # _TURNS applied to (kx, ky)
+    ty = np.stack([ky, kx, ky, kx])
+    sign = np.where(tx < 0, np.float32(-1.0), np.float32(1.0))
+    return tx * sign, ty * sign
 
 
 def _scores(z: Zoomed, lines: tuple[np.ndarray, np.ndarray], periods: np.ndarray) -> np.ndarray:
-    """The lines' summed flattened power per (transform of `_TURNS`, period), at angle 0:
-    bilinear samples of the zoomed power over those of its smooth level."""
+    """The lines' summed flattened power per (transform of `_TURNS`, period), at angle 0."""
     kx, ky = lines
     inv = (1.0 / periods).astype(np.float32)[None, :, None]
-    bx = (kx[:, None, :] * inv * np.float32(z.scale[1])).reshape(1, -1)
-    by = (ky[:, None, :] * inv * np.float32(z.scale[0])).reshape(1, -1)
-    power = _at(z.p, bx, by + np.float32(z.p.shape[0] // 2))
-    level = _at(z.smooth, bx / ZOOM, by / ZOOM + np.float32(z.smooth.shape[0] // 2))
-    return (power / level).reshape(kx.shape[0], periods.size, kx.shape[1]).sum(axis=-1)
+    bx = (kx[:, None, :] * (inv * np.float32(z.scale[1]))).reshape(1, -1)
+    by = (ky[:, None, :] * (inv * np.float32(z.scale[0]))).reshape(1, -1)
+    by += np.float32(z.p.shape[0] // 2)
+    power = cv2.remap(z.p, bx, by, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return power.reshape(kx.shape[0], periods.size, kx.shape[1]).sum(axis=-1)
 
 
 def find(z: Zoomed | None, pat: Pattern, floor: float | None = None) -> list[Lattice]:
