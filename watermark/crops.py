@@ -1,8 +1,8 @@
 """Keyed synchronization for small crops: the sync lines' power read between the bins.
 
-A crop keeping 10-40% of the area holds one to two tiles along its long
-side: its lattice has a period of 160-450 working pixels and angle 0, and
-puts a sync line of tile frequency k at k / P cycles per pixel, i.e. 20-45
+A crop keeping 10-28% of the area holds one to two tiles along its long
+side: its lattice has a period of 240-450 working pixels and angle 0, and
+puts a sync line of tile frequency k at k / P cycles per pixel, i.e. 20-60
 bins of the working image's spectrum, anywhere between two bins. The tile
 repeats, so the line is one tone over the whole crop, and its DFT a sinc
 whose nearest samples can hold as little as 40% of its power per axis;
@@ -16,7 +16,7 @@ Here the spectrum is oversampled: the working image is shrunk by DOWN
 zero-padded ZOOM times, so that bins are a third as wide, and flattened
 like `whitening.flat_power`. The key's 6 lines are read at angle 0 under
 the 4 dihedral transforms that move a power spectrum (`aspect._TURNS`),
-every period of [P_LO, period_limit] on a 0.25% grid, then 0.05% around
+every period of [P_LO, period_limit] on a 0.5% grid, then 0.05% around
 the best. The slot proposes that one lattice (counted in
 `hypotheses.HYPOTHESES`). Like the comb it reads power at key-chosen
 positions only, never a chip's sign.
@@ -34,10 +34,11 @@ from .lattice import Lattice
 from .pattern import Pattern, frozen
 
 SLOTS = 1  # lattices proposed per key (counted in hypotheses.HYPOTHESES)
-# Periods searched: from P_LO (a crop keeping ~64% of the width) to the
+# Periods searched: from P_LO (a crop keeping ~53% of the width) to the
 # longest the working image holds. Shrunk by DOWN, the image's Nyquist is
-# 0.2 cycles per working pixel, above the lines' highest component
-# (SYNC_R_HI / P_LO = 0.175).
+# 0.125 cycles per working pixel, above the lines' highest component
+# (27.8 / P_LO = 0.116: SYNC_R_HI at SYNC_AXIS_MARGIN off an axis). A whole
+# factor, so the shrink is OpenCV's block mean (0.2 ms; 0.75 ms at 2.5).
 P_LO = 240.0
 DOWN = 4
 ZOOM = 3
