@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.fft as sfft
 
-from . import aspect, comb, keystone
+from . import aspect, comb, crops, keystone
 from .correlate import BIN_WEIGHT, normalize_spectrum, pilot_search, sync_supports
 from .hypotheses import ALL_TRANSFORMS
 from .image import luminance, ref_size, resize
@@ -38,6 +38,8 @@ class Folds:
         self._lattices: list[Lattice] | None = None
         self._power: np.ndarray | None = None
         self._comb: comb.Prepared | None = None  # key-free too: one per image, not per key
+        self._zoomed: crops.Zoomed | None = None
+        self._zoomed_made = False
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray]:
         """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
@@ -78,8 +80,8 @@ class Folds:
         return self._power
 
     def lattices(self, pat: Pattern, thorough: bool = False) -> Iterator[Lattice]:
-        """The nominal lattice, the key's sync-line estimates (square, then rectangular), then
-        (thorough) the key-free ones.
+        """The nominal lattice, the key's sync-line estimates (square, rectangular, then a small
+        crop's), then (thorough) the key-free ones.
 
         Each is computed on first need: a mark at the nominal geometry costs no
         search. The fast test leaves out weak comb lattices off the axis
@@ -91,6 +93,10 @@ class Folds:
             self._comb = comb.prepare(self.power(), shape, period_limit(shape))
         yield from comb.find(self._comb, pat, floor=None if thorough else comb.FAST_FLOOR)
         yield from aspect.find(self._comb, pat, floor=None if thorough else aspect.FAST_FLOOR)
+        if not self._zoomed_made:
+            self._zoomed = crops.prepare(self.works, period_limit(shape))
+            self._zoomed_made = True
+        yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
         if not thorough:
             return
         yield from keystone.find(self.works[0], pat)

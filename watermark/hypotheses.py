@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aspect, comb, ecc, keystone, stats
-from .lattice import Lattice, period_limit
+from . import aspect, comb, crops, ecc, keystone, stats
+from .lattice import P_MAX, Lattice, period_limit
 from .pattern import T
 from .sync import LATTICES
 
@@ -69,21 +69,26 @@ PAYLOAD_PROBE_Z = 6.0
 # below still holds.
 SYNC_SCREEN = 2.0
 HYPOTHESES = (
-    (LATTICES + comb.CANDIDATES + aspect.SLOTS) * (1 + len(LOCAL_OFFSETS)) * DIHEDRAL * T * T
+    (LATTICES + comb.CANDIDATES + aspect.SLOTS + crops.SLOTS)
+    * (1 + len(LOCAL_OFFSETS))
+    * DIHEDRAL
+    * T
+    * T
 )
 
 # Thorough mode (analysts re-checking one file, not the upload hook): when
 # the key-free lattice estimate misses, as it does on heavy texture, scan
 # the two axes of geometric edits with the key instead: every period of the
 # angle-0 column (crops, screenshots, re-shared crops; 0.4% steps, inside the
-# pilot's +-0.6% main lobe) and every angle of the nominal-period row up to
-# 15 degrees (0.25-degree steps; rotations inside the canvas). ~500 folds,
-# ~0.45 s on one core. The scan is a fixed grid, chosen before the key is
-# looked at, and counted: thorough mode is ONE test over the union of the
-# fast hypotheses and the scan's, so its threshold is a little higher (z 8.91
-# instead of 8.75) and its bound is still 1e-9 per image.
+# pilot's +-0.6% main lobe; up to P_MAX, where crops keeping 10-15% of the
+# area lie) and every angle of the nominal-period row up to 15 degrees
+# (0.25-degree steps; rotations inside the canvas). ~600 folds, ~0.5 s on one
+# core. The scan is a fixed grid, chosen before the key is looked at, and
+# counted: thorough mode is ONE test over the union of the fast hypotheses
+# and the scan's, so its threshold is a little higher (z 8.93 instead of
+# 8.77) and its bound is still 1e-9 per image.
 SCAN_PERIODS = tuple(
-    float(64.0 * 1.004**i) for i in range(int(np.log(300 / 64) / np.log(1.004)) + 1)
+    float(64.0 * 1.004**i) for i in range(int(np.log(P_MAX / 64) / np.log(1.004)) + 1)
 )
 SCAN_ANGLES = tuple(float(a) for a in np.round(np.arange(-15.0, 15.0001, 0.25), 2) if abs(a) > 1e-9)
 # thorough mode's keystone slot (`keystone.py`, one projective lattice with

@@ -39,7 +39,9 @@ _DIHEDRAL = (
     np.array([[0, 1], [1, 0]]),
 )
 _GRID = 3  # blocks per axis, overlapping
-_BLOCK = 0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
+_BLOCK = (
+    0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
+)
 # a block's lines must hold this many times a flattened host bin, on average,
 # for its local map to count
 _BLOCK_FLOOR = 3.0

@@ -21,7 +21,8 @@ from .pattern import T
 # keeping 10% 405: up to 300 (and at most 0.6 of the long side) none of them
 # was found over 15 images x 2 keys; up to 450, and 0.9 of the long side
 # (~1.1 tiles), 0.73 and 0.67 of them, every other row unchanged. The comb
-# still proposes its 4 lattices, so the bound does not move.
+# still proposes its 4 lattices, so the bound does not move. (Since then the
+# crop slot, `crops.py`, reads these periods between the spectrum's bins.)
 P_MIN, P_MAX = 40.0, 450.0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import watermark
 from watermark import stats
+from watermark.lattice import P_MAX
 
 detect_mod = importlib.import_module("watermark.detect")
 
@@ -70,7 +71,7 @@ def test_thorough_mode_with_the_wrong_key_finds_nothing(texture_marked, other_ke
 
 def test_scan_grid_is_fixed_and_covers_the_documented_ranges():
     periods, angles = detect_mod.SCAN_PERIODS, detect_mod.SCAN_ANGLES
-    assert periods[0] == pytest.approx(64.0) and periods[-1] <= 300.0
+    assert periods[0] == pytest.approx(64.0) and periods[-1] <= P_MAX
     assert np.all(np.diff(np.log(periods)) == pytest.approx(np.log(1.004)))
     assert min(angles) == -15.0 and max(angles) == 15.0 and 0.0 not in angles
     scan = (len(periods) + len(angles)) * detect_mod.DIHEDRAL * 128 * 128
