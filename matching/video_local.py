@@ -116,18 +116,19 @@ class KeyframeIndex:
         active = bytearray(b"\x01" * len(self._owner))
         queries = [f[1] for f in frames] + [f[2] for f in frames]
         votes = self._features.votes_each(queries, self.config, active, len(active))
+        owner_of = np.asarray(self._owner, np.int64)
         out = []
         for side, variant in ((1, "original"), (2, "mirror")):
             seen = [(f[0], f[side]) for f in frames]
-            found = self._side(seen, votes[(side - 1) * len(frames) : side * len(frames)], rule)
+            best = _best_keyframes(owner_of, votes[(side - 1) * len(frames) : side * len(frames)])
+            found = self._side(seen, best, rule)
             found = [(o, replace(m, transform=variant)) for o, m in found]
             if any(m.matched for _, m in found):
                 return found
             out += found
         return out
 
-    def _side(self, frames, votes, rule: MatchRule) -> list[tuple[int, VideoMatch]]:
-        best = self._best_keyframes(votes)
+    def _side(self, frames, best, rule: MatchRule) -> list[tuple[int, VideoMatch]]:
         ranked = sorted(best, key=lambda o: (-sum(v for _, v in best[o].values()), o))
         out = []
         for owner in ranked[: rule.local_videos]:
@@ -136,17 +137,6 @@ class KeyframeIndex:
                 out.append((owner, self._match(owner, frames, verified, rule)))
         out.sort(key=lambda r: (not r[1].matched, -r[1].query_contained, r[0]))
         return out
-
-    def _best_keyframes(self, votes) -> dict[int, dict[int, tuple[int, int]]]:
-        """owner -> query frame -> (its most-voted keyframe of that owner, the votes)."""
-        owner_of = np.asarray(self._owner, np.int64)
-        best: dict[int, dict[int, tuple[int, int]]] = {}
-        for q, (keys, counts) in enumerate(votes):
-            for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-                per = best.setdefault(int(owner_of[key]), {})
-                if q not in per or count > per[q][1]:
-                    per[q] = (key, count)
-        return best
 
     def _verify(self, frames, per_frame: dict[int, tuple[int, int]], rule) -> list[_Verified]:
         order = sorted(per_frame, key=lambda q: (-per_frame[q][1], q))
@@ -191,3 +181,14 @@ class KeyframeIndex:
             stage="local_features",
             inliers=max(v.inliers for v in verified),
         )
+
+
+def _best_keyframes(owner_of: np.ndarray, votes) -> dict[int, dict[int, tuple[int, int]]]:
+    """owner -> query frame -> (its most-voted keyframe of that owner, the votes)."""
+    best: dict[int, dict[int, tuple[int, int]]] = {}
+    for q, (keys, counts) in enumerate(votes):
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            per = best.setdefault(int(owner_of[key]), {})
+            if q not in per or count > per[q][1]:
+                per[q] = (key, count)
+    return best

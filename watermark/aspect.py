@@ -25,7 +25,7 @@ import numpy as np
 
 from .comb import Prepared, sample_power
 from .image import REF_LONG_SIDE
-from .lattice import Lattice
+from .lattice import POWER_TURNS, Lattice
 from .pattern import Pattern, T
 
 # lattices this search proposes per key (counted in hypotheses.HYPOTHESES)
@@ -46,31 +46,16 @@ _FINE = np.exp(np.arange(-5, 6) * 0.001)
 # its fold.
 FAST_FLOOR = 18.0
 
-# The dihedral transforms of a tile frequency (kx, ky) -> (a kx + b ky,
-# c kx + d ky) that move a power spectrum: of the 8, the other 4 are these
-# turned by 180 degrees, i.e. (kx, ky) negated, under which the power of a
-# real image is the same (`comb.sample_power` reads -f as f), so they would
-# score the same. Which transform it is, the fold's sync screen finds.
-_TURNS = np.array(
-    [
-        [[1, 0], [0, 1]],
-        [[0, -1], [1, 0]],
-        [[-1, 0], [0, 1]],
-        [[0, 1], [1, 0]],
-    ],
-    dtype=float,
-)
-
 
 def _scores(prep: Prepared, pat: Pattern, ratios: np.ndarray) -> np.ndarray:
-    """Score per (known axis x / y, transform of `_TURNS`, ratio Py / Px), in one sampling."""
+    """Score per (known axis x / y, transform of `POWER_TURNS`, ratio Py / Px), in one sampling."""
     h, w = prep.shape
     k = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]]).astype(float)  # 2 x lines
-    kx, ky = np.einsum("dij,jl->idl", _TURNS, k)  # each transforms x lines
+    kx, ky = np.einsum("dij,jl->idl", POWER_TURNS, k)  # each transforms x lines
     r = ratios[None, :, None]
     # known x: Px = w / 4, Py = ratio Px; known y: Py = h / 4, Px = Py / ratio
     px, py = w / TILES_ALONG_LONG_SIDE, h / TILES_ALONG_LONG_SIDE
-    shape = (len(_TURNS), r.size, kx.shape[1])
+    shape = (len(POWER_TURNS), r.size, kx.shape[1])
     fx = np.stack([np.broadcast_to(kx[:, None, :] / px, shape), kx[:, None, :] * r / py])
     fy = np.stack([ky[:, None, :] / (px * r), np.broadcast_to(ky[:, None, :] / py, shape)])
     return sample_power(prep.p, fx, fy, h, w).sum(axis=-1)

@@ -15,7 +15,7 @@ Here the spectrum is oversampled: the working image is shrunk by DOWN
 (the lines of a period over P_LO lie under its Nyquist frequency) and
 zero-padded ZOOM times, so that bins are a third as wide, and flattened
 like `whitening.flat_power`. The key's 6 lines are read at angle 0 under
-the 4 dihedral transforms that move a power spectrum (`aspect._TURNS`),
+the 4 dihedral transforms that move a power spectrum (`lattice.POWER_TURNS`),
 every period of [P_LO, period_limit] on a 0.5% grid, then 0.05% around
 the best. The slot proposes that one lattice (counted in
 `hypotheses.HYPOTHESES`). Like the comb it reads power at key-chosen
@@ -105,17 +105,17 @@ def _smooth_size(n: float) -> int:
 
 
 def _lines(pat: Pattern) -> tuple[np.ndarray, np.ndarray]:
-    """The key's sync lines (tile cycles) under each transform of `_TURNS`, each turned into
+    """The key's sync lines (tile cycles) under each transform of `POWER_TURNS`, each turned into
     the half plane x >= 0 (a power spectrum reads -f as f): transforms x lines, float32."""
     kx, ky = pat.kx[pat.sync].astype(np.float32), pat.ky[pat.sync].astype(np.float32)
-    tx = np.stack([kx, -ky, -kx, ky])  # _TURNS applied to (kx, ky)
+    tx = np.stack([kx, -ky, -kx, ky])  # POWER_TURNS applied to (kx, ky)
     ty = np.stack([ky, kx, ky, kx])
     sign = np.where(tx < 0, np.float32(-1.0), np.float32(1.0))
     return tx * sign, ty * sign
 
 
 def _scores(z: Zoomed, lines: tuple[np.ndarray, np.ndarray], periods: np.ndarray) -> np.ndarray:
-    """The lines' summed flattened power per (transform of `_TURNS`, period), at angle 0."""
+    """The lines' summed flattened power per (transform of `POWER_TURNS`, period), at angle 0."""
     kx, ky = lines
     inv = (1.0 / periods).astype(np.float32)[None, :, None]
     bx = (kx[:, None, :] * (inv * np.float32(z.scale[1]))).reshape(1, -1)

@@ -26,18 +26,11 @@ import cv2
 import numpy as np
 from scipy.optimize import least_squares
 
-from .lattice import Lattice
+from .lattice import POWER_TURNS, Lattice, rectify
 from .pattern import Pattern, T
+from .whitening import flatten
 
 SLOTS = 1
-# the power-distinct dihedral transforms of the line set (the other 4 are
-# their half-turns, which leave a power spectrum as it is)
-_DIHEDRAL = (
-    np.array([[1, 0], [0, 1]]),
-    np.array([[0, -1], [1, 0]]),
-    np.array([[-1, 0], [0, 1]]),
-    np.array([[0, 1], [1, 0]]),
-)
 _GRID = 3  # blocks per axis, overlapping
 _BLOCK = (
     0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
@@ -51,9 +44,7 @@ def _block_power(block: np.ndarray) -> np.ndarray:
     """The block's windowed power spectrum, flattened like `whitening.flat_power`."""
     h, w = block.shape
     win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    spec = np.abs(np.fft.fft2(block * win)) ** 2
-    smooth = cv2.GaussianBlur(spec.astype(np.float32), (25, 25), 4.0) + 1e-6
-    return np.fft.fftshift(spec / smooth)
+    return np.fft.fftshift(flatten((np.abs(np.fft.fft2(block * win)) ** 2).astype(np.float32)))
 
 
 def _peak(p: np.ndarray, fy: float, fx: float, reach: float) -> tuple[float, float, float]:
@@ -136,8 +127,8 @@ def _local_maps(blocks, lines: np.ndarray):
     return out
 
 
-def _homography(maps) -> tuple[np.ndarray, np.ndarray, float]:
-    """(A, q, rms residual): u = A m / (1 + q.m), centred, fitted to the local maps."""
+def _homography(maps) -> tuple[np.ndarray, np.ndarray]:
+    """(A, q): u = A m / (1 + q.m), centred, fitted to the local maps."""
     centres = np.array([c for c, _, _ in maps], dtype=np.float64)
     jacs = np.array([j for _, j, _ in maps])
     wts = np.sqrt(np.array([s for _, _, s in maps]))
@@ -153,8 +144,7 @@ def _homography(maps) -> tuple[np.ndarray, np.ndarray, float]:
 
     start = np.concatenate([np.median(jacs, axis=0).ravel(), [0.0, 0.0]])
     fit = least_squares(residuals, start)
-    rms = float(np.sqrt(np.mean(fit.fun**2)) / np.mean(wts))
-    return fit.x[:4].reshape(2, 2), fit.x[4:] * 1e-3, rms
+    return fit.x[:4].reshape(2, 2), fit.x[4:] * 1e-3
 
 
 # a second pass on the rectified image measures what the first left over
@@ -164,11 +154,10 @@ _PASSES = 2
 def find(work: np.ndarray, pat: Pattern) -> list[Lattice]:
     """The slot's lattice for this working image and key; none if under 4 blocks show the lines."""
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
-    variants = [lines @ d.T for d in _DIHEDRAL]
+    variants = [lines @ d.T for d in POWER_TURNS]
     warp, score = np.eye(3), 0.0
-    for _ in range(_PASSES):
-        seen = work if score == 0.0 else _rectified(work, warp)
-        blocks = _blocks(seen)
+    for done in range(_PASSES):
+        blocks = _blocks(rectify(work, warp) if done else work)
         best = None
         for v in variants:
             maps = _local_maps(blocks, v)
@@ -180,7 +169,7 @@ def find(work: np.ndarray, pat: Pattern) -> list[Lattice]:
         # the rectified image is the mark's frame under that transform: the
         # next pass looks for the same lines there
         score, maps, variants = best[0] / len(best[1]), best[1], [best[2]]
-        warp = warp @ _matrix(*_homography(maps)[:2], work.shape)
+        warp = warp @ _matrix(*_homography(maps), work.shape)
     if score == 0.0:
         return []
     return [Lattice(float(T), 0.0, score, warp=tuple(float(v) for v in warp.ravel()))]
@@ -194,9 +183,3 @@ def _matrix(a: np.ndarray, q: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     proj = np.eye(3)
     proj[:2, :2], proj[2, :2] = a, q
     return from_centre @ proj @ to_centre
-
-
-def _rectified(work: np.ndarray, warp: np.ndarray) -> np.ndarray:
-    h, w = work.shape
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    return cv2.warpPerspective(work, warp, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)

@@ -73,6 +73,29 @@ class Lattice:
 # counted like the others (the detector asks for `find_lattices` only if needed, `folds.py`).
 NOMINAL = Lattice(period=float(T), angle=0.0, score=float("inf"))
 
+# The dihedral transforms of a tile frequency (kx, ky) -> (a kx + b ky,
+# c kx + d ky) that move a power spectrum: of the 8, the other 4 are these
+# turned by 180 degrees, i.e. (kx, ky) negated, under which the power of a
+# real image is the same (`comb.sample_power` reads -f as f), so they would
+# score the same. Which transform it is, the fold's sync screen finds.
+POWER_TURNS = np.array(
+    [
+        [[1, 0], [0, 1]],
+        [[0, -1], [1, 0]],
+        [[-1, 0], [0, 1]],
+        [[0, 1], [1, 0]],
+    ],
+    dtype=float,
+)
+
+
+def rectify(r: np.ndarray, warp) -> np.ndarray:
+    """The image brought into the frame `warp` (3 x 3, rectified -> image coordinates) maps from."""
+    h, w = r.shape
+    homography = np.asarray(warp, dtype=np.float64).reshape(3, 3)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpPerspective(r, homography, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+
 
 def same_lattice(p: float, t: float, f: Lattice) -> bool:
     """Within 4% in period and 2 degrees (mod 90) of a lattice already found."""
@@ -98,10 +121,7 @@ def fold(r: np.ndarray, lattice: Lattice, size: int = T) -> np.ndarray:
     """Resample so the lattice becomes axis-aligned with period `size`, then sum modulo it."""
     h, w = r.shape
     if lattice.warp is not None:
-        homography = np.array(lattice.warp, dtype=np.float64).reshape(3, 3)
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        r = cv2.warpPerspective(r, homography, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
-        lattice = replace(lattice, warp=None)
+        r, lattice = rectify(r, lattice.warp), replace(lattice, warp=None)
     px, py = lattice.periods
     if px == T and py == T and lattice.angle == 0.0 and size == T:
         # the nominal lattice: no resampling, only the zero padding to whole tiles

@@ -29,6 +29,11 @@ def whiten(y: np.ndarray) -> np.ndarray:
     return np.clip(r, -4.0, 4.0)
 
 
+def flatten(spec: np.ndarray) -> np.ndarray:
+    """A power spectrum divided by its locally smoothed self: lines kept, the host's slope gone."""
+    return spec / (cv2.GaussianBlur(spec, (25, 25), 4.0) + 1e-6)
+
+
 def flat_power(rs: list[np.ndarray]) -> np.ndarray:
     """Spectrally flattened power spectrum (rfft2 layout) of the whitened frames.
 
@@ -40,7 +45,6 @@ def flat_power(rs: list[np.ndarray]) -> np.ndarray:
     for r in rs:
         if r.shape != rs[0].shape:
             continue
-        spec = (np.abs(sfft.rfft2(r)) ** 2).astype(np.float32)
-        smooth = cv2.GaussianBlur(spec, (25, 25), 4.0) + 1e-6
-        total = spec / smooth if total is None else total + spec / smooth
+        flat = flatten((np.abs(sfft.rfft2(r)) ** 2).astype(np.float32))
+        total = flat if total is None else total + flat
     return total

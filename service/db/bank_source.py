@@ -275,17 +275,16 @@ def load_video_index(url: str) -> tuple[VideoIndex, dict[str, tuple[str, str | N
     tables = inspect(engine)
     if not tables.has_table(VIDEOS.name):
         return index, meta
-    with_keyframes = tables.has_table(KEYFRAMES.name)
-    blob = KEYFRAMES.c.keyframes if with_keyframes else None
     query = (
         select(VIDEOS.c.entry_id, VIDEOS.c.fingerprint, ENTRIES.c.category, ENTRIES.c.severity)
-        .add_columns(*([blob] if with_keyframes else []))
         .join(ENTRIES, ENTRIES.c.id == VIDEOS.c.entry_id)
         .where(ENTRIES.c.active.is_(True))
         .order_by(VIDEOS.c.entry_id)
     )
-    if with_keyframes:
-        query = query.outerjoin(KEYFRAMES, KEYFRAMES.c.entry_id == VIDEOS.c.entry_id)
+    if tables.has_table(KEYFRAMES.name):
+        query = query.add_columns(KEYFRAMES.c.keyframes).outerjoin(
+            KEYFRAMES, KEYFRAMES.c.entry_id == VIDEOS.c.entry_id
+        )
     with engine.connect() as conn:
         for entry_id, text, category, severity, *rest in conn.execute(query):
             keyframes = _keyframes(entry_id, rest[0] if rest else None)
