@@ -139,7 +139,7 @@ def _decide(folds: Folds, key: bytes, frames: int, thorough: bool = False) -> De
     # Stopping early, and refining only promising lattices, are safe:
     # detection still implies that some hypothesis of the full, counted set
     # reached the threshold, which is what the bound covers.
-    for lat in folds.lattices(pat, thorough=thorough):
+    for lat in folds.lattices(pat, key, thorough=thorough):
         screened = _screened(folds, lat, key)
         if not screened:
             continue

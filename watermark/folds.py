@@ -45,16 +45,7 @@ class Folds:
         """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
         k = lat.key
         if k not in self._cache:
-            size = T if lat is NOMINAL else fold_size(max(lat.periods))
-            folded = np.zeros((size, size), dtype=np.float32)
-            for r in self.works:
-                folded += fold(r, lat, size)
-            raw = sfft.rfft2(folded)
-            if size != T:
-                raw = _embed(raw, size)
-            g = normalize_spectrum(raw.astype(np.complex64, copy=False))
-            power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
-            self._cache[k] = (g, power, folded if size == T else None)
+            self._cache[k] = _folded_spectrum(self.works, lat)
         return self._cache[k][:2]
 
     def tile(self, lat: Lattice) -> np.ndarray:
@@ -74,12 +65,23 @@ class Folds:
         power = self.spectrum(lat)[1]
         return sync_supports(key) @ power.ravel()
 
+    def _sync_probe(self, key: bytes):
+        """`sync_powers` of the first frame folded at the nominal lattice of a homography's
+        rectified image, uncached (the keystone slot's search tries hundreds)."""
+        supports = sync_supports(key)
+
+        def probe(warp: np.ndarray) -> np.ndarray:
+            lat = Lattice(float(T), 0.0, 0.0, warp=tuple(float(v) for v in warp.ravel()))
+            return supports @ _folded_spectrum(self.works[:1], lat)[1].ravel()
+
+        return probe
+
     def power(self) -> np.ndarray:
         if self._power is None:
             self._power = flat_power(self.works)
         return self._power
 
-    def lattices(self, pat: Pattern, thorough: bool = False) -> Iterator[Lattice]:
+    def lattices(self, pat: Pattern, key: bytes, thorough: bool = False) -> Iterator[Lattice]:
         """The nominal lattice, the key's sync-line estimates (square, rectangular, then a small
         crop's), then (thorough) the key-free ones.
 
@@ -99,10 +101,24 @@ class Folds:
         yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
         if not thorough:
             return
-        yield from keystone.find(self.works[0], pat)
+        yield from keystone.find(self.works[0], pat, self._sync_probe(key))
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices
+
+
+def _folded_spectrum(works: list[np.ndarray], lat: Lattice) -> tuple:
+    """(normalized spectrum, its power, the T x T fold or None if folded smaller) of a lattice."""
+    size = T if lat is NOMINAL else fold_size(max(lat.periods))
+    folded = np.zeros((size, size), dtype=np.float32)
+    for r in works:
+        folded += fold(r, lat, size)
+    raw = sfft.rfft2(folded)
+    if size != T:
+        raw = _embed(raw, size)
+    g = normalize_spectrum(raw.astype(np.complex64, copy=False))
+    power = (np.abs(g) ** 2 * BIN_WEIGHT).astype(np.float32)
+    return g, power, folded if size == T else None
 
 
 def _embed(raw: np.ndarray, size: int) -> np.ndarray:

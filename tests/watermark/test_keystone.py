@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import watermark
-from watermark import keystone
+from watermark import keystone, pooled
 from watermark.folds import try_lattice
 from watermark.pattern import pattern_for
 
@@ -38,7 +38,7 @@ def slant(img, share):
 
 def _slot(img, key):
     folds = detect_mod._Folds([detect_mod._working(np.ascontiguousarray(img))])
-    return folds, keystone.find(folds.works[0], pattern_for(key))
+    return folds, keystone.find(folds.works[0], pattern_for(key), folds._sync_probe(key))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "chelsea"])
@@ -68,10 +68,12 @@ def test_unmarked_and_wrongly_keyed_slants_stay_under_the_threshold(
 def test_the_slot_never_reads_the_chips(natural, key, payload):
     """The pilot's fair-coin bound needs the lattice chosen without its signs."""
     upload = slant(watermark.embed(natural("coffee", 768), payload, key), 0.02)
-    work = detect_mod._working(upload)
+    folds = detect_mod._Folds([detect_mod._working(upload)])
     pat = pattern_for(key)
     flipped = dataclasses.replace(pat, chips=-np.conj(pat.chips))
-    assert keystone.find(work, pat) == keystone.find(work, flipped)
+    probe = folds._sync_probe(key)
+    work = folds.works[0]
+    assert keystone.find(work, pat, probe) == keystone.find(work, flipped, probe)
 
 
 def test_a_projective_lattice_folds_with_its_offsets(natural, key, payload):
@@ -80,3 +82,28 @@ def test_a_projective_lattice_folds_with_its_offsets(natural, key, payload):
     near = lat.offset(1.002, 0.0)
     assert near.warp == lat.warp and near.key != lat.key
     assert try_lattice(folds, near, key)[0] > 0.5 * try_lattice(folds, lat, key)[0]
+
+
+def test_a_keystoned_fine_texture_is_read_through_the_pooled_fit(natural, key, payload):
+    """Gravel: no block shows the sync lines well enough for the blocks' own fit."""
+    upload = slant(watermark.embed(natural("gravel", 768), payload, key), 0.02)
+    folds = detect_mod._Folds([detect_mod._working(upload)])
+    work, pat = folds.works[0], pattern_for(key)
+    lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
+    blocks_only = keystone._block_fit(work, lines, keystone._blocks(work))
+    found = watermark.detect(upload, key, thorough=True)
+    assert found.detected and found.payload == payload
+    assert try_lattice(folds, keystone._lattice(blocks_only), key)[0] < found.threshold
+    (lat,) = keystone.find(work, pat, folds._sync_probe(key))
+    assert try_lattice(folds, lat, key)[0] > 1.5 * found.threshold
+
+
+def test_the_pooled_fit_recovers_a_known_homography(natural, key, payload):
+    """On a strongly marked photo the pooled fit alone lands within the fold's reach."""
+    upload = slant(watermark.embed(natural("coffee", 768), payload, key), 0.03)
+    folds = detect_mod._Folds([detect_mod._working(upload)])
+    work, pat = folds.works[0], pattern_for(key)
+    lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
+    warp = pooled.fit(keystone._blocks(work), lines, work.shape)
+    assert warp is not None
+    assert try_lattice(folds, keystone._lattice(warp), key)[0] > 2 * detect_mod._bound(True)[1]
