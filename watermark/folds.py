@@ -40,6 +40,7 @@ class Folds:
         self._comb: comb.Prepared | None = None  # key-free too: one per image, not per key
         self._zoomed: crops.Zoomed | None = None
         self._zoomed_made = False
+        self._keystone: keystone.Prepared | None = None
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray]:
         """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
@@ -101,7 +102,9 @@ class Folds:
         yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
         if not thorough:
             return
-        yield from keystone.find(self.works[0], pat, self._sync_probe(key))
+        if self._keystone is None:
+            self._keystone = keystone.Prepared(self.works[0])
+        yield from keystone.find(self._keystone, pat, self._sync_probe(key))
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices

@@ -176,7 +176,16 @@ def _block_fit(work: np.ndarray, lines: np.ndarray, blocks) -> np.ndarray | None
     return warp
 
 
-def find(work: np.ndarray, pat: Pattern, probe) -> list[Lattice]:
+class Prepared:
+    """The key-free part of the slot for one working image: its blocks' spectra."""
+
+    def __init__(self, work: np.ndarray):
+        self.work = work
+        self.blocks = _blocks(work)
+        self.stacks = pooled.prepare(self.blocks)
+
+
+def find(prep: Prepared, pat: Pattern, probe) -> list[Lattice]:
     """The slot's lattice for this working image and key (none when no estimate is found).
 
     Two estimates of the homography: the blocks' own local maps fitted
@@ -189,8 +198,8 @@ def find(work: np.ndarray, pat: Pattern, probe) -> list[Lattice]:
     keystones: 53 and 53 of 60 at 3%.)
     """
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
-    blocks = _blocks(work)
-    estimates = (_block_fit(work, lines, blocks), pooled.fit(blocks, lines, work.shape))
+    work = prep.work
+    estimates = (_block_fit(work, lines, prep.blocks), pooled.fit(prep.stacks, lines, work.shape))
     scored = [(float(probe(w).max()), i, w) for i, w in enumerate(estimates) if w is not None]
     if not scored:
         return []

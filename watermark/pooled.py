@@ -118,11 +118,14 @@ def _homography_loss(stack: _Stack, k: np.ndarray):
     return loss
 
 
-def fit(blocks, lines: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+def prepare(blocks) -> tuple[_Stack, _Stack]:
+    """The blocks' spectra smoothed and as they are, stacked (key-free: once per image)."""
+    return _Stack(blocks, _SMOOTH), _Stack(blocks, 0.0)
+
+
+def fit(stacks: tuple[_Stack, _Stack], lines: np.ndarray, shape) -> np.ndarray | None:
     """The homography (pixel coordinates) whose lines hold the most of the blocks' power."""
-    if len(blocks) < 4:
-        return None
-    coarse, fine = _Stack(blocks, _SMOOTH), _Stack(blocks, 0.0)
+    coarse, fine = stacks
     zero = np.zeros((1, 2))
     s, th = (g.ravel() for g in np.meshgrid(_SCALES, _ANGLES, indexing="ij"))
     sims = s[:, None, None] * np.stack(

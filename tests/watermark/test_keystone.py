@@ -38,7 +38,8 @@ def slant(img, share):
 
 def _slot(img, key):
     folds = detect_mod._Folds([detect_mod._working(np.ascontiguousarray(img))])
-    return folds, keystone.find(folds.works[0], pattern_for(key), folds._sync_probe(key))
+    prep = keystone.Prepared(folds.works[0])
+    return folds, keystone.find(prep, pattern_for(key), folds._sync_probe(key))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "chelsea"])
@@ -72,8 +73,8 @@ def test_the_slot_never_reads_the_chips(natural, key, payload):
     pat = pattern_for(key)
     flipped = dataclasses.replace(pat, chips=-np.conj(pat.chips))
     probe = folds._sync_probe(key)
-    work = folds.works[0]
-    assert keystone.find(work, pat, probe) == keystone.find(work, flipped, probe)
+    prep = keystone.Prepared(folds.works[0])
+    assert keystone.find(prep, pat, probe) == keystone.find(prep, flipped, probe)
 
 
 def test_a_projective_lattice_folds_with_its_offsets(natural, key, payload):
@@ -94,7 +95,7 @@ def test_a_keystoned_fine_texture_is_read_through_the_pooled_fit(natural, key, p
     found = watermark.detect(upload, key, thorough=True)
     assert found.detected and found.payload == payload
     assert try_lattice(folds, keystone._lattice(blocks_only), key)[0] < found.threshold
-    (lat,) = keystone.find(work, pat, folds._sync_probe(key))
+    (lat,) = keystone.find(keystone.Prepared(work), pat, folds._sync_probe(key))
     assert try_lattice(folds, lat, key)[0] > 1.5 * found.threshold
 
 
@@ -104,6 +105,6 @@ def test_the_pooled_fit_recovers_a_known_homography(natural, key, payload):
     folds = detect_mod._Folds([detect_mod._working(upload)])
     work, pat = folds.works[0], pattern_for(key)
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
-    warp = pooled.fit(keystone._blocks(work), lines, work.shape)
+    warp = pooled.fit(pooled.prepare(keystone._blocks(work)), lines, work.shape)
     assert warp is not None
     assert try_lattice(folds, keystone._lattice(warp), key)[0] > 2 * detect_mod._bound(True)[1]
