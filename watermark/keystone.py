@@ -199,7 +199,7 @@ def find(prep: Prepared, pat: Pattern, probe) -> list[Lattice]:
     """
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
     work = prep.work
-    estimates = (_block_fit(work, lines, prep.blocks), pooled.fit(prep.stacks, lines, work.shape))
+    estimates = (_block_fit(work, lines, prep.blocks), *pooled.fit(prep.stacks, lines, work.shape))
     scored = [(float(probe(w).max()), i, w) for i, w in enumerate(estimates) if w is not None]
     if not scored:
         return []

@@ -105,6 +105,5 @@ def test_the_pooled_fit_recovers_a_known_homography(natural, key, payload):
     folds = detect_mod._Folds([detect_mod._working(upload)])
     work, pat = folds.works[0], pattern_for(key)
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
-    warp = pooled.fit(pooled.prepare(keystone._blocks(work)), lines, work.shape)
-    assert warp is not None
+    warp = pooled.fit(pooled.prepare(keystone._blocks(work)), lines, work.shape)[0]
     assert try_lattice(folds, keystone._lattice(warp), key)[0] > 2 * detect_mod._bound(True)[1]
