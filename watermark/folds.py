@@ -72,8 +72,7 @@ class Folds:
         supports = sync_supports(key)
 
         def probe(warp: np.ndarray) -> np.ndarray:
-            lat = Lattice(float(T), 0.0, 0.0, warp=tuple(float(v) for v in warp.ravel()))
-            return supports @ _folded_spectrum(self.works[:1], lat)[1].ravel()
+            return supports @ _folded_spectrum(self.works[:1], keystone.warped(warp))[1].ravel()
 
         return probe
 

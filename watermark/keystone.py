@@ -200,13 +200,18 @@ def find(prep: Prepared, pat: Pattern, probe) -> list[Lattice]:
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
     work = prep.work
     estimates = (_block_fit(work, lines, prep.blocks), *pooled.fit(prep.stacks, lines, work.shape))
-    scored = [(float(probe(w).max()), i, w) for i, w in enumerate(estimates) if w is not None]
-    if not scored:
+    best = None  # (the fold's power per transform, the homography); ties to the later one
+    for warp in estimates:
+        if warp is not None:
+            powers = probe(warp)
+            if best is None or powers.max() >= best[0].max():
+                best = (powers, warp)
+    if best is None:
         return []
-    power, _, warp = max(scored)
-    warp, power = pooled.polish(warp, power, probe, work.shape)
-    return [_lattice(warp, power)]
+    warp, power = pooled.polish(best[1], best[0], probe, work.shape)
+    return [warped(warp, power)]
 
 
-def _lattice(warp: np.ndarray, score: float = 0.0) -> Lattice:
+def warped(warp: np.ndarray, score: float = 0.0) -> Lattice:
+    """The nominal lattice of the image rectified by `warp` (rectified -> image, 3 x 3)."""
     return Lattice(float(T), 0.0, score, warp=tuple(float(v) for v in warp.ravel()))

@@ -51,23 +51,34 @@ POLISH_FLOOR = 3.0
 _POLISH_EVALS = 300
 
 
+def _shift(shape: tuple[int, int], sign: float) -> np.ndarray:
+    """The translation taking pixel coordinates to centred ones (sign -1) or back (+1)."""
+    h, w = shape
+    return np.array([[1, 0, sign * w / 2], [0, 1, sign * h / 2], [0, 0, 1]])
+
+
 def matrix(a: np.ndarray, q: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The homography u = A m / (1 + q.m) about the image's centre, in pixel coordinates."""
-    h, w = shape
-    to_centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]])
-    from_centre = np.array([[1, 0, w / 2], [0, 1, h / 2], [0, 0, 1]])
     proj = np.eye(3)
     proj[:2, :2], proj[2, :2] = a, q
-    return from_centre @ proj @ to_centre
+    return _shift(shape, 1.0) @ proj @ _shift(shape, -1.0)
 
 
 def _centred(warp: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(A, q) of a homography in pixel coordinates (the inverse of `matrix`)."""
-    h, w = shape
-    to_centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]])
-    c = to_centre @ warp @ np.linalg.inv(to_centre)
+    c = _shift(shape, -1.0) @ warp @ _shift(shape, 1.0)
     c = c / c[2, 2]
     return c[:2, :2], c[2, :2]
+
+
+# The climbs move 6 numbers: A's 4, then q in thousandths (q is ~1e-4 per
+# working pixel, A's entries ~1, so one simplex step suits both)
+def _pack(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.r_[np.ravel(a), np.ravel(q) * 1e3]
+
+
+def _unpack(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return y[:4].reshape(2, 2), y[4:] * 1e-3
 
 
 class _Stack:
@@ -128,10 +139,11 @@ def _climb(fn, x0: np.ndarray, evals: int, tol: float) -> np.ndarray:
 
 
 def _homography_loss(stack: _Stack, k: np.ndarray):
-    """-score of (A, q) packed as 6 numbers (q in thousandths, to scale like A)."""
+    """-score of (A, q) packed as 6 numbers (`_pack`)."""
 
     def loss(y: np.ndarray) -> float:
-        return -float(stack.score(k, y[:4].reshape(1, 2, 2), y[None, 4:] * 1e-3)[0])
+        a, q = _unpack(y)
+        return -float(stack.score(k, a[None], q[None])[0])
 
     return loss
 
@@ -157,32 +169,26 @@ def fit(stacks: tuple[_Stack, _Stack], lines: np.ndarray, shape) -> list[np.ndar
         evals = 600 if i == 0 else RANDOM_EVALS
         for stack in (coarse, fine):
             y = _climb(_homography_loss(stack, k), y, evals, 1e-5)
-        a, q = y[:4].reshape(2, 2), y[4:] * 1e-3
+        a, q = _unpack(y)
         sv = np.linalg.svd(a, compute_uv=False)
         if sv.min() >= 0.8 and sv.max() <= 1.25 and np.abs(q).max() <= 2 * _Q_REACH:
             out.append(matrix(a, q, shape))
     return out
 
 
-def _sims() -> np.ndarray:
-    s, th = (g.ravel() for g in np.meshgrid(_SCALES, _ANGLES, indexing="ij"))
-    c, sn = np.cos(th), np.sin(th)
-    return np.stack([s, th], -1), s[:, None, None] * np.stack(
-        [np.stack([c, -sn], -1), np.stack([sn, c], -1)], 1
-    )
-
-
 def _grid_start(coarse: _Stack, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(lines in the best transform, 6 parameters): a similarity on a grid, its affine
     climb, then q on a grid."""
-    params, sims = _sims()
+    s, th = (g.ravel() for g in np.meshgrid(_SCALES, _ANGLES, indexing="ij"))
+    params = np.stack([s, th, np.zeros_like(s), np.zeros_like(s)], -1)
+    sims = _affines(params)
     best = None
     for turn in POWER_TURNS:
         k = lines @ turn.T / T
         scores = coarse.score(k, sims, np.zeros((len(sims), 2)))
         i = int(np.argmax(scores))
         if best is None or scores[i] > best[0]:
-            best = (scores[i], k, np.r_[params[i], 0.0, 0.0])
+            best = (scores[i], k, params[i])
     _, k, x = best
     zero = np.zeros((1, 2))
     x = _climb(lambda x: -coarse.score(k, _affine(x)[None], zero)[0], x, 300, 1e-4)
@@ -190,7 +196,7 @@ def _grid_start(coarse: _Stack, lines: np.ndarray) -> tuple[np.ndarray, np.ndarr
     grid = np.arange(-_Q_REACH, _Q_REACH + 1e-12, _Q_STEP)
     qs = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
     q = qs[int(np.argmax(coarse.score(k, np.broadcast_to(a, (len(qs), 2, 2)), qs)))]
-    return k, np.r_[a.ravel(), q * 1e3]
+    return k, _pack(a, q)
 
 
 def _random_starts(coarse: _Stack, lines: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -209,25 +215,26 @@ def _random_starts(coarse: _Stack, lines: np.ndarray) -> list[tuple[np.ndarray, 
         k = lines @ turn.T / T
         scores = coarse.score(k, a, q)
         top = np.argsort(-scores)[:RANDOM_TOP]
-        pool += [(scores[i], k, np.r_[a[i].ravel(), q[i] * 1e3]) for i in top]
+        pool += [(scores[i], k, _pack(a[i], q[i])) for i in top]
     pool.sort(key=lambda c: -c[0])
     return [(k, y) for _, k, y in pool[:RANDOM_TOP]]
 
 
-def polish(warp: np.ndarray, power: float, probe, shape) -> tuple[np.ndarray, float]:
-    """Climb the whole-image fold's sync-line power from `warp` (its power `power`).
+def polish(warp: np.ndarray, powers: np.ndarray, probe, shape) -> tuple[np.ndarray, float]:
+    """Climb the whole-image fold's sync-line power from `warp`; (homography, its power).
 
-    `probe(warp)` is that power per dihedral transform (`Folds`); the
-    transform `warp` scores best under is the one climbed.
+    `probe(warp)` is that power per dihedral transform (`Folds`), `powers`
+    its value at `warp`; the transform `warp` scores best under is the one
+    climbed.
     """
+    d = int(np.argmax(powers))
+    power = float(powers[d])
     if power < POLISH_FLOOR:
         return warp, power
-    a, q = _centred(warp, shape)
-    d = int(np.argmax(probe(warp)))
-    y0 = np.r_[a.ravel(), q * 1e3]
+    y0 = _pack(*_centred(warp, shape))
 
     def loss(y):
-        return -float(probe(matrix(y[:4].reshape(2, 2), y[4:] * 1e-3, shape))[d])
+        return -float(probe(matrix(*_unpack(y), shape))[d])
 
     simplex = np.array([y0] + [y0 + np.eye(6)[i] * (0.005 if i < 4 else 0.03) for i in range(6)])
     fit = minimize(
@@ -238,4 +245,4 @@ def polish(warp: np.ndarray, power: float, probe, shape) -> tuple[np.ndarray, fl
     )
     if -fit.fun <= power:
         return warp, power
-    return matrix(fit.x[:4].reshape(2, 2), fit.x[4:] * 1e-3, shape), float(-fit.fun)
+    return matrix(*_unpack(fit.x), shape), float(-fit.fun)

@@ -94,7 +94,7 @@ def test_a_keystoned_fine_texture_is_read_through_the_pooled_fit(natural, key, p
     blocks_only = keystone._block_fit(work, lines, keystone._blocks(work))
     found = watermark.detect(upload, key, thorough=True)
     assert found.detected and found.payload == payload
-    assert try_lattice(folds, keystone._lattice(blocks_only), key)[0] < found.threshold
+    assert try_lattice(folds, keystone.warped(blocks_only), key)[0] < found.threshold
     (lat,) = keystone.find(keystone.Prepared(work), pat, folds._sync_probe(key))
     assert try_lattice(folds, lat, key)[0] > 1.5 * found.threshold
 
@@ -106,4 +106,4 @@ def test_the_pooled_fit_recovers_a_known_homography(natural, key, payload):
     work, pat = folds.works[0], pattern_for(key)
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
     warp = pooled.fit(pooled.prepare(keystone._blocks(work)), lines, work.shape)[0]
-    assert try_lattice(folds, keystone._lattice(warp), key)[0] > 2 * detect_mod._bound(True)[1]
+    assert try_lattice(folds, keystone.warped(warp), key)[0] > 2 * detect_mod._bound(True)[1]
