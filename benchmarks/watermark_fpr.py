@@ -174,10 +174,17 @@ def main() -> None:
             results = pool.imap(trial, jobs, chunksize=4)
         else:
             results = map(trial, jobs)
+        detected, zmax = 0, float("-inf")
         for t, (group, *res) in enumerate(results):
             rows[group].append(tuple(res))
+            detected, zmax = detected + res[0], max(zmax, res[2])
             if (t + 1) % every == 0:
-                print(f"  {t + 1} trials ({time.time() - t0:.0f} s)", file=sys.stderr)
+                # the running figures, so a stopped run still says what it saw
+                print(
+                    f"  {t + 1} trials ({time.time() - t0:.0f} s): {detected} detected, "
+                    f"largest z {zmax:.2f}",
+                    file=sys.stderr,
+                )
 
     print(
         f"\nFalse positives of watermark.detect{' (thorough mode)' if args.thorough else ''}, "
