@@ -82,12 +82,14 @@ class Folds:
         return self._power
 
     def lattices(self, pat: Pattern, key: bytes, thorough: bool = False) -> Iterator[Lattice]:
-        """The nominal lattice, the key's sync-line estimates (square, rectangular, then a small
-        crop's), then (thorough) the key-free ones.
+        """The nominal lattice, the key's sync-line estimates (square, rectangular, a small
+        crop's, then a keystone's), then (thorough) the key-free ones.
 
         Each is computed on first need: a mark at the nominal geometry costs no
         search. The fast test leaves out weak comb lattices off the axis
-        (`comb.FAST_FLOOR`); thorough mode tries every one.
+        (`comb.FAST_FLOOR`), and the keystone slot where the nominal fold shows
+        no trace of the sync lines (`keystone.FAST_GATE`); thorough mode tries
+        every one.
         """
         yield NOMINAL
         shape = self.works[0].shape
@@ -99,11 +101,12 @@ class Folds:
             self._zoomed = crops.prepare(self.works, period_limit(shape))
             self._zoomed_made = True
         yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
+        if thorough or self.sync_powers(NOMINAL, key).max() >= keystone.FAST_GATE:
+            if self._keystone is None:
+                self._keystone = keystone.Prepared(self.works[0])
+            yield from keystone.find(self._keystone, pat, self._sync_probe(key), thorough)
         if not thorough:
             return
-        if self._keystone is None:
-            self._keystone = keystone.Prepared(self.works[0])
-        yield from keystone.find(self._keystone, pat, self._sync_probe(key))
         if self._lattices is None:
             self._lattices = find_lattices(self.power(), shape)
         yield from self._lattices

@@ -42,12 +42,12 @@ def test_the_comb_always_offers_a_lattice_near_the_axis(natural, key, payload):
     assert any(lat.angle == 0.0 and abs(lat.period / 181.0 - 1) < 0.004 for lat in found)
 
 
-def test_the_axis_aspect_and_crop_slots_are_counted_in_the_bound():
-    from watermark import aspect, crops
+def test_the_axis_aspect_crop_and_keystone_slots_are_counted_in_the_bound():
+    from watermark import aspect, crops, keystone
 
-    slots = hypotheses.LATTICES + comb.CANDIDATES + aspect.SLOTS + crops.SLOTS
+    slots = hypotheses.LATTICES + comb.CANDIDATES + aspect.SLOTS + crops.SLOTS + keystone.SLOTS
     per_slot = 1 + len(hypotheses.LOCAL_OFFSETS)
     expected = slots * per_slot * hypotheses.DIHEDRAL * hypotheses.T * hypotheses.T
-    assert comb.CANDIDATES == 4 and aspect.SLOTS == 1 and crops.SLOTS == 1
+    assert comb.CANDIDATES == 4 and aspect.SLOTS == 1 and crops.SLOTS == 1 and keystone.SLOTS == 1
     assert expected == detect_mod.HYPOTHESES
-    assert expected == 25_559_040  # 15 lattices x 13 offsets x 8 x 128^2 (README.md)
+    assert expected == 27_262_976  # 16 lattices x 13 offsets x 8 x 128^2 (README.md)

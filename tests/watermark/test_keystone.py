@@ -12,6 +12,7 @@ import pytest
 import watermark
 from watermark import keystone, pooled
 from watermark.folds import try_lattice
+from watermark.lattice import NOMINAL
 from watermark.pattern import pattern_for
 
 detect_mod = importlib.import_module("watermark.detect")
@@ -107,3 +108,44 @@ def test_the_pooled_fit_recovers_a_known_homography(natural, key, payload):
     lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
     warp = pooled.fit(pooled.prepare(keystone._blocks(work)), lines, work.shape)[0]
     assert try_lattice(folds, keystone.warped(warp), key)[0] > 2 * detect_mod._bound(True)[1]
+
+
+def test_the_fast_test_reads_a_slant_through_the_gated_slot(natural, key, payload, monkeypatch):
+    upload = slant(watermark.embed(natural("chelsea", 768), payload, key), 0.03)
+    found = watermark.detect(upload, key)
+    assert found.detected and found.payload == payload
+    assert found.hypotheses == detect_mod.HYPOTHESES
+    # the nominal fold still shows the sync lines, and without the slot the
+    # fast test misses this slant
+    folds = detect_mod._Folds([detect_mod._working(upload)])
+    assert folds.sync_powers(NOMINAL, key).max() >= keystone.FAST_GATE
+    monkeypatch.setattr(keystone, "FAST_GATE", float("inf"))
+    assert not watermark.detect(upload, key).detected
+
+
+def test_the_fast_test_skips_the_slot_where_the_nominal_fold_shows_no_lines(
+    natural, key, other_key, payload
+):
+    plain = slant(natural("coffee", 768), 0.03)
+    marked = slant(watermark.embed(natural("coffee", 768), payload, key), 0.03)
+    for img, k in ((plain, key), (marked, other_key)):
+        folds = detect_mod._Folds([detect_mod._working(img)])
+        assert folds.sync_powers(NOMINAL, k).max() < keystone.FAST_GATE
+        lattices = list(folds.lattices(pattern_for(k), k))
+        assert folds._keystone is None and all(lat.warp is None for lat in lattices)
+        # thorough mode tries it regardless
+        assert any(lat.warp is not None for lat in folds.lattices(pattern_for(k), k, True))
+
+
+def test_the_fast_slot_is_the_local_maps_estimate_unpolished(natural, key, payload):
+    upload = slant(watermark.embed(natural("chelsea", 768), payload, key), 0.03)
+    folds = detect_mod._Folds([detect_mod._working(upload)])
+    prep = keystone.Prepared(folds.works[0])
+    pat = pattern_for(key)
+    lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
+    (lat,) = keystone.find(prep, pat, folds._sync_probe(key), thorough=False)
+    assert np.allclose(
+        np.reshape(lat.warp, (3, 3)), keystone._block_fit(prep.work, lines, prep.blocks)
+    )
+    # the pooled fit's stacks are never made for it
+    assert prep._stacks is None
