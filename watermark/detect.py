@@ -201,8 +201,9 @@ def detect(rgb: np.ndarray, key: bytes, *, thorough: bool = False) -> Detection:
     """Is this key's mark in the image, and what payload does it carry?
 
     thorough=True adds a keyed scan of crops' and rotations' geometry when
-    the fast search finds nothing, and the keystone slot (~0.6-0.9 s a key at 1 MP
-    instead of ~10 ms; see SCAN_PERIODS and keystone.py).
+    the fast search finds nothing, and the keystone slot on every image with
+    its pooled fit (~0.6-0.9 s a key at 1 MP instead of ~10 ms; see
+    SCAN_PERIODS and keystone.py).
     """
     return detect_frames([rgb], key, thorough=thorough)
 

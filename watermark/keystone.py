@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import scipy.fft as sfft
 from scipy.optimize import least_squares
 
 from . import pooled
@@ -54,28 +55,43 @@ def _block_power(block: np.ndarray) -> np.ndarray:
     """The block's windowed power spectrum, flattened like `whitening.flat_power`."""
     h, w = block.shape
     win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    return np.fft.fftshift(flatten((np.abs(np.fft.fft2(block * win)) ** 2).astype(np.float32)))
+    # in single precision (scipy keeps float32 where numpy's FFT works in
+    # double): ~3x faster on the blocks' odd sizes, power within 4e-7 of it
+    f = sfft.fft2(block.astype(np.float32, copy=False) * win)
+    return np.fft.fftshift(flatten(f.real**2 + f.imag**2))
 
 
-def _peak(p: np.ndarray, fy: float, fx: float, reach: float) -> tuple[float, float, float]:
-    """The strongest bin within `reach` bins of (fy, fx) (centred layout), sub-bin refined."""
+def _peaks(p: np.ndarray, fy: np.ndarray, fx: np.ndarray, reach: float) -> np.ndarray:
+    """(y, x, power) of the strongest bin within `reach` bins of each (fy, fx) (centred
+    layout), sub-bin refined by a parabola on each axis; (fy, fx, 0) where the window
+    leaves the spectrum."""
     h, w = p.shape
-    cy, cx = h // 2 + fy, w // 2 + fx
     r = max(2, int(np.ceil(reach)))
-    y0, x0 = int(round(cy)) - r, int(round(cx)) - r
-    if y0 < 1 or x0 < 1 or y0 + 2 * r + 2 > h or x0 + 2 * r + 2 > w:
-        return fy, fx, 0.0
-    win = p[y0 : y0 + 2 * r + 1, x0 : x0 + 2 * r + 1]
-    iy, ix = np.unravel_index(int(np.argmax(win)), win.shape)
-    y, x = y0 + iy, x0 + ix
-    dy = _parabola(p[y - 1, x], p[y, x], p[y + 1, x])
-    dx = _parabola(p[y, x - 1], p[y, x], p[y, x + 1])
-    return y + dy - h // 2, x + dx - w // 2, float(p[y, x])
+    side = 2 * r + 1
+    y0 = np.rint(h // 2 + fy).astype(np.int64) - r
+    x0 = np.rint(w // 2 + fx).astype(np.int64) - r
+    inside = (y0 >= 1) & (x0 >= 1) & (y0 + side + 1 <= h) & (x0 + side + 1 <= w)
+    out = np.stack([fy, fx, np.zeros_like(fy)], axis=1).astype(np.float64)
+    if not inside.any():
+        return out
+    y0, x0 = y0[inside], x0[inside]
+    steps = np.arange(side)
+    wins = p[(y0[:, None] + steps)[:, :, None], (x0[:, None] + steps)[:, None, :]]
+    best = wins.reshape(len(y0), -1).argmax(axis=1)
+    y, x = y0 + best // side, x0 + best % side
+    top = p[y, x]
+    dy = _parabola(p[y - 1, x], top, p[y + 1, x])
+    dx = _parabola(p[y, x - 1], top, p[y, x + 1])
+    out[inside] = np.stack([y + dy - h // 2, x + dx - w // 2, top], axis=1)
+    return out
 
 
-def _parabola(a: float, b: float, c: float) -> float:
+def _parabola(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The vertex's offset from b of the parabola through a, b, c (0 where it is no peak)."""
     den = a - 2 * b + c
-    return 0.0 if den >= 0 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = np.clip(0.5 * (a - c) / den, -0.5, 0.5)
+    return np.where(den < 0, off, 0.0)
 
 
 def _blocks(work: np.ndarray) -> list[tuple[tuple[float, float], np.ndarray]]:
@@ -130,11 +146,8 @@ def _local_maps(blocks, lines: np.ndarray):
         scale, angle = _similarity(p, grid)
         c, sn = np.cos(angle), np.sin(angle)
         moved = np.stack([c * k[:, 0] - sn * k[:, 1], sn * k[:, 0] + c * k[:, 1]], axis=1) / scale
-        found = []
-        for fx, fy in moved:
-            py, px, power = _peak(p, fy * bh, fx * bw, 1.5)
-            found.append((px / bw, py / bh, power))
-        found = np.array(found)
+        peaks = _peaks(p, moved[:, 1] * bh, moved[:, 0] * bw, 1.5)
+        found = np.stack([peaks[:, 1] / bw, peaks[:, 0] / bh, peaks[:, 2]], axis=1)
         strength = float(found[:, 2].mean())
         if strength < _BLOCK_FLOOR:
             continue
@@ -153,12 +166,10 @@ def _homography(maps) -> tuple[np.ndarray, np.ndarray]:
 
     def residuals(x):
         a, q = x[:4].reshape(2, 2), x[4:] * 1e-3
-        res = []
-        for u, jac, wt in zip(centres, jacs, wts, strict=True):
-            lin = a - np.outer(u, q)
-            m = np.linalg.solve(lin, u)
-            res.append(wt * ((lin / (1.0 + q @ m)) - jac).ravel())
-        return np.concatenate(res)
+        lin = a[None] - centres[:, :, None] * q[None, None, :]  # A - u q^T per block
+        m = np.linalg.solve(lin, centres[..., None])[..., 0]
+        grow = 1.0 + m @ q
+        return (wts[:, None, None] * (lin / grow[:, None, None] - jacs)).ravel()
 
     start = np.concatenate([np.median(jacs, axis=0).ravel(), [0.0, 0.0]])
     fit = least_squares(residuals, start)
