@@ -39,7 +39,7 @@ SLOTS = 1
 # with 4 keys on the benchmark's 1024 px photos, a marked copy keystoned by
 # 1 / 2 / 3% reaches 3.0 in 90 / 63 / 52% of reads; unmarked views of
 # skimage's images with random keys (5,000) in 0.42% (chessboards, text and
-# a few photos), so the hook pays the slot's ~50 ms for about one unmarked
+# a few photos), so the hook pays the slot's ~55 ms for about one unmarked
 # upload in 60 with 4 keys.
 FAST_GATE = 3.0
 _GRID = 3  # blocks per axis, overlapping
