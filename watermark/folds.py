@@ -41,6 +41,7 @@ class Folds:
         self._zoomed: crops.Zoomed | None = None
         self._zoomed_made = False
         self._keystone: keystone.Prepared | None = None
+        self._smeared: np.ndarray | None = None  # the keystone gate's windowed power
 
     def spectrum(self, lat: Lattice) -> tuple[np.ndarray, np.ndarray]:
         """The fold's normalized spectrum (T x T rfft2 layout) and its power (shared by keys)."""
@@ -76,6 +77,17 @@ class Folds:
 
         return probe
 
+    def _slanted(self, pat: Pattern, key: bytes) -> bool:
+        """The fast test's gate for the keystone slot: the key's sync lines still show in
+        the nominal fold, or smeared around their nominal frequencies (`keystone.SMEAR_GATE`)."""
+        if self.sync_powers(NOMINAL, key).max() >= keystone.FAST_GATE:
+            return True
+        if self._smeared is None:
+            # the slot reads the first frame only, and so does its gate
+            first = self.power() if len(self.works) == 1 else flat_power(self.works[:1])
+            self._smeared = keystone.smeared(first)
+        return keystone.smear_score(self._smeared, self.works[0].shape, pat) >= keystone.SMEAR_GATE
+
     def power(self) -> np.ndarray:
         if self._power is None:
             self._power = flat_power(self.works)
@@ -101,7 +113,7 @@ class Folds:
             self._zoomed = crops.prepare(self.works, period_limit(shape))
             self._zoomed_made = True
         yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
-        if thorough or self.sync_powers(NOMINAL, key).max() >= keystone.FAST_GATE:
+        if thorough or self._slanted(pat, key):
             if self._keystone is None:
                 self._keystone = keystone.Prepared(self.works[0])
             yield from keystone.find(self._keystone, pat, self._sync_probe(key), thorough)

@@ -37,11 +37,26 @@ SLOTS = 1
 # out of the nominal fold (its largest sync power over the 8 transforms, 1
 # on a host bin): a slant smears the fold but leaves part of them. Measured
 # with 4 keys on the benchmark's 1024 px photos, a marked copy keystoned by
-# 1 / 2 / 3% reaches 3.0 in 90 / 63 / 52% of reads; unmarked views of
-# skimage's images with random keys (5,000) in 0.42% (chessboards, text and
-# a few photos), so the hook pays the slot's ~55 ms for about one unmarked
-# upload in 60 with 4 keys.
+# 1 / 2 / 3% reaches 3.0 in 90 / 63 / 52% of reads.
 FAST_GATE = 3.0
+# Where the fold's lines are gone, a slant has smeared each of them over a
+# few bins around its nominal frequency in the whole image's spectrum, which
+# the fold, reading one bin in 4 per axis, no longer sees: so the gate also
+# passes when the flattened power in a window of (2 x _SMEAR_RADIUS + 1)^2
+# bins around the 6 nominal positions, averaged, stands SMEAR_GATE spreads of
+# such an average over a host's (under the 4 transforms that move power).
+# Measured with 4 keys on the benchmark's 1024 px photos, a 2 / 3% slant
+# passes the fold's gate in 63 / 52% of reads, either gate in 87 / 73%; of
+# 5,000 unmarked views (a third of them slanted) with random keys, 0.54%
+# pass the fold's and 0.56% either (chessboards, text, a few photos), so
+# the hook pays the slot's ~55 ms for about one unmarked upload in 45 with 4
+# keys. (Before the clip below, windows of 5 or 7 bins let more chessboards
+# through; of 13 bins, the flattening's own 4-bin blur eats the smear.)
+SMEAR_GATE = 2.5
+_SMEAR_RADIUS = 4
+# each bin clipped at 8 host bins first: a smeared line raises many bins a
+# little, a periodic host (a chessboard's harmonics) a few by hundreds
+_SMEAR_CLIP = 8.0
 _GRID = 3  # blocks per axis, overlapping
 _BLOCK = (
     0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
@@ -49,6 +64,29 @@ _BLOCK = (
 # a block's lines must hold this many times a flattened host bin, on average,
 # for its local map to count
 _BLOCK_FLOOR = 3.0
+
+
+def smeared(power: np.ndarray) -> np.ndarray:
+    """A working image's flattened power (`whitening.flat_power`, rfft2 layout) as the
+    whole plane, zero frequency at the centre, averaged over the gate's windows (key-free)."""
+    rows = np.fft.fftshift(np.arange(power.shape[0]))
+    clipped = np.minimum(power, _SMEAR_CLIP, dtype=np.float32)
+    # the rfft2 half holds (ky, kx >= 0); the other half is its mirror image
+    full = np.concatenate([clipped[(-rows) % rows.size, :0:-1], clipped[rows]], axis=1)
+    side = 2 * _SMEAR_RADIUS + 1
+    return cv2.blur(full, (side, side))
+
+
+def smear_score(box: np.ndarray, shape: tuple[int, int], pat: Pattern) -> float:
+    """The gate's z: the key's 6 lines' windowed mean power at their nominal frequencies,
+    best of the 4 transforms, in spreads of such a mean over a host (1 +- 1 a bin)."""
+    h, w = shape
+    lines = np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
+    moved = np.einsum("nj,dij->dni", lines, POWER_TURNS)  # (transform, line, (kx, ky))
+    rows = np.rint(moved[..., 1] * h / T).astype(np.int64) + box.shape[0] // 2
+    cols = np.rint(moved[..., 0] * w / T).astype(np.int64) + box.shape[1] // 2
+    mean = float(box[rows, cols].mean(axis=1).max())
+    return (mean - 1.0) * float(np.sqrt(lines.shape[0] * (2 * _SMEAR_RADIUS + 1) ** 2))
 
 
 def _block_power(block: np.ndarray) -> np.ndarray:
