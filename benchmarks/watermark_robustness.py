@@ -224,6 +224,21 @@ def perspective(img, share):
     )
 
 
+def screen_photo(img, fill, share):
+    """A phone photo of a screen: the picture at `fill` of the frame on a dark, noisy
+    background (the screen's bezel, the room), the whole at the keystone of `share`."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
+    dst = (src - [w / 2, h / 2]) * fill + [w / 2, h / 2] + move * np.float32([w, h])
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    rng = np.random.default_rng(0)
+    out = np.clip(40 + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    return cv2.warpPerspective(
+        img, m, (w, h), dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
+    )
+
+
 def aspect(img, fx=1.0, fy=1.0):
     """One axis scaled: "fit to 4:5", or a careless resize."""
     h, w = img.shape[:2]
@@ -259,6 +274,8 @@ GEOMETRY = {
     "geometry: aspect 1.2x wide + re-share": lambda x: reshare(aspect(x, fx=1.2)),
     "geometry: crop 15% + JPEG 75": lambda x: jpeg(area_crop(x, 0.15, 0.3, 0.6), 75),
     "geometry: crop 10% + JPEG 75": lambda x: jpeg(area_crop(x, 0.10, 0.6, 0.3), 75),
+    "geometry: screen photo: 90% of the frame, 2% slant": lambda x: screen_photo(x, 0.9, 0.02),
+    "geometry: screen photo: 75% of the frame, 2% slant": lambda x: screen_photo(x, 0.75, 0.02),
 }
 
 

@@ -77,16 +77,26 @@ class Folds:
 
         return probe
 
-    def _slanted(self, pat: Pattern, key: bytes) -> bool:
-        """The fast test's gate for the keystone slot: the key's sync lines still show in
-        the nominal fold, or smeared around their nominal frequencies (`keystone.SMEAR_GATE`)."""
+    def _slant_base(self, pat: Pattern, key: bytes, thorough: bool) -> Lattice | None:
+        """The lattice the keystone slot looks around, or None where the fast test skips it.
+
+        The nominal one where the key's sync lines still show in its fold, or
+        smeared around their nominal frequencies (`keystone.SMEAR_GATE`);
+        else a lattice of another period whose smeared lines stand out more
+        (`keystone.scaled_base`: a picture smaller than the frame). Thorough
+        mode, which runs the slot in any case, falls back to the nominal one.
+        """
         if self.sync_powers(NOMINAL, key).max() >= keystone.FAST_GATE:
-            return True
+            return NOMINAL
         if self._smeared is None:
             # the slot reads the first frame only, and so does its gate
             first = self.power() if len(self.works) == 1 else flat_power(self.works[:1])
             self._smeared = keystone.smeared(first)
-        return keystone.smear_score(self._smeared, self.works[0].shape, pat) >= keystone.SMEAR_GATE
+        shape = self.works[0].shape
+        if keystone.smear_score(self._smeared, shape, pat) >= keystone.SMEAR_GATE:
+            return NOMINAL
+        base = keystone.scaled_base(self._smeared, shape, pat)
+        return NOMINAL if base is None and thorough else base
 
     def power(self) -> np.ndarray:
         if self._power is None:
@@ -113,10 +123,11 @@ class Folds:
             self._zoomed = crops.prepare(self.works, period_limit(shape))
             self._zoomed_made = True
         yield from crops.find(self._zoomed, pat, floor=None if thorough else crops.FAST_FLOOR)
-        if thorough or self._slanted(pat, key):
+        base = self._slant_base(pat, key, thorough)
+        if base is not None:
             if self._keystone is None:
                 self._keystone = keystone.Prepared(self.works[0])
-            yield from keystone.find(self._keystone, pat, self._sync_probe(key), thorough)
+            yield from keystone.find(self._keystone, pat, self._sync_probe(key), thorough, base)
         if not thorough:
             return
         if self._lattices is None:

@@ -92,7 +92,7 @@ SCAN_PERIODS = tuple(
 )
 SCAN_ANGLES = tuple(float(a) for a in np.round(np.arange(-15.0, 15.0001, 0.25), 2) if abs(a) > 1e-9)
 # thorough mode's keyed scan (the keystone slot is counted in HYPOTHESES: the
-# fast test tries it too, behind its gate, `Folds._slanted`)
+# fast test tries it too, behind its gate, `Folds._slant_base`)
 THOROUGH_HYPOTHESES = HYPOTHESES + (len(SCAN_PERIODS) + len(SCAN_ANGLES)) * DIHEDRAL * T * T
 
 # Two detection rules, each at half the false-positive rate:
