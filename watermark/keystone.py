@@ -130,12 +130,17 @@ def _lines(pat: Pattern) -> np.ndarray:
     return np.stack([pat.kx[pat.sync], pat.ky[pat.sync]], axis=1).astype(np.float64)
 
 
+def _rotation(base: Lattice) -> np.ndarray:
+    """`base`'s turn as it acts on (x, y) positions and (kx, ky) frequencies alike
+    (`lattice.fold`'s convention)."""
+    th = np.deg2rad(base.angle)
+    return np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+
+
 def _base_matrix(base: Lattice, shape: tuple[int, int]) -> np.ndarray:
     """The similarity from the nominal lattice's frame to `base`'s (rectified -> image,
-    about the centre; `lattice.fold`'s convention for period and angle)."""
-    th = np.deg2rad(base.angle)
-    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-    return pooled.matrix(base.period / T * rot, np.zeros(2), shape)
+    about the centre)."""
+    return pooled.matrix(base.period / T * _rotation(base), np.zeros(2), shape)
 
 
 def _block_power(block: np.ndarray) -> np.ndarray:
@@ -332,9 +337,7 @@ def find(
     if base is not None and base is not NOMINAL:
         # the lines where `base` puts them; the fits then give homographies into
         # its frame, and the similarity from the nominal frame completes them
-        th = np.deg2rad(base.angle)
-        rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-        lines = lines @ rot.T * (T / base.period)
+        lines = lines @ _rotation(base).T * (T / base.period)
         to_base = _base_matrix(base, work.shape)
     estimates = [_block_fit(work, lines, prep.blocks)]
     if thorough:
