@@ -212,13 +212,20 @@ STRESS = {
 }
 
 
+def _keystone_corners(w, h, share):
+    """The image's corners and how far the benchmark's keystone moves each of them
+    (top corners in and down, bottom ones out, a little unevenly)."""
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
+    return src, move * np.float32([w, h])
+
+
 def perspective(img, share):
     """A keystone: the top corners moved in and down, the bottom ones out, by `share` of
     the side, a little unevenly (a phone photo of a screen, a skewed scan)."""
     h, w = img.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
-    m = cv2.getPerspectiveTransform(src, src + move * np.float32([w, h]))
+    src, move = _keystone_corners(w, h, share)
+    m = cv2.getPerspectiveTransform(src, src + move)
     return cv2.warpPerspective(
         img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
@@ -228,9 +235,8 @@ def screen_photo(img, fill, share):
     """A phone photo of a screen: the picture at `fill` of the frame on a dark, noisy
     background (the screen's bezel, the room), the whole at the keystone of `share`."""
     h, w = img.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    move = np.float32([[1.0, 0.6], [-0.8, 1.0], [0.5, -0.7], [-1.0, -0.4]]) * share
-    dst = (src - [w / 2, h / 2]) * fill + [w / 2, h / 2] + move * np.float32([w, h])
+    src, move = _keystone_corners(w, h, share)
+    dst = (src - [w / 2, h / 2]) * fill + [w / 2, h / 2] + move
     m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     rng = np.random.default_rng(0)
     out = np.clip(40 + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)

@@ -208,3 +208,11 @@ def test_the_fast_slot_is_the_local_maps_estimate_unpolished(natural, key, paylo
     )
     # the pooled fit's stacks are never made for it
     assert prep._stacks is None
+
+
+def test_the_gate_windows_never_leave_the_spectrum():
+    """`smear_scores` indexes without bounds checks: every line at every factor stays
+    within half the plane of its centre (a negative index would wrap silently)."""
+    from watermark.pattern import SYNC_R_HI, T
+
+    assert keystone._BASE_FACTORS.max() * SYNC_R_HI / T + 1 / 256 < 0.5
