@@ -29,9 +29,10 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.optimize import least_squares
 
-from . import pooled
+from . import pooled, projective
 from .lattice import NOMINAL, POWER_TURNS, Lattice, rectify
 from .pattern import Pattern, T
+from .peaks import near_peaks
 from .whitening import flatten
 
 SLOTS = 1
@@ -71,6 +72,11 @@ _SMEAR_RADIUS = 4
 # each bin clipped at 8 host bins first: a smeared line raises many bins a
 # little, a periodic host (a chessboard's harmonics) a few by hundreds
 _SMEAR_CLIP = 8.0
+# Thorough mode's third estimate, the projective grid (`projective.py`, ~1 s
+# an image and ~0.5 s a key), runs unless the other two polished to a fold
+# this strong already: the truth's folds hold 6.5-7.8 host bins on grass,
+# where the grid is needed, 9-30 on the photos the others find
+GRID_SKIP = 8.0
 _GRID = 3  # blocks per axis, overlapping
 _BLOCK = (
     0.67  # a block's side, as a share of the image's: 0.5 left coins and ihc under the threshold
@@ -151,39 +157,6 @@ def _block_power(block: np.ndarray) -> np.ndarray:
     return np.fft.fftshift(flatten(f.real**2 + f.imag**2))
 
 
-def _peaks(p: np.ndarray, fy: np.ndarray, fx: np.ndarray, reach: float) -> np.ndarray:
-    """(y, x, power) of the strongest bin within `reach` bins of each (fy, fx) (centred
-    layout), sub-bin refined by a parabola on each axis; (fy, fx, 0) where the window
-    leaves the spectrum."""
-    h, w = p.shape
-    r = max(2, int(np.ceil(reach)))
-    side = 2 * r + 1
-    y0 = np.rint(h // 2 + fy).astype(np.int64) - r
-    x0 = np.rint(w // 2 + fx).astype(np.int64) - r
-    inside = (y0 >= 1) & (x0 >= 1) & (y0 + side + 1 <= h) & (x0 + side + 1 <= w)
-    out = np.stack([fy, fx, np.zeros_like(fy)], axis=1).astype(np.float64)
-    if not inside.any():
-        return out
-    y0, x0 = y0[inside], x0[inside]
-    steps = np.arange(side)
-    wins = p[(y0[:, None] + steps)[:, :, None], (x0[:, None] + steps)[:, None, :]]
-    best = wins.reshape(len(y0), -1).argmax(axis=1)
-    y, x = y0 + best // side, x0 + best % side
-    top = p[y, x]
-    dy = _parabola(p[y - 1, x], top, p[y + 1, x])
-    dx = _parabola(p[y, x - 1], top, p[y, x + 1])
-    out[inside] = np.stack([y + dy - h // 2, x + dx - w // 2, top], axis=1)
-    return out
-
-
-def _parabola(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """The vertex's offset from b of the parabola through a, b, c (0 where it is no peak)."""
-    den = a - 2 * b + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        off = np.clip(0.5 * (a - c) / den, -0.5, 0.5)
-    return np.where(den < 0, off, 0.0)
-
-
 def _blocks(work: np.ndarray) -> list[tuple[tuple[float, float], np.ndarray]]:
     """The 9 blocks' centres (relative to the image's) and flattened power spectra (key-free)."""
     h, w = work.shape
@@ -236,7 +209,7 @@ def _local_maps(blocks, lines: np.ndarray):
         scale, angle = _similarity(p, grid)
         c, sn = np.cos(angle), np.sin(angle)
         moved = np.stack([c * k[:, 0] - sn * k[:, 1], sn * k[:, 0] + c * k[:, 1]], axis=1) / scale
-        peaks = _peaks(p, moved[:, 1] * bh, moved[:, 0] * bw, 1.5)
+        peaks = near_peaks(p, moved[:, 1] * bh, moved[:, 0] * bw, 1.5)
         found = np.stack([peaks[:, 1] / bw, peaks[:, 0] / bh, peaks[:, 2]], axis=1)
         strength = float(found[:, 2].mean())
         if strength < _BLOCK_FLOOR:
@@ -302,12 +275,20 @@ class Prepared:
         self.work = work
         self.blocks = _blocks(work)
         self._stacks = None
+        self._spectra = None
 
     @property
     def stacks(self):
         if self._stacks is None:
             self._stacks = pooled.prepare(self.blocks)
         return self._stacks
+
+    @property
+    def spectra(self) -> projective.Spectra:
+        """The projective grid's spectra (thorough mode's third estimate), made on first need."""
+        if self._spectra is None:
+            self._spectra = projective.Spectra(self.work)
+        return self._spectra
 
 
 def find(
@@ -320,9 +301,12 @@ def find(
     (`pooled.fit`, for textures where no block shows the lines alone). The
     one whose whole-image fold holds more sync-line power (`probe`: a
     homography -> that power per dihedral transform) is polished on that
-    power (`pooled.polish`) and is the slot's one lattice. (Both polished
-    and both tried, as two lattices, found no more marks on the benchmark's
-    keystones: 53 and 53 of 60 at 3%.)
+    power (`pooled.polish`). (Both polished and both tried, as two
+    lattices, found no more marks on the benchmark's keystones: 53 and 53
+    of 60 at 3%.) Unless that polished fold is strong already (GRID_SKIP),
+    a third estimate, the projective grid (`projective.climb`, for grass:
+    the whole image's lines once the projective part is undone), is
+    polished too, and the stronger fold of the two is the slot's one lattice.
 
     The fast test (`thorough=False`, behind FAST_GATE) takes the local maps'
     estimate alone, unpolished: the pooled fit and the polish cost ~0.5 s a
@@ -348,12 +332,14 @@ def find(
             powers = probe(warp)
             if best is None or powers.max() >= best[0].max():
                 best = (powers, warp)
-    if best is None:
-        return []
     if not thorough:
-        return [warped(best[1], float(best[0].max()))]
-    warp, power = pooled.polish(best[1], best[0], probe, work.shape)
-    return [warped(warp, power)]
+        return [] if best is None else [warped(best[1], float(best[0].max()))]
+    found = None if best is None else pooled.polish(best[1], best[0], probe, work.shape)
+    if found is None or found[1] < GRID_SKIP:
+        grid = projective.climb(prep.spectra, lines, probe, to_base)
+        if grid is not None and (found is None or grid[1] > found[1]):
+            found = grid
+    return [] if found is None else [warped(*found)]
 
 
 def warped(warp: np.ndarray, score: float = 0.0) -> Lattice:

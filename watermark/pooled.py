@@ -220,7 +220,14 @@ def _random_starts(coarse: _Stack, lines: np.ndarray) -> list[tuple[np.ndarray, 
     return [(k, y) for _, k, y in pool[:RANDOM_TOP]]
 
 
-def polish(warp: np.ndarray, powers: np.ndarray, probe, shape) -> tuple[np.ndarray, float]:
+def polish(
+    warp: np.ndarray,
+    powers: np.ndarray,
+    probe,
+    shape,
+    evals: int = _POLISH_EVALS,
+    floor: float = POLISH_FLOOR,
+) -> tuple[np.ndarray, float]:
     """Climb the whole-image fold's sync-line power from `warp`; (homography, its power).
 
     `probe(warp)` is that power per dihedral transform (`Folds`), `powers`
@@ -229,7 +236,7 @@ def polish(warp: np.ndarray, powers: np.ndarray, probe, shape) -> tuple[np.ndarr
     """
     d = int(np.argmax(powers))
     power = float(powers[d])
-    if power < POLISH_FLOOR:
+    if power < floor:
         return warp, power
     y0 = _pack(*_centred(warp, shape))
 
@@ -241,7 +248,7 @@ def polish(warp: np.ndarray, powers: np.ndarray, probe, shape) -> tuple[np.ndarr
         loss,
         y0,
         method="Nelder-Mead",
-        options=dict(initial_simplex=simplex, xatol=1e-5, fatol=1e-3, maxfev=_POLISH_EVALS),
+        options=dict(initial_simplex=simplex, xatol=1e-5, fatol=1e-3, maxfev=evals),
     )
     if -fit.fun <= power:
         return warp, power

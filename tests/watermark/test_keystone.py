@@ -71,9 +71,14 @@ def test_unmarked_and_wrongly_keyed_slants_stay_under_the_threshold(
         assert all(try_lattice(folds, lat, k)[0] < found.threshold for lat in lats)
 
 
-def test_the_slot_never_reads_the_chips(natural, key, payload):
-    """The pilot's fair-coin bound needs the lattice chosen without its signs."""
-    upload = slant(watermark.embed(natural("coffee", 768), payload, key), 0.02)
+@pytest.mark.parametrize(
+    ("name", "grid_skip"), [("coffee", keystone.GRID_SKIP), ("grass", float("inf"))]
+)
+def test_the_slot_never_reads_the_chips(natural, key, payload, monkeypatch, name, grid_skip):
+    """The pilot's fair-coin bound needs the lattice chosen without its signs (grass: with
+    the projective grid, which coffee's polished fold skips)."""
+    monkeypatch.setattr(keystone, "GRID_SKIP", grid_skip)
+    upload = slant(watermark.embed(natural(name, 768), payload, key), 0.02)
     folds = detect_mod._Folds([detect_mod._working(upload)])
     pat = pattern_for(key)
     flipped = dataclasses.replace(pat, chips=-np.conj(pat.chips))
