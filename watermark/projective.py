@@ -92,6 +92,16 @@ class Spectra:
             self.peaks[i] = box >= cv2.dilate(box, kernel)
             self.boxes[i] = box
 
+    def holds(self, k: np.ndarray) -> bool:
+        """Whether every window around lines k (cycles per tile) lies inside the boxes.
+
+        The boxes reach SYNC_R_HI cycles per tile moved by MAX_SKEW; lines a base
+        lattice moved further (`keystone.find` around a smaller lattice, a
+        picture under ~90% of the frame) are left to the other fits.
+        """
+        centres = np.abs(np.rint(k @ self.scale.T))
+        return bool(np.all(centres + WINDOW + 1 <= [self.rx, self.ry]))
+
 
 def _candidates(spectra: Spectra, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(grid points, lines, PEAKS, 2) positions (x, y bins from frequency 0) of each
@@ -161,6 +171,8 @@ def estimates(spectra: Spectra, lines: np.ndarray, after=None) -> list[np.ndarra
     each followed by `after` (a base lattice's similarity, `keystone.find`) if given."""
     found = []
     for turn in POWER_TURNS:
+        if not spectra.holds(lines @ turn.T):
+            continue
         scores, maps = _best_affines(spectra, lines @ turn.T)
         found += [(s, i, m) for i, (s, m) in enumerate(zip(scores, maps, strict=True)) if s >= 0]
     found.sort(key=lambda c: -c[0])

@@ -13,7 +13,7 @@ from watermark import keystone, pooled, projective
 from watermark.folds import try_lattice
 from watermark.pattern import SYNC_R_HI, T, pattern_for
 
-from .test_keystone import slant
+from .test_keystone import framed, slant
 
 detect_mod = importlib.import_module("watermark.detect")
 
@@ -77,3 +77,18 @@ def test_the_boxes_hold_every_window_and_every_accepted_map(shape):
     assert np.all(reach + projective.WINDOW + 1 <= [spectra.rx, spectra.ry])
     assert np.all(moved + 1 <= [spectra.rx, spectra.ry])
     assert spectra.rx < w // 2 and spectra.ry < h // 2
+
+
+def test_lines_a_base_lattice_moves_past_the_boxes_skip_the_grid(
+    natural, key, payload, monkeypatch
+):
+    """A picture at 75% of the frame: the slot looks around a lattice of period ~90, whose
+    lines lie beyond the boxes; the grid steps aside and the other fits read it."""
+    monkeypatch.setattr(keystone, "GRID_SKIP", float("inf"))
+    upload = framed(watermark.embed(natural("astronaut", 768), payload, key), 0.75, 0.04)
+    found = watermark.detect(upload, key, thorough=True)
+    assert found.detected and found.payload == payload
+    spectra = projective.Spectra(detect_mod._working(upload))
+    lines = _lines(key)
+    assert spectra.holds(lines) and not spectra.holds(lines * T / 90.0)
+    assert projective.estimates(spectra, lines * T / 90.0) == []
