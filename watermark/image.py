@@ -9,6 +9,10 @@ from .errors import BadImage, ImageTooSmall
 
 MIN_SIDE = 256
 REF_LONG_SIDE = 512  # the mark is drawn at this resolution, 4 tiles along the long side
+# the short side at the reference resolution at least 32 px, a quarter tile: a
+# panorama narrower than that holds too little of any tile to read (the crop
+# slot shrinks the working image 4x, the keystone grid needs ~22 px of spectrum)
+MAX_ASPECT = 16
 
 
 def check_rgb(rgb, *, sized: bool = True) -> np.ndarray:
@@ -26,11 +30,17 @@ def check_rgb(rgb, *, sized: bool = True) -> np.ndarray:
 
 
 def too_small(rgb: np.ndarray) -> str | None:
-    """Why an image cannot carry the mark (under MIN_SIDE on a side), None when it can."""
+    """Why an image cannot carry the mark (under MIN_SIDE on a side, or a long side over
+    MAX_ASPECT times the short one), None when it can."""
     h, w = rgb.shape[:2]
-    if min(h, w) >= MIN_SIDE:
-        return None
-    return f"too small to carry a mark: {w} x {h} px, at least {MIN_SIDE} x {MIN_SIDE} needed"
+    if min(h, w) < MIN_SIDE:
+        return f"too small to carry a mark: {w} x {h} px, at least {MIN_SIDE} x {MIN_SIDE} needed"
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        return (
+            f"too narrow to carry a mark: {w} x {h} px, "
+            f"the long side at most {MAX_ASPECT} times the short one"
+        )
+    return None
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

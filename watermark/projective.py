@@ -73,6 +73,9 @@ class Spectra:
         reach = SYNC_R_HI * (1 + 2 * MAX_SKEW)  # |M k| at the most
         self.rx = int(np.ceil(reach * w / T)) + WINDOW + 2
         self.ry = int(np.ceil(reach * h / T)) + WINDOW + 2
+        # a working image too narrow for the boxes (a panorama's short side of
+        # a few pixels at the 512 px reference) has no grid
+        self.usable = self.rx <= w // 2 and self.ry < h // 2
         iy = np.arange(-self.ry, self.ry + 1)[:, None]
         ix = np.arange(-self.rx, self.rx + 1)[None, :]
         # the rfft2 half holds kx >= 0; a bin with kx < 0 is the mirror of (-ky, -kx)
@@ -80,6 +83,8 @@ class Spectra:
         cols = np.abs(ix)
         grid = np.arange(-P_REACH, P_REACH + 1e-12, P_STEP)
         self.ps = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+        if not self.usable:
+            self.ps = self.ps[:0]
         n = len(self.ps)
         self.boxes = np.empty((n, 2 * self.ry + 1, 2 * self.rx + 1), np.float16)
         self.peaks = np.empty(self.boxes.shape, bool)
@@ -100,7 +105,7 @@ class Spectra:
         picture under ~90% of the frame) are left to the other fits.
         """
         centres = np.abs(np.rint(k @ self.scale.T))
-        return bool(np.all(centres + WINDOW + 1 <= [self.rx, self.ry]))
+        return self.usable and bool(np.all(centres + WINDOW + 1 <= [self.rx, self.ry]))
 
 
 def _candidates(spectra: Spectra, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

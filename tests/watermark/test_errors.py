@@ -48,6 +48,29 @@ def test_too_small_is_refused_for_embedding_and_answered_for_detection(shape):
         watermark.detect(img, b"short")
 
 
+@pytest.mark.parametrize("shape", [(257, 70000, 3), (20000, 1200, 3), (256, 4200, 3)])
+def test_a_panorama_too_narrow_is_refused_for_embedding_and_answered_for_detection(shape):
+    """Over 16:1 the short side is under a quarter tile at the mark's 512 px reference:
+    the same answer as too small, never a failure inside the search."""
+    img = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    with pytest.raises(watermark.ImageTooSmall):
+        watermark.embed(img, PAYLOAD, TEST_KEY)
+    h, w = shape[:2]
+    for found in (watermark.detect(img, TEST_KEY), watermark.detect(img, TEST_KEY, thorough=True)):
+        assert not found.detected and found.hypotheses == 0
+        assert found.reason == (
+            f"too narrow to carry a mark: {w} x {h} px, "
+            "the long side at most 16 times the short one"
+        )
+
+
+def test_a_panorama_at_the_limit_is_searched():
+    img = np.random.default_rng(4).integers(0, 256, (256, 4096, 3), dtype=np.uint8)
+    for thorough in (False, True):
+        found = watermark.detect(img, TEST_KEY, thorough=thorough)
+        assert not found.detected and found.reason is None and found.hypotheses > 0
+
+
 def test_a_searched_image_has_no_reason():
     found = watermark.detect(np.zeros((256, 256, 3), np.uint8), TEST_KEY)
     assert not found.detected and found.reason is None and found.hypotheses > 0

@@ -92,3 +92,11 @@ def test_lines_a_base_lattice_moves_past_the_boxes_skip_the_grid(
     lines = _lines(key)
     assert spectra.holds(lines) and not spectra.holds(lines * T / 90.0)
     assert projective.estimates(spectra, lines * T / 90.0) == []
+
+
+def test_a_working_image_too_narrow_for_the_boxes_has_no_grid(key):
+    """Under ~22 px of spectrum across, no box fits: the grid has no points and holds no
+    lines (detection refuses such panoramas before, `image.MAX_ASPECT`)."""
+    spectra = projective.Spectra(np.zeros((512, 7), np.float32))
+    assert not spectra.usable and len(spectra.ps) == 0 and not spectra.holds(_lines(key))
+    assert projective.estimates(spectra, _lines(key)) == []
