@@ -72,8 +72,8 @@ _SMEAR_RADIUS = 4
 # each bin clipped at 8 host bins first: a smeared line raises many bins a
 # little, a periodic host (a chessboard's harmonics) a few by hundreds
 _SMEAR_CLIP = 8.0
-# Thorough mode's third estimate, the projective grid (`projective.py`, ~1 s
-# an image and ~0.5 s a key), runs unless the other two polished to a fold
+# Thorough mode's third estimate, the projective grid (`projective.py`, ~0.5 s
+# an image and ~0.6 s a key), runs unless the other two polished to a fold
 # this strong already: the truth's folds hold 6.5-7.8 host bins on grass,
 # where the grid is needed, 9-30 on the photos the others find
 GRID_SKIP = 8.0

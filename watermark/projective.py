@@ -11,9 +11,9 @@ line is one sharp peak again, at A^-T times its frequency. So the
 projective part is searched on a grid (a line stays sharp within ~3e-5 per
 working pixel of it), and at each grid point the affine part comes from the
 lines' peaks: any two lines' peaks fix A, and the 6 lines' power where that
-A puts them scores it. The few best grid points are climbed a little on the
-whole-image fold's sync-line power (`pooled.polish`, short), and the one
-that climbs highest is climbed in full.
+A puts them scores it. The CANDIDATES best grid points are climbed a little
+on the whole-image fold's sync-line power (`pooled.polish`, short), and the
+FINALISTS that climb highest are climbed in full.
 
 Measured on grass keystoned by 3% (4 keys, thorough mode): the truth's 6
 lines hold 4-7 flattened host bins each in the whole image's spectrum once
