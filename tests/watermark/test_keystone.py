@@ -18,10 +18,8 @@ from watermark.pattern import pattern_for
 detect_mod = importlib.import_module("watermark.detect")
 
 
-def slant(img, share):
-    """A screen photographed from below: the top edge narrower by 2 x `share` of the
-    width and lowered, the bottom edge a little wider (not the benchmark's keystone)."""
-    h, w = img.shape[:2]
+def slant_matrix(w, h, share):
+    """`slant`'s homography for a w x h image (source -> slanted pixel coordinates)."""
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = src + np.float32(
         [
@@ -31,7 +29,14 @@ def slant(img, share):
             [-0.3 * share * w, 0],
         ]
     )
-    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.getPerspectiveTransform(src, dst)
+
+
+def slant(img, share):
+    """A screen photographed from below: the top edge narrower by 2 x `share` of the
+    width and lowered, the bottom edge a little wider (not the benchmark's keystone)."""
+    h, w = img.shape[:2]
+    m = slant_matrix(w, h, share)
     return cv2.warpPerspective(
         img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from watermark import keystone, pooled, projective
 from watermark.folds import try_lattice
 from watermark.pattern import SYNC_R_HI, T, pattern_for
 
-from .test_keystone import framed, slant
+from .test_keystone import framed, slant, slant_matrix
 
 detect_mod = importlib.import_module("watermark.detect")
 
@@ -40,12 +39,10 @@ def test_the_grid_recovers_a_known_homography(natural, key, payload):
     spectra = projective.Spectra(work)
     best = projective.estimates(spectra, _lines(key))[0]
     assert try_lattice(folds, keystone.warped(best), key)[0] > detect_mod._bound(True)[1]
-    # the slant (`slant`'s corner moves) in working pixels, as (A, q) about the centre
+    # the slant in working pixels, as (A, q) about the centre
     h, w = upload.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    move = np.float32([[1, 1], [-1, 1], [0.3, 0], [-0.3, 0]]) * 0.03 * np.float32([w, h])
     to_work = np.diag([work.shape[1] / w, work.shape[0] / h, 1.0])
-    truth = to_work @ cv2.getPerspectiveTransform(src, src + move) @ np.linalg.inv(to_work)
+    truth = to_work @ slant_matrix(w, h, 0.03) @ np.linalg.inv(to_work)
     a, q = pooled._centred(truth, work.shape)
     a_got, q_got = pooled._centred(best, work.shape)
     p, p_got = np.linalg.inv(a).T @ q, np.linalg.inv(a_got).T @ q_got
